@@ -1,0 +1,40 @@
+import type { CodeSpec } from './spec.js';
+import { coreCodes } from './codes/core.js';
+import { cryptoCodes } from './codes/crypto.js';
+import { keysCodes } from './codes/keys.js';
+import { metadataCodes } from './codes/metadata.js';
+import { tufCodes } from './codes/tuf.js';
+import { statementsCodes } from './codes/statements.js';
+import { verifyCodes } from './codes/verify.js';
+import { policyCodes } from './codes/policy.js';
+import { ociCodes } from './codes/oci.js';
+import { registryCodes } from './codes/registry.js';
+import { serverCodes } from './codes/server.js';
+import { cliCodes } from './codes/cli.js';
+import { hookCodes } from './codes/hook.js';
+
+/** Every area's table, in the order docs/errors.md lists them. */
+export const AREAS = {
+  core: coreCodes,
+  crypto: cryptoCodes,
+  keys: keysCodes,
+  metadata: metadataCodes,
+  tuf: tufCodes,
+  statements: statementsCodes,
+  verify: verifyCodes,
+  policy: policyCodes,
+  oci: ociCodes,
+  registry: registryCodes,
+  server: serverCodes,
+  cli: cliCodes,
+  hook: hookCodes,
+} as const;
+
+type Areas = typeof AREAS;
+/** Every stable error code ocitrust can produce. */
+export type ErrorCode = { [A in keyof Areas]: keyof Areas[A] }[keyof Areas] & string;
+
+const all: Record<string, CodeSpec> = {};
+for (const table of Object.values(AREAS)) Object.assign(all, table);
+/** The merged catalogue, code → spec. */
+export const CATALOGUE: Readonly<Record<ErrorCode, CodeSpec>> = Object.freeze(all) as Record<ErrorCode, CodeSpec>;

@@ -1,0 +1,49 @@
+import type { PublicKey } from '../keys/key.js';
+
+/**
+ * The verifier's view of trusted targets metadata: what `lib/tuf` hands to `lib/verify` after
+ * a successful refresh (root chain, timestamp, snapshot and targets all checked). The verifier
+ * never sees raw JSON. Built by `trustViewFromTargets` in lib/metadata.
+ */
+export interface TrustedTargets {
+  /** Collection name, e.g. `registry.example.com/team/app`. */
+  readonly collection: string;
+  /** Version of the targets metadata this view was built from. */
+  readonly version: number;
+  /** Expiry of the targets metadata. */
+  readonly expires: Date;
+  /** Delegation keys by keyid (keyids recomputed from the key objects, never trusted as given). */
+  readonly keys: ReadonlyMap<string, PublicKey>;
+  /** Delegated signer roles, in metadata order. */
+  readonly roles: readonly TrustedRole[];
+  /** Revocations published in targets metadata (DESIGN §6). */
+  readonly revocations: readonly Revocation[];
+}
+
+/** One delegated signer role (TUF delegation). */
+export interface TrustedRole {
+  readonly name: string;
+  /** Distinct keyids allowed to sign for this role. */
+  readonly keyids: readonly string[];
+  /** Distinct keyids needed (≥ 1). */
+  readonly threshold: number;
+  /** TUF path patterns matched against the target path (`<repo>:<tag>` or `<repo>@<digest>`). */
+  readonly paths: readonly string[];
+  readonly terminating: boolean;
+}
+
+/**
+ * A revocation entry (targets `signed.revocations[]`). It revokes signatures over `digest`;
+ * when `role` is set only that role's signatures, when `envelope` is set only the envelope
+ * whose bytes hash to that digest.
+ */
+export interface Revocation {
+  /** Subject manifest digest, `sha256:<hex>`. */
+  readonly digest: string;
+  readonly role?: string;
+  /** Digest of one envelope blob, `sha256:<hex>`. */
+  readonly envelope?: string;
+  readonly reason: string;
+  /** `YYYY-MM-DDTHH:MM:SSZ`. */
+  readonly revokedAt?: string;
+}
