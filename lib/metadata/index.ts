@@ -1,0 +1,25 @@
+// TUF trust metadata models (DESIGN §3): pure data, parsing and signature checks, no I/O.
+export { Metadata, Signature } from './metadata.js';
+export type { SignedTypes } from './metadata.js';
+export { Signed, SPEC_VERSION, TOP_LEVEL_ROLE_NAMES } from './signed.js';
+export type { SignedFields, TopLevelRoleName } from './signed.js';
+export { Root } from './root.js';
+export type { RootOptions } from './root.js';
+export { Targets } from './targets.js';
+export type { TargetsOptions, DelegationSpec } from './targets.js';
+export { Snapshot } from './snapshot.js';
+export type { SnapshotOptions } from './snapshot.js';
+export { Timestamp } from './timestamp.js';
+export type { TimestampOptions } from './timestamp.js';
+export { MetaFile } from './meta-file.js';
+export type { MetaFileOptions } from './meta-file.js';
+export { Role, DelegatedRole, checkRoleName } from './role.js';
+export type { RoleOptions, DelegatedRoleOptions } from './role.js';
+export { Delegations } from './delegations.js';
+export type { DelegationsOptions } from './delegations.js';
+export { Revocation, MAX_REASON_LENGTH } from './revocation.js';
+export type { RevocationOptions } from './revocation.js';
+export { newRoot, newTargets, newSnapshot, newTimestamp, bumpVersion, expiryFrom, DEFAULT_EXPIRY_SECONDS } from './builders.js';
+export type { BuildOptions } from './builders.js';
+export { trustViewFromTargets } from './trust-view.js';
+export { pathMatches, targetPathOf } from './paths.js';

@@ -1,0 +1,9 @@
+// The TUF client (DESIGN §3, §5 step 1): trust state, metadata sources, persistence, workflow.
+export { TrustedSet } from './trusted-set.js';
+export type { TrustedSetOptions } from './trusted-set.js';
+export { Updater, DEFAULT_MAX_CACHE_AGE_SECONDS } from './updater.js';
+export type { UpdaterOptions, RefreshResult } from './updater.js';
+export { HttpMetadataSource, DirectoryMetadataSource, MemoryMetadataSource, metadataFileName, parseMetadataFileName } from './source.js';
+export type { MetadataSource, MetadataFile, HttpMetadataSourceOptions } from './source.js';
+export { FileTrustCache, MemoryTrustCache } from './store.js';
+export type { TrustCache, CachedTrust } from './store.js';

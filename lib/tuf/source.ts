@@ -1,0 +1,236 @@
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OcitrustError, assertArg } from '../errors/index.js';
+import { DEFAULT_LIMITS, type Limits } from '../config.js';
+
+/** One metadata file of the consistent-snapshot layout: `N.root.json`, `timestamp.json`, `N.snapshot.json`, `N.targets.json`. */
+export type MetadataFile =
+  | { readonly role: 'root'; readonly version: number }
+  | { readonly role: 'timestamp' }
+  | { readonly role: 'snapshot'; readonly version: number }
+  | { readonly role: 'targets'; readonly version: number };
+
+/**
+ * The file name of a metadata file (TUF consistent snapshots, the names tuf-js requests).
+ * @example metadataFileName({ role: 'root', version: 2 }) // '2.root.json'
+ * @throws INVALID_ARGUMENT
+ */
+export function metadataFileName(f: MetadataFile): string {
+  if (f.role === 'timestamp') return 'timestamp.json';
+  assertArg(['root', 'snapshot', 'targets'].includes(f.role), 'role', 'root, timestamp, snapshot or targets', f.role);
+  assertArg(Number.isSafeInteger(f.version) && f.version >= 1, 'version', 'integer ≥ 1', f.version);
+  return `${f.version}.${f.role}.json`;
+}
+
+/**
+ * Parses a file name of the layout back into a {@link MetadataFile} (for servers routing
+ * `GET …/<file>`); null for any other name.
+ */
+export function parseMetadataFileName(name: string): MetadataFile | null {
+  if (name === 'timestamp.json') return { role: 'timestamp' };
+  const m = /^([1-9][0-9]{0,14})\.(root|snapshot|targets)\.json$/.exec(name);
+  if (!m) return null;
+  const version = Number(m[1]);
+  if (!Number.isSafeInteger(version)) return null;
+  return { role: m[2] as 'root' | 'snapshot' | 'targets', version };
+}
+
+/**
+ * Where the TUF client reads metadata from. Implementations return the raw bytes, or null when
+ * the file does not exist (which ends the root walk, TUF 5.3.3); they never return more than
+ * `maxBytes` and report failures to read as environment errors (exit 3), so that "could not
+ * decide" is never mistaken for "verification failed".
+ */
+export interface MetadataSource {
+  /** For messages, e.g. the URL of the collection. */
+  readonly description: string;
+  /**
+   * @throws INPUT_TOO_LARGE, TUF_SOURCE_UNREACHABLE, TUF_SOURCE_TIMEOUT, TUF_SOURCE_HTTP_ERROR
+   */
+  fetch(file: MetadataFile, maxBytes: number): Promise<Uint8Array | null>;
+}
+
+/** Options of {@link HttpMetadataSource}. */
+export interface HttpMetadataSourceOptions {
+  /** `requestTimeoutMs` bounds each request, body included. */
+  readonly limits?: Limits;
+  /** Extra request headers, e.g. `authorization`. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Injected fetch (default: the global one). */
+  readonly fetch?: typeof fetch;
+}
+
+/**
+ * Reads a collection from an ocitrust trust server:
+ * `GET {base}/v1/collections/<collection>/{N.root,timestamp,N.snapshot,N.targets}.json`, each
+ * segment of the collection name percent-encoded. 404 means "absent"; other failures are
+ * coded environment errors. Bodies are read as a stream and cut off at `maxBytes`.
+ *
+ * @example new HttpMetadataSource('https://trust.example.com', 'registry.example.com/team/app')
+ */
+export class HttpMetadataSource implements MetadataSource {
+  readonly description: string;
+  readonly #base: URL;
+  readonly #limits: Limits;
+  readonly #headers: Readonly<Record<string, string>>;
+  readonly #fetch: typeof fetch;
+
+  /** @throws INVALID_ARGUMENT */
+  constructor(baseUrl: string | URL, collection: string, opts: HttpMetadataSourceOptions = {}) {
+    assertArg(typeof collection === 'string' && collection.length > 0 && !collection.split('/').some((s) => s === '' || s === '.' || s === '..'), 'collection', 'non-empty name without empty, "." or ".." segments', collection);
+    let base: URL;
+    try {
+      base = new URL(String(baseUrl));
+    } catch {
+      assertArg(false, 'baseUrl', 'absolute http(s) URL', baseUrl);
+    }
+    assertArg(base.protocol === 'http:' || base.protocol === 'https:', 'baseUrl', 'http: or https: URL', base.protocol);
+    const path = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
+    const encoded = collection.split('/').map(encodeURIComponent).join('/');
+    this.#base = new URL(`${path}v1/collections/${encoded}/`, base.origin);
+    this.description = this.#base.toString();
+    this.#limits = opts.limits ?? DEFAULT_LIMITS;
+    this.#headers = { ...(opts.headers ?? {}) };
+    this.#fetch = opts.fetch ?? fetch;
+  }
+
+  async fetch(file: MetadataFile, maxBytes: number): Promise<Uint8Array | null> {
+    const url = new URL(metadataFileName(file), this.#base);
+    const timeoutMs = this.#limits.requestTimeoutMs;
+    let res: Response;
+    try {
+      res = await this.#fetch(url, {
+        headers: { accept: 'application/json', ...this.#headers },
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'follow',
+      });
+    } catch (e) {
+      throw networkError(e, url, timeoutMs);
+    }
+    if (res.status === 404) {
+      await res.body?.cancel().catch(() => undefined);
+      return null;
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new OcitrustError('TUF_SOURCE_HTTP_ERROR', `GET ${url}: HTTP ${res.status}`, { details: { status: res.status } });
+    }
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new OcitrustError('INPUT_TOO_LARGE', `GET ${url}: ${declared} bytes, limit ${maxBytes}`);
+    }
+    try {
+      return await readBounded(res, maxBytes, url);
+    } catch (e) {
+      if (e instanceof OcitrustError) throw e;
+      throw networkError(e, url, timeoutMs);
+    }
+  }
+}
+
+/** Reads a response body, failing as soon as it exceeds `maxBytes` (not after buffering it all). */
+async function readBounded(res: Response, maxBytes: number, url: URL): Promise<Uint8Array> {
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new OcitrustError('INPUT_TOO_LARGE', `GET ${url}: more than ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+function networkError(e: unknown, url: URL, timeoutMs: number): OcitrustError {
+  const name = (e as { name?: unknown } | null)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new OcitrustError('TUF_SOURCE_TIMEOUT', `GET ${url}: no complete answer within ${timeoutMs} ms`, { cause: e });
+  }
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  const why = typeof cause?.code === 'string' ? cause.code : e instanceof Error ? e.message : String(e);
+  return new OcitrustError('TUF_SOURCE_UNREACHABLE', `GET ${url}: ${why}`, { cause: e });
+}
+
+/**
+ * Reads metadata files from a local directory laid out like the server
+ * (`<dir>/1.root.json`, `<dir>/timestamp.json`, …): for air-gapped use and tests. A missing
+ * file is absent (null); any other I/O error is TUF_SOURCE_UNREACHABLE.
+ */
+export class DirectoryMetadataSource implements MetadataSource {
+  readonly description: string;
+  readonly #dir: string;
+
+  /** @throws INVALID_ARGUMENT */
+  constructor(dir: string) {
+    assertArg(typeof dir === 'string' && dir.length > 0, 'dir', 'directory path', dir);
+    this.#dir = dir;
+    this.description = dir;
+  }
+
+  async fetch(file: MetadataFile, maxBytes: number): Promise<Uint8Array | null> {
+    const p = join(this.#dir, metadataFileName(file));
+    let fh;
+    try {
+      fh = await open(p, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new OcitrustError('TUF_SOURCE_UNREACHABLE', `cannot read ${p}: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new OcitrustError('TUF_SOURCE_UNREACHABLE', `${p} is not a regular file`);
+      if (st.size > maxBytes) throw new OcitrustError('INPUT_TOO_LARGE', `${p}: ${st.size} bytes, limit ${maxBytes}`);
+      // Read at most maxBytes + 1 so a file growing after stat() is still caught.
+      const buf = new Uint8Array(maxBytes + 1);
+      let n = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+        if (n > maxBytes) throw new OcitrustError('INPUT_TOO_LARGE', `${p}: more than ${maxBytes} bytes`);
+      }
+      return buf.slice(0, n);
+    } catch (e) {
+      if (e instanceof OcitrustError) throw e;
+      throw new OcitrustError('TUF_SOURCE_UNREACHABLE', `cannot read ${p}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Metadata held in memory, keyed by file name (`1.root.json`, `timestamp.json`, …): for
+ * metadata already at hand (a server checking what it stores, tests).
+ */
+export class MemoryMetadataSource implements MetadataSource {
+  readonly description: string;
+  readonly #files: ReadonlyMap<string, Uint8Array> | (() => ReadonlyMap<string, Uint8Array>);
+
+  /** `files` may be a live getter so the source follows later publications. */
+  constructor(files: ReadonlyMap<string, Uint8Array> | (() => ReadonlyMap<string, Uint8Array>), description = 'memory') {
+    this.#files = files;
+    this.description = description;
+  }
+
+  async fetch(file: MetadataFile, maxBytes: number): Promise<Uint8Array | null> {
+    const files = typeof this.#files === 'function' ? this.#files() : this.#files;
+    const b = files.get(metadataFileName(file));
+    if (b === undefined) return null;
+    if (b.length > maxBytes) throw new OcitrustError('INPUT_TOO_LARGE', `${metadataFileName(file)}: ${b.length} bytes, limit ${maxBytes}`);
+    return new Uint8Array(b);
+  }
+}

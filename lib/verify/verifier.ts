@@ -1,0 +1,434 @@
+import { OcitrustError, assertArg, toOcitrustError, type ErrorCode } from '../errors/index.js';
+import { digestOf, isDigest, parseDigest } from '../crypto/hash.js';
+import { formatTime, type Clock } from '../clock.js';
+import { pathMatches, targetPathOf } from '../metadata/paths.js';
+import { parseEnvelope, verifyEnvelope, type Envelope, type EnvelopeLimits } from '../statements/dsse.js';
+import { INTOTO_PAYLOAD_TYPE, parseStatement, type Statement } from '../statements/statement.js';
+import type { PublicKey } from '../keys/key.js';
+import type { TrustedRole, TrustedTargets } from './trust.js';
+import { expectedSubjectName, normalizePolicy, type VerifyPolicy, type VerifyPolicyOptions } from './policy.js';
+import { failure, type VerifiedSignature, type VerifyFailure, type VerifyResult } from './result.js';
+
+/** The image being verified, as the caller resolved it. */
+export interface VerifyReference {
+  /** Normalized repository name as pulled, e.g. `registry.example.com/team/app`. */
+  readonly repository: string;
+  readonly tag?: string;
+  /** The digest the reference pinned, if it pinned one. */
+  readonly digest?: string;
+}
+
+/** One signature envelope as fetched from the registry (untrusted). */
+export interface EnvelopeInput {
+  readonly bytes: Uint8Array;
+  /** The digest it was fetched under; recomputed here, never trusted. */
+  readonly digest: string;
+}
+
+/** Everything {@link verifyImage} needs; it performs no I/O. */
+export interface VerifyInput {
+  readonly reference: VerifyReference;
+  /** The resolved manifest digest, recomputed by the caller from the manifest bytes. */
+  readonly digest: string;
+  /** Descriptor facts of the resolved manifest. */
+  readonly subject: { readonly mediaType: string; readonly size: number };
+  readonly envelopes: readonly EnvelopeInput[];
+  /** Trusted targets view from a successful TUF refresh (lib/tuf). */
+  readonly trust: TrustedTargets;
+  /** Raw options or an already normalized policy. */
+  readonly policy?: VerifyPolicyOptions | VerifyPolicy;
+  readonly clock: Clock;
+  /** Envelope bounds (defaults from lib/config). */
+  readonly limits?: Partial<EnvelopeLimits>;
+}
+
+/**
+ * Verifies one image against trusted targets metadata and a policy (DESIGN §5 steps 4, 5
+ * and 7). Pure and synchronous: no I/O, the time comes from `clock`. Everything untrusted
+ * (envelopes, statements) can only add failures; it never throws out of here. Every failure
+ * is reported, not only the first; `verified` is true only when the policy's role
+ * requirements are met by signatures that passed every check.
+ *
+ * @throws INVALID_ARGUMENT when the caller passes ill-typed input (a programming error, not
+ *   untrusted data), POLICY_INVALID when the policy options are invalid.
+ */
+export function verifyImage(input: VerifyInput): VerifyResult {
+  checkInput(input);
+  return new ImageVerification(input, normalizePolicy(input.policy ?? {})).run();
+}
+
+/**
+ * Combines an index result with its children's results under a multi-architecture mode
+ * (DESIGN §5 step 6). `index`: the index signature suffices. `all-children`: every child
+ * must verify too (with `expectedChildDigests`, a child without a result fails as
+ * CHILD_MISSING). `platform`: the child(ren) for the platform being deployed — the caller
+ * passes exactly those — must verify too. Child results are always attached for reporting.
+ *
+ * @throws INVALID_ARGUMENT on an unknown mode or ill-typed results.
+ */
+export function verifyIndex(
+  indexResult: VerifyResult,
+  childResults: readonly VerifyResult[],
+  mode: VerifyPolicy['multiArch'],
+  expectedChildDigests?: readonly string[],
+): VerifyResult {
+  assertArg(typeof indexResult === 'object' && indexResult !== null, 'indexResult', 'VerifyResult', indexResult);
+  assertArg(Array.isArray(childResults), 'childResults', 'array of VerifyResult', childResults);
+  assertArg(mode === 'index' || mode === 'all-children' || mode === 'platform', 'mode', "'index' | 'all-children' | 'platform'", mode);
+  const failures: VerifyFailure[] = [...indexResult.failures];
+  let verified = indexResult.verified;
+  if (mode !== 'index') {
+    if (childResults.length === 0) {
+      failures.push(failure('CHILD_MISSING', `multiArch ${mode}: no child manifest result was given for index ${indexResult.digest}`));
+      verified = false;
+    }
+    for (const c of childResults as readonly VerifyResult[]) {
+      if (!c.verified) {
+        const codes = [...new Set(c.failures.map((f) => f.code))].join(', ');
+        failures.push(failure('CHILD_NOT_VERIFIED', `child manifest ${c.digest} did not verify (${codes || 'no reason given'})`));
+        verified = false;
+      }
+    }
+    if (expectedChildDigests) {
+      const have = new Set(childResults.map((c) => c.digest));
+      for (const d of expectedChildDigests) {
+        if (!have.has(d)) {
+          failures.push(failure('CHILD_MISSING', `child manifest ${d} of the index was not verified`));
+          verified = false;
+        }
+      }
+    }
+  }
+  return Object.freeze({ ...indexResult, verified, failures: Object.freeze(failures), children: Object.freeze([...childResults]) });
+}
+
+/** A (role, key) pair that passed every per-envelope check and counts toward the role. */
+interface Counted {
+  readonly role: string;
+  readonly keyid: string;
+  readonly signedAt: Date | undefined;
+}
+
+/**
+ * One run of the checks. Each step is a private method that owns its error codes, in the
+ * order of DESIGN §5 (sigstore-js `Verifier` layout); failures accumulate in #failures.
+ */
+class ImageVerification {
+  readonly #in: VerifyInput;
+  readonly #policy: VerifyPolicy;
+  readonly #now: Date;
+  readonly #subjectName: string;
+  readonly #targetPath: string;
+  readonly #digest: { algorithm: string; hex: string };
+  readonly #failures: VerifyFailure[] = [];
+  readonly #rolesByName: Map<string, TrustedRole>;
+  /** Roles whose delegation may vouch for this target path (TUF preorder, stopping at terminating). */
+  readonly #eligible: Set<string>;
+  #ignored = 0;
+
+  constructor(input: VerifyInput, policy: VerifyPolicy) {
+    this.#in = input;
+    this.#policy = policy;
+    this.#now = input.clock.now();
+    // Statements and delegation paths name the original repository; a mirror's name is
+    // mapped back only through a remap the policy explicitly allows.
+    this.#subjectName = expectedSubjectName(policy, input.reference.repository);
+    this.#targetPath = targetPathOf(this.#subjectName, { tag: input.reference.tag, digest: input.digest });
+    this.#digest = parseDigest(input.digest);
+    this.#rolesByName = new Map(input.trust.roles.map((r) => [r.name, r]));
+    this.#eligible = eligibleRoles(input.trust.roles, this.#targetPath);
+  }
+
+  run(): VerifyResult {
+    if (!this.checkTrustFresh()) return this.result(false, []);
+    this.checkReferenceDigest();
+    const counted = this.checkEnvelopes();
+    const met = this.countThresholds(counted);
+    const ok = this.checkRequiredRoles(met, counted.length > 0);
+    return this.result(ok && this.#failures.every((f) => !BLOCKING.has(f.code)), counted);
+  }
+
+  // Precondition (TUF freeze, 5.4.4-style): an expired targets view vouches for nothing.
+  private checkTrustFresh(): boolean {
+    if (this.#in.trust.expires.getTime() <= this.#now.getTime()) {
+      this.fail('TRUST_EXPIRED', `targets metadata of ${this.#in.trust.collection} (version ${this.#in.trust.version}) expired at ${formatTime(this.#in.trust.expires)}`);
+      return false;
+    }
+    return true;
+  }
+
+  // A reference that pins a digest must resolve to exactly that digest.
+  private checkReferenceDigest(): void {
+    const pinned = this.#in.reference.digest;
+    if (pinned !== undefined && pinned !== this.#in.digest) {
+      this.fail('REFERENCE_DIGEST_MISMATCH', `reference pins ${pinned} but resolved to ${this.#in.digest}`);
+    }
+  }
+
+  // Step 4: every envelope, bounded by maxSignatures; each yields the (role, key) pairs that count.
+  private checkEnvelopes(): Counted[] {
+    const all = this.#in.envelopes;
+    const max = this.#policy.maxSignatures;
+    if (all.length > max) {
+      this.fail('SIGNATURE_LIMIT_EXCEEDED', `${all.length} signature envelopes found, only the first ${max} were examined`);
+    }
+    const counted: Counted[] = [];
+    all.slice(0, max).forEach((e, i) => {
+      const label = `envelope ${i + 1}`;
+      try {
+        counted.push(...this.checkEnvelope(e, label));
+      } catch (err) {
+        // Untrusted input only ever costs this one envelope; unexpected errors fail closed.
+        const oe = toOcitrustError(err);
+        this.fail(oe.code, `${label}: ${oe.message}`);
+      }
+    });
+    return counted;
+  }
+
+  private checkEnvelope(e: EnvelopeInput, label: string): Counted[] {
+    const envelopeDigest = this.checkEnvelopeDigest(e, label);
+    if (envelopeDigest === null) return [];
+    const env = parseEnvelope(e.bytes, this.#in.limits);
+    if (env.payloadType !== INTOTO_PAYLOAD_TYPE) {
+      throw new OcitrustError('PAYLOAD_TYPE_UNSUPPORTED', `payloadType ${q(env.payloadType)}, expected ${INTOTO_PAYLOAD_TYPE}`);
+    }
+    // DSSE: verify before parsing; the payload bytes parsed below are exactly those verified.
+    const keys = this.authenticate(env, label);
+    if (keys.length === 0) return [];
+    const st = parseStatement(env.payload, { maxBytes: env.payload.length });
+    if (st.predicateType !== this.#policy.predicateType) {
+      this.#ignored++;
+      return [];
+    }
+    const before = this.#failures.length;
+    this.checkStatement(st, label);
+    if (this.#failures.length !== before) return [];
+    return this.checkRoles(st, keys, envelopeDigest, label);
+  }
+
+  // The envelope digest is what revocations scope to, so it is computed here from the bytes.
+  private checkEnvelopeDigest(e: EnvelopeInput, label: string): string | null {
+    const actual = digestOf(e.bytes, 'sha256');
+    if (isDigest(e.digest)) {
+      const alg = parseDigest(e.digest).algorithm;
+      const mine = alg === 'sha256' ? actual : digestOf(e.bytes, alg);
+      if (mine === e.digest) return actual;
+    }
+    this.fail('ENVELOPE_DIGEST_MISMATCH', `${label}: bytes hash to ${actual}, fetched as ${q(String(e.digest))}`);
+    return null;
+  }
+
+  // Step 4a: DSSE signatures against every delegated key; the keyid is only a hint.
+  private authenticate(env: Envelope, label: string): PublicKey[] {
+    const keys = verifyEnvelope(env, this.#in.trust.keys);
+    if (keys.length > 0) return keys;
+    const hints = env.signatures.map((s) => s.keyid);
+    // Which code to report is decided by the hint, for the reader's benefit only: nothing
+    // verified either way, so nothing counts.
+    if (hints.some((h) => this.#in.trust.keys.has(h))) {
+      this.fail('SIG_INVALID', `${label}: no signature verifies with a delegated key (payload or signature altered?)`);
+    } else {
+      this.fail('SIG_KEY_NOT_DELEGATED', `${label}: signed by a key the targets metadata does not delegate (keyid hint ${q(hints[0] ?? '')})`);
+    }
+    return [];
+  }
+
+  // Step 4b: what the statement says must be about this image, now.
+  private checkStatement(st: Statement, label: string): void {
+    const named = st.subject.filter((s) => s.name === this.#subjectName);
+    if (named.length === 0) {
+      const names = st.subject.map((s) => q(s.name ?? '')).join(', ');
+      this.fail('STATEMENT_SUBJECT_MISMATCH', `${label}: statement is for ${names}, not ${q(this.#subjectName)}`);
+    } else if (!named.some((s) => s.digest[this.#digest.algorithm] === this.#digest.hex)) {
+      this.fail('STATEMENT_DIGEST_MISMATCH', `${label}: statement digest differs from the resolved ${this.#in.digest}`);
+    }
+    const tag = this.#in.reference.tag;
+    if (this.#policy.bindTag && tag !== undefined) {
+      const signedTag = st.kind === 'signature' ? st.signature.tag : st.predicate.tag;
+      if (signedTag !== tag) {
+        this.fail('STATEMENT_TAG_MISMATCH', `${label}: policy binds tags; statement vouches for ${signedTag === undefined ? 'no tag' : `tag ${q(String(signedTag))}`}, not ${q(tag)}`);
+      }
+    }
+    if (st.kind !== 'signature') return;
+    const p = st.signature;
+    if (p.mediaType !== this.#in.subject.mediaType || p.size !== this.#in.subject.size) {
+      this.fail('STATEMENT_DESCRIPTOR_MISMATCH', `${label}: statement records ${q(p.mediaType)} (${p.size} bytes), manifest is ${q(this.#in.subject.mediaType)} (${this.#in.subject.size} bytes)`);
+    }
+    if (p.expires !== undefined && p.expires.getTime() <= this.#now.getTime()) {
+      this.fail('STATEMENT_EXPIRED', `${label}: statement expired at ${formatTime(p.expires)}`);
+    }
+    if (p.signedAt.getTime() > this.#now.getTime() + this.#policy.clockSkewSeconds * 1000) {
+      this.fail('STATEMENT_FUTURE', `${label}: signedAt ${formatTime(p.signedAt)} is in the future (now ${formatTime(this.#now)}, skew ${this.#policy.clockSkewSeconds}s)`);
+    }
+  }
+
+  /**
+   * Step 4c: which roles the verifying keys count for.
+   *
+   * A signature counts only toward the role its statement names, and only if the key that
+   * verified is in that role's keyids. The role is part of what was signed, so the signer
+   * chose the rules (paths, role-scoped revocations) under which the signature is judged;
+   * counting it for every role that happens to list the key would let one signature be
+   * re-interpreted under another role's rules, e.g. escape a role-scoped revocation, or let
+   * a key that is shared between roles fill a threshold it was never meant to. Attestations
+   * of foreign predicate types carry no role unless their predicate has a string `role`;
+   * those count for each role that delegates the key, each judged under its own rules.
+   */
+  private checkRoles(st: Statement, keys: readonly PublicKey[], envelopeDigest: string, label: string): Counted[] {
+    const named = st.kind === 'signature' ? st.signature.role : typeof st.predicate.role === 'string' ? st.predicate.role : undefined;
+    const signedAt = st.kind === 'signature' ? st.signature.signedAt : undefined;
+    let roles: TrustedRole[];
+    if (named !== undefined) {
+      const role = this.#rolesByName.get(named);
+      if (!role) {
+        this.fail('SIG_ROLE_UNKNOWN', `${label}: statement names role ${q(named)}, which the targets metadata does not delegate`);
+        return [];
+      }
+      roles = [role];
+    } else {
+      roles = this.#in.trust.roles.filter((r) => keys.some((k) => r.keyids.includes(k.keyid)));
+      if (roles.length === 0) {
+        this.fail('SIG_KEY_NOT_IN_ROLE', `${label}: the verifying key is delegated to no role`);
+        return [];
+      }
+    }
+    const out: Counted[] = [];
+    for (const role of roles) {
+      const members = keys.filter((k) => role.keyids.includes(k.keyid));
+      if (members.length === 0) {
+        this.fail('SIG_KEY_NOT_IN_ROLE', `${label}: key ${keys.map((k) => k.keyid.slice(0, 16)).join(', ')} is not delegated to role ${q(role.name)}`);
+        continue;
+      }
+      if (!this.#eligible.has(role.name)) {
+        const why = role.paths.some((p) => pathMatches(p, this.#targetPath)) ? 'an earlier terminating delegation claims it' : `paths ${q(role.paths.join(' '))} do not match it`;
+        this.fail('SIG_PATH_NOT_COVERED', `${label}: role ${q(role.name)} does not cover ${q(this.#targetPath)}: ${why}`);
+        continue;
+      }
+      const revoked = this.revocationFor(role.name, envelopeDigest);
+      if (revoked !== undefined) {
+        this.fail('SIG_REVOKED', `${label}: ${revoked}`);
+        continue;
+      }
+      for (const k of members) out.push({ role: role.name, keyid: k.keyid, signedAt });
+    }
+    return out;
+  }
+
+  // Step 4d (DESIGN §6): revoked by subject digest, optionally narrowed to a role or an envelope.
+  private revocationFor(role: string, envelopeDigest: string): string | undefined {
+    for (const r of this.#in.trust.revocations) {
+      if (r.digest !== this.#in.digest) continue;
+      if (r.role !== undefined && r.role !== role) continue;
+      if (r.envelope !== undefined && r.envelope !== envelopeDigest) continue;
+      const scope = r.envelope !== undefined ? `envelope ${r.envelope}` : r.role !== undefined ? `role ${q(r.role)} for ${r.digest}` : r.digest;
+      return `revoked (${scope}${r.revokedAt ? `, ${r.revokedAt}` : ''}): ${q(r.reason)}`;
+    }
+    return undefined;
+  }
+
+  // Step 5: thresholds over distinct keyids per role (a key that signs twice counts once).
+  private countThresholds(counted: readonly Counted[]): Set<string> {
+    const byRole = new Map<string, Set<string>>();
+    for (const c of counted) {
+      let s = byRole.get(c.role);
+      if (!s) byRole.set(c.role, (s = new Set()));
+      s.add(c.keyid);
+    }
+    const met = new Set<string>();
+    for (const [name, keyids] of byRole) {
+      const role = this.#rolesByName.get(name)!;
+      // A threshold below 1 would let a role be satisfied by nobody; never trust that.
+      const threshold = Math.max(1, role.threshold);
+      if (keyids.size >= threshold) met.add(name);
+      else this.fail('THRESHOLD_NOT_MET', `role ${q(name)}: ${keyids.size} of ${threshold} distinct keys signed`);
+    }
+    return met;
+  }
+
+  // Step 5 (policy): all of / any of, default any one delegated role.
+  private checkRequiredRoles(met: ReadonlySet<string>, anyCounted: boolean): boolean {
+    const { allOf, anyOf } = this.#policy.requiredRoles;
+    if (!anyCounted) {
+      const seen = this.#in.envelopes.length;
+      const ignored = this.#ignored > 0 ? `, ${this.#ignored} of another predicate type ignored` : '';
+      this.fail('NO_SIGNATURES', seen === 0 ? 'no signature envelopes were found for the image' : `none of ${seen} signature envelopes counted${ignored}`);
+    }
+    let ok = true;
+    for (const r of allOf) {
+      if (!met.has(r)) {
+        ok = false;
+        const why = this.#rolesByName.has(r) ? 'its threshold is not met' : 'it is not delegated by the targets metadata';
+        this.fail('REQUIRED_ROLE_MISSING', `policy requires role ${q(r)}; ${why}`);
+      }
+    }
+    if (anyOf.length > 0 && !anyOf.some((r) => met.has(r))) {
+      ok = false;
+      this.fail('REQUIRED_ROLE_MISSING', `policy requires any of roles ${anyOf.map(q).join(', ')}; none met its threshold`);
+    }
+    if (allOf.length === 0 && anyOf.length === 0 && met.size === 0) ok = false;
+    return ok;
+  }
+
+  // Step 7: the result, with each counted (role, keyid) once.
+  private result(verified: boolean, counted: readonly Counted[]): VerifyResult {
+    const sigs = new Map<string, { role: string; keyid: string; at: Date | undefined }>();
+    for (const c of counted) {
+      const k = `${c.role}\u0000${c.keyid}`;
+      const prev = sigs.get(k);
+      if (!prev || (c.signedAt && (!prev.at || c.signedAt > prev.at))) sigs.set(k, { role: c.role, keyid: c.keyid, at: c.signedAt });
+    }
+    const signatures: VerifiedSignature[] = [...sigs.values()].map((s) =>
+      Object.freeze({ role: s.role, keyid: s.keyid, signedAt: s.at ? formatTime(s.at) : '' }),
+    );
+    const { repository, tag, digest } = this.#in.reference;
+    return Object.freeze({
+      verified,
+      reference: `${repository}${tag !== undefined ? `:${tag}` : ''}${digest !== undefined ? `@${digest}` : ''}`,
+      digest: this.#in.digest,
+      signatures: Object.freeze(signatures),
+      failures: Object.freeze([...this.#failures]),
+    });
+  }
+
+  private fail(code: ErrorCode, message: string): void {
+    this.#failures.push(failure(code, message));
+  }
+}
+
+/** Failures that veto the verdict whatever signatures counted. */
+const BLOCKING: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TRUST_EXPIRED', 'REFERENCE_DIGEST_MISMATCH']);
+
+/**
+ * Roles whose delegation may vouch for `target`, in metadata order, stopping after the first
+ * matching terminating role (TUF client workflow 5.6.7.2.x: a terminating delegation that
+ * matches ends the search, so later roles cannot vouch for paths it claims).
+ */
+function eligibleRoles(roles: readonly TrustedRole[], target: string): Set<string> {
+  const out = new Set<string>();
+  for (const r of roles) {
+    if (!r.paths.some((p) => pathMatches(p, target))) continue;
+    out.add(r.name);
+    if (r.terminating) break;
+  }
+  return out;
+}
+
+function checkInput(input: VerifyInput): void {
+  assertArg(typeof input === 'object' && input !== null, 'input', 'object', input);
+  const { reference, digest, subject, envelopes, trust, clock } = input;
+  assertArg(typeof reference === 'object' && reference !== null, 'input.reference', 'object {repository, tag?, digest?}', reference);
+  assertArg(typeof reference.repository === 'string' && reference.repository.length > 0, 'input.reference.repository', 'non-empty string', reference.repository);
+  assertArg(reference.tag === undefined || (typeof reference.tag === 'string' && reference.tag.length > 0), 'input.reference.tag', 'non-empty string', reference.tag);
+  assertArg(reference.digest === undefined || isDigest(reference.digest), 'input.reference.digest', 'a digest sha256:<hex>', reference.digest);
+  assertArg(isDigest(digest), 'input.digest', 'a digest sha256:<hex>', digest);
+  assertArg(typeof subject === 'object' && subject !== null && typeof subject.mediaType === 'string' && Number.isSafeInteger(subject.size), 'input.subject', '{mediaType: string, size: integer}', subject);
+  assertArg(Array.isArray(envelopes) && envelopes.every((e) => typeof e === 'object' && e !== null && e.bytes instanceof Uint8Array), 'input.envelopes', 'array of {bytes: Uint8Array, digest}', envelopes);
+  assertArg(typeof trust === 'object' && trust !== null && trust.keys instanceof Map && Array.isArray(trust.roles) && Array.isArray(trust.revocations) && trust.expires instanceof Date, 'input.trust', 'TrustedTargets', trust);
+  assertArg(typeof clock === 'object' && clock !== null && typeof clock.now === 'function', 'input.clock', 'Clock', clock);
+}
+
+/** Quotes untrusted text for a message, bounded. */
+function q(s: string): string {
+  return JSON.stringify(s.length > 128 ? `${s.slice(0, 128)}…` : s);
+}

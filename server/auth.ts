@@ -1,0 +1,131 @@
+import type { FastifyRequest } from 'fastify';
+import { OcitrustError } from '../lib/errors/index.js';
+import type { Clock } from '../lib/clock.js';
+import type { Queryable } from './storage/types.js';
+import type { AuditLog } from './audit.js';
+import { findTokenBySecret, hashToken, isTokenSecret, tokenAllows, tokenUsable, type TokenRecord, type TokenRole } from './tokens.js';
+
+/** Who sent a request: a token, or nobody (anonymous). */
+export interface Principal {
+  /** Token name, or `anonymous`. */
+  readonly actor: string;
+  readonly tokenId: string | null;
+  readonly token: TokenRecord | null;
+  /** Client address. */
+  readonly source: string;
+  /** Subject of a verified client certificate (mTLS), if any. */
+  readonly certSubject: string | null;
+}
+
+/** Options of {@link Authz}. */
+export interface AuthzOptions {
+  readonly db: Queryable;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  /** Whether reads need no token (default true). */
+  readonly anonymousRead: boolean;
+  /** How long a token lookup is reused (ms); a revocation reaches other instances within it. */
+  readonly tokenCacheTtlMs: number;
+}
+
+/**
+ * Bearer-token authentication and role checks. Tokens are looked up by the SHA-256 of the
+ * secret (cached briefly); every denial is written to the audit log before the request fails.
+ */
+export class Authz {
+  readonly #o: AuthzOptions;
+  readonly #cache = new Map<string, { token: TokenRecord | null; at: number }>();
+
+  constructor(o: AuthzOptions) {
+    this.#o = o;
+  }
+
+  /** Whether reads need no token. */
+  get anonymousRead(): boolean {
+    return this.#o.anonymousRead;
+  }
+
+  /** Forgets cached lookups (after a revocation on this instance). */
+  forget(): void {
+    this.#cache.clear();
+  }
+
+  /**
+   * Resolves the principal of a request from its Authorization header.
+   * @throws OcitrustError AUTH_TOKEN_INVALID (audited) for a malformed, unknown, revoked or expired token
+   */
+  async authenticate(request: FastifyRequest): Promise<Principal> {
+    const source = request.ip;
+    const certSubject = peerSubject(request);
+    const header = request.headers.authorization;
+    if (header === undefined || header === '') return { actor: 'anonymous', tokenId: null, token: null, source, certSubject };
+    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+    const secret = m?.[1];
+    const token = secret && isTokenSecret(secret) ? await this.lookup(secret) : null;
+    if (!token || !tokenUsable(token, this.#o.clock.now())) {
+      const anonymous: Principal = { actor: 'anonymous', tokenId: token?.id ?? null, token: null, source, certSubject };
+      const why = !m ? 'the Authorization header is not "Bearer <token>"' : !token ? 'unknown token' : token.revokedAt ? 'revoked token' : 'expired token';
+      await this.deny(anonymous, 'AUTH_TOKEN_INVALID', `${request.method} ${routeOf(request)}`, null, why);
+      throw new OcitrustError('AUTH_TOKEN_INVALID', `${why}; create a new one with \`trust server token create\``);
+    }
+    return { actor: token.name, tokenId: token.id, token, source, certSubject };
+  }
+
+  private async lookup(secret: string): Promise<TokenRecord | null> {
+    const key = hashToken(secret);
+    const now = Date.now();
+    const hit = this.#cache.get(key);
+    if (hit && now - hit.at < this.#o.tokenCacheTtlMs) return hit.token;
+    const token = await findTokenBySecret(this.#o.db, secret);
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(key, { token, at: now });
+    return token;
+  }
+
+  /**
+   * Checks that the principal may do `action` needing role `need` on `collection` (null: an
+   * operation over all collections, which needs the pattern `**`). Readers pass without a token
+   * when anonymous reads are on.
+   * @throws OcitrustError AUTH_REQUIRED or PERMISSION_DENIED (both audited)
+   */
+  async require(p: Principal, need: TokenRole, collection: string | null, action: string): Promise<void> {
+    if (need === 'reader' && this.#o.anonymousRead) return;
+    if (!p.token) {
+      await this.deny(p, 'AUTH_REQUIRED', action, collection, `needs a ${need} token`);
+      throw new OcitrustError('AUTH_REQUIRED', `${action} needs a bearer token with role ${need}${collection ? ` on ${collection}` : ''}`);
+    }
+    if (!tokenAllows(p.token, need, collection, this.#o.clock.now())) {
+      await this.deny(p, 'PERMISSION_DENIED', action, collection, `token role ${p.token.role} on ${p.token.patterns.join(',')}`);
+      throw new OcitrustError(
+        'PERMISSION_DENIED',
+        `token ${p.token.name} (${p.token.role}) may not ${action}${collection ? ` on ${collection}` : ' on all collections'}: needs ${need}`,
+      );
+    }
+  }
+
+  /** Records a denied attempt. */
+  async deny(p: Principal, code: string, action: string, collection: string | null, detail: string): Promise<void> {
+    await this.#o.audit.record({
+      actor: p.actor,
+      tokenId: p.tokenId,
+      action,
+      collection,
+      source: p.source,
+      outcome: 'denied',
+      code,
+      detail: p.certSubject ? `${detail}; client certificate ${p.certSubject}` : detail,
+    });
+  }
+}
+
+/** The route pattern (not the raw URL, which may hold junk) for audit details. */
+export function routeOf(request: FastifyRequest): string {
+  return request.routeOptions?.url ?? request.url.split('?')[0]!.slice(0, 200);
+}
+
+function peerSubject(request: FastifyRequest): string | null {
+  const sock = request.raw.socket as { authorized?: boolean; getPeerCertificate?: () => { subject?: { CN?: string } } };
+  if (!sock.authorized || typeof sock.getPeerCertificate !== 'function') return null;
+  const cn = sock.getPeerCertificate()?.subject?.CN;
+  return typeof cn === 'string' ? `CN=${cn.slice(0, 200)}` : null;
+}
