@@ -178,7 +178,8 @@ export class Authenticator {
       for (const sc of (bearer.params.scope ?? '').split(' ')) if (sc) need.add(sc);
       const all = [...need].sort();
       this.#tokens.delete(this.#key(registry, bearer, all));
-      return this.#fetchToken(registry, bearer, all);
+      // Also file the token under the caller's scopes so the next request sends it at once.
+      return this.#fetchToken(registry, bearer, all, scopes);
     }
     if (challenges.some((c) => c.scheme === 'basic')) {
       const c = await this.#creds(registry);
@@ -200,7 +201,7 @@ export class Authenticator {
     return `${registry}|${ch.params.realm ?? ''}|${ch.params.service ?? ''}|${[...scopes].sort().join(' ')}`;
   }
 
-  async #fetchToken(registry: string, ch: Challenge, scopes: readonly string[]): Promise<string> {
+  async #fetchToken(registry: string, ch: Challenge, scopes: readonly string[], alias?: readonly string[]): Promise<string> {
     const realm = ch.params.realm!;
     let url: URL;
     try {
@@ -260,7 +261,9 @@ export class Authenticator {
     const issued = typeof doc.issued_at === 'string' ? Date.parse(doc.issued_at) : NaN;
     const base = Number.isNaN(issued) || issued > this.#now() ? this.#now() : issued;
     const header = `Bearer ${token}`;
-    this.#tokens.set(this.#key(registry, ch, scopes), { header, expiresAt: base + seconds * 1000 - EXPIRY_MARGIN_MS });
+    const entry = { header, expiresAt: base + seconds * 1000 - EXPIRY_MARGIN_MS };
+    this.#tokens.set(this.#key(registry, ch, scopes), entry);
+    if (alias) this.#tokens.set(this.#key(registry, ch, alias), entry);
     return header;
   }
 }

@@ -124,13 +124,13 @@ export class HttpResponse {
       let total = 0;
       try {
         for (;;) {
-          let r: ReadableStreamReadResult<Uint8Array>;
+          let r: { done: boolean; value?: Uint8Array };
           try {
             r = await reader.read();
           } catch (e) {
             throw mapFetchError(e, this.#ctl, this.#what);
           }
-          if (r.done) break;
+          if (r.done || !r.value) break;
           total += r.value.byteLength;
           if (total > maxBytes) {
             throw new OcitrustError('REGISTRY_RESPONSE_TOO_LARGE', `${this.#what}: body exceeds the limit of ${maxBytes} bytes`);

@@ -107,6 +107,8 @@ export function resolvePolicy(policy: Policy, repository: string, ctx: ResolveCo
     mode: pick('mode') ?? 'enforce',
     denyTags: pick('denyTags') ?? [],
     options: Object.freeze({
+      rule: r.name,
+      policyRevision: policy.revision,
       collection: pick('collection') ?? remapRepository(repository, identityRemap),
       ...(root !== undefined ? { root } : {}),
       ...(server !== undefined ? { server } : {}),

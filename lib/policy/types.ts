@@ -71,6 +71,10 @@ export interface Policy {
 
 /** What a rule resolves to for one image, defaults applied: where trust comes from and how to verify. */
 export interface ImageRuleOptions {
+  /** Name of the rule these options come from. */
+  readonly rule: string;
+  /** Revision of the policy they come from (for cache keys). */
+  readonly policyRevision: string;
   /** Trust collection to verify against (default: the image's repository, after identity remap). */
   readonly collection: string;
   readonly root?: RootSource;

@@ -102,7 +102,9 @@ export class HttpMetadataSource implements MetadataSource {
       res = await this.#fetch(url, {
         headers: { accept: 'application/json', ...this.#headers },
         signal: AbortSignal.timeout(timeoutMs),
-        redirect: 'follow',
+        // Not followed: a redirect could carry the authorization header to another host, and
+        // the trust server's layout has none.
+        redirect: 'manual',
       });
     } catch (e) {
       throw networkError(e, url, timeoutMs);
@@ -113,7 +115,8 @@ export class HttpMetadataSource implements MetadataSource {
     }
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => undefined);
-      throw new OcitrustError('TUF_SOURCE_HTTP_ERROR', `GET ${url}: HTTP ${res.status}`, { details: { status: res.status } });
+      const why = res.status >= 300 && res.status < 400 ? ' (redirects are not followed; use the final URL)' : '';
+      throw new OcitrustError('TUF_SOURCE_HTTP_ERROR', `GET ${url}: HTTP ${res.status}${why}`, { details: { status: res.status } });
     }
     const declared = Number(res.headers.get('content-length') ?? NaN);
     if (Number.isFinite(declared) && declared > maxBytes) {

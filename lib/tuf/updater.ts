@@ -134,7 +134,6 @@ export class Updater {
       set.updateRoot(bytes);
     }
     set.checkFinalRoot();
-    if (set.root !== startRoot) await this.#save(set);
 
     // 5.3.11: if timestamp or snapshot keys changed since the cached state was trusted, drop
     // the cached timestamp and snapshot (recovery from a fast-forward attack).
@@ -166,6 +165,8 @@ export class Updater {
       if (bytes === null) throw missing(source, `${meta.version}.targets.json`);
       set.updateTargets(bytes);
     }
+    // Persisted only as a complete, consistent state: a refresh that fails half-way leaves the
+    // previous state (still a valid rollback baseline) and re-walks from it next time.
     const refreshedAt = this.#clock.now();
     await this.#save(set, refreshedAt);
     return this.#result(set, false, refreshedAt);
@@ -212,15 +213,15 @@ export class Updater {
     return this.#result(set, true, refreshedAt, sourceError);
   }
 
-  async #save(set: TrustedSet, refreshedAt: Date = this.#clock.now()): Promise<void> {
+  async #save(set: TrustedSet, refreshedAt: Date): Promise<void> {
     if (!this.#o.cache) return;
     const entry: CachedTrust = {
       anchor: this.#anchor,
       refreshedAt: formatTime(refreshedAt),
       root: set.bytes('root')!,
-      ...defined('timestamp', set.bytes('timestamp')),
-      ...defined('snapshot', set.bytes('snapshot')),
-      ...defined('targets', set.bytes('targets')),
+      timestamp: set.bytes('timestamp')!,
+      snapshot: set.bytes('snapshot')!,
+      targets: set.bytes('targets')!,
     };
     await this.#o.cache.write(this.#o.collection, entry);
   }
@@ -258,8 +259,4 @@ function rolesDiffer(a: Root, b: Root, role: 'timestamp' | 'snapshot'): boolean 
 
 function missing(source: MetadataSource, file: string): OcitrustError {
   return new OcitrustError('TUF_METADATA_MISSING', `${source.description}: ${file} does not exist`);
-}
-
-function defined<K extends string>(k: K, v: Uint8Array | undefined): Partial<Record<K, Uint8Array>> {
-  return v === undefined ? {} : ({ [k]: v } as Record<K, Uint8Array>);
 }

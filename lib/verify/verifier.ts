@@ -203,8 +203,11 @@ class ImageVerification {
     }
     const before = this.#failures.length;
     this.checkStatement(st, label);
-    if (this.#failures.length !== before) return [];
-    return this.checkRoles(st, keys, envelopeDigest, label);
+    const statementOk = this.#failures.length === before;
+    // Role checks run either way so that every failure of the envelope is reported; what
+    // they would count is dropped when the statement itself failed.
+    const counted = this.checkRoles(st, keys, envelopeDigest, label);
+    return statementOk ? counted : [];
   }
 
   // The envelope digest is what revocations scope to, so it is computed here from the bytes.

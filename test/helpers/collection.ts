@@ -96,7 +96,8 @@ export function freshSigners(n: number): SeedSigner[] {
   return Array.from({ length: n }, () => new SeedSigner(randomSecretSeed()));
 }
 
-async function signAll<T extends Signed>(signed: T, signers: readonly Signer[]): Promise<Metadata<T>> {
+/** Wraps `signed` in a Metadata envelope signed by each signer. */
+export async function signMetadata<T extends Signed>(signed: T, signers: readonly Signer[]): Promise<Metadata<T>> {
   let md = new Metadata(signed);
   for (const s of signers) md = await md.sign(s);
   return md;
@@ -127,6 +128,13 @@ export class TestCollection {
     this.clock = clock;
     this.keys = keys;
     this.#lifetimes = lifetimes;
+  }
+
+  /** Signer `i` (default 0) of delegated role `name`. Throws when there is none (a test bug). */
+  signer(name: string, i = 0): SeedSigner {
+    const s = this.signers.get(name)?.[i];
+    if (!s) throw new Error(`test collection has no signer ${name}[${i}]`);
+    return s;
   }
 
   /** Bytes of a published file. Throws when it does not exist (a test bug). */
@@ -169,7 +177,7 @@ export class TestCollection {
 
   /** Publishes root metadata (already built) signed by `signers`. */
   async publishRoot(root: Root, signers: readonly Signer[]): Promise<void> {
-    this.root = await signAll(root, signers);
+    this.root = await signMetadata(root, signers);
     this.files.set(metadataFileName({ role: 'root', version: root.version }), this.root.toBytes());
   }
 
@@ -184,7 +192,7 @@ export class TestCollection {
 
   /** Publishes `targets` as given (no version bump; signed by the targets keys or `signWith`), then snapshot and timestamp. */
   async publishTargetsExactly(targets: Targets, opts?: PublishOptions): Promise<void> {
-    this.targets = await signAll(targets, opts?.signWith ?? this.keys.targets);
+    this.targets = await signMetadata(targets, opts?.signWith ?? this.keys.targets);
     this.files.set(metadataFileName({ role: 'targets', version: targets.version }), this.targets.toBytes());
     await this.publishSnapshot();
   }
@@ -195,7 +203,7 @@ export class TestCollection {
     const next = this.snapshot
       ? bumpVersion(this.snapshot.signed.withTargetsMeta(meta), this.#expiry('snapshot', opts))
       : newSnapshot({ ...this.#expiry('snapshot', opts), targets: meta });
-    this.snapshot = await signAll(next, opts?.signWith ?? this.keys.snapshot);
+    this.snapshot = await signMetadata(next, opts?.signWith ?? this.keys.snapshot);
     this.files.set(metadataFileName({ role: 'snapshot', version: next.version }), this.snapshot.toBytes());
     await this.publishTimestamp();
   }
@@ -206,7 +214,7 @@ export class TestCollection {
     const next = this.timestamp
       ? bumpVersion(this.timestamp.signed.withSnapshotMeta(meta), this.#expiry('timestamp', opts))
       : newTimestamp({ ...this.#expiry('timestamp', opts), snapshot: meta });
-    this.timestamp = await signAll(next, opts?.signWith ?? this.keys.timestamp);
+    this.timestamp = await signMetadata(next, opts?.signWith ?? this.keys.timestamp);
     this.files.set('timestamp.json', this.timestamp.toBytes());
   }
 
@@ -263,7 +271,9 @@ export class TestCollection {
  *
  * @example
  * const c = await buildCollection({ collection: 'reg.example/app', signers: [{ name: 'alice' }] });
- * const [alice] = c.signers.get('alice')!;
+ * const alice = c.signer('alice'); // SeedSigner: alice.sign(bytes), alice.keyid
+ * await c.addSigner({ name: 'bob' }); await c.removeSigner('alice'); await c.rotateRoot();
+ * c.trusted(); // TrustedTargets for lib/verify; c.source() / c.files to serve the metadata
  */
 export async function buildCollection(opts: CollectionOptions): Promise<TestCollection> {
   const clock = opts.clock ?? fixedClock(TEST_TIME);

@@ -8,10 +8,4 @@ export const cryptoCodes = {
     exit: 2,
     http: 400,
   },
-  BASE64_MALFORMED: {
-    meaning: 'A value that must be base64 (standard or URL-safe alphabet, RFC 4648) is not strictly well-formed.',
-    action: 'Check the field; junk characters, whitespace, mixed alphabets and wrong padding are refused.',
-    exit: 2,
-    http: 400,
-  },
 } as const satisfies CodeTable;

@@ -109,6 +109,12 @@ export const ociCodes = {
     exit: 3,
     http: 501,
   },
+  REGISTRY_CONFLICT: {
+    meaning: 'The registry refused a conditional write (If-Match) because the content changed since it was read.',
+    action: 'Read the current content again and retry; the client does this automatically a bounded number of times.',
+    exit: 3,
+    http: 409,
+  },
   BLOB_UPLOAD_FAILED: {
     meaning: 'A blob upload session could not be completed (no Location, rejected chunk or final PUT).',
     action: 'Retry the push; check registry storage and upload size limits.',

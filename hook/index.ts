@@ -1,0 +1,24 @@
+/**
+ * Deploy-time verification (DESIGN §8): Kubernetes manifests for `trust verify-manifests`,
+ * AdmissionReview logic and the webhook routes, the verification cache.
+ */
+export { scanManifests, pinManifests, MAX_MANIFEST_BYTES } from './manifests.js';
+export type { ManifestImage, ManifestOptions } from './manifests.js';
+export { imagesOfObject, describeImage, podSpecPath, pinnedReference, formatPath, jsonPointer, WORKLOAD_KINDS, CONTAINER_FIELDS } from './images.js';
+export type { ImageOccurrence, PathSegments } from './images.js';
+export { reviewAdmission, parseAdmissionReview, admissionDeadlineMs, DEFAULT_TIMEOUT_SECONDS, DEADLINE_SHARE } from './admission.js';
+export type {
+  AdmissionOptions,
+  AdmissionAction,
+  AdmissionOutcome,
+  AdmissionReviewResponse,
+  AdmissionVerifyImage,
+  ImageVerdict,
+  NamespaceLabelsFn,
+  PatchOperation,
+  VerifyResultLike,
+} from './admission.js';
+export { VerificationCache, verificationCacheKey, cachingVerifyImage } from './cache.js';
+export type { VerificationCacheOptions, CacheStats, CacheKeyParts, CachingVerifyOptions } from './cache.js';
+export { admissionRoutes } from './routes.js';
+export type { AdmissionRouteOptions } from './routes.js';

@@ -1,0 +1,164 @@
+import { join } from 'node:path';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import { OcitrustError } from '../lib/errors/index.js';
+import { parseJson } from '../lib/json.js';
+import { openDb } from './storage/index.js';
+import type { Db } from './storage/types.js';
+import { AuditLog } from './audit.js';
+import { Authz, routeOf, type Principal } from './auth.js';
+import { installErrorHandling } from './errors.js';
+import { IpAllowlist } from './ip-allowlist.js';
+import { ServerMetrics } from './metrics.js';
+import { resolveAppOptions, type AppOptions, type ResolvedAppOptions } from './options.js';
+import { loadServerSecret } from './secret.js';
+import { trustMigrations } from './trust/migrations.js';
+import { TrustService } from './trust/service.js';
+import { auditRoutes } from './routes/audit.js';
+import { collectionRoutes } from './routes/collections.js';
+import { healthRoutes } from './routes/health.js';
+import { tokenRoutes } from './routes/tokens.js';
+import type { RouteContext } from './routes/context.js';
+import './types.js';
+
+export type { AppOptions } from './options.js';
+
+/** Header values never written to logs. */
+export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'res.headers["set-cookie"]'];
+
+/** Extra fastify server options startServer passes through (TLS, timeouts). */
+export interface ListenerOptions {
+  readonly https?: FastifyServerOptions extends { https?: infer H } ? H : unknown;
+}
+
+function loggerOption(o: ResolvedAppOptions): FastifyServerOptions['logger'] {
+  const l = o.logger;
+  if (!l) return false;
+  const base = l === true ? { level: 'info' } : (l as Record<string, unknown>);
+  // Credentials never reach the log, whatever the caller configured.
+  const redact = (base as { redact?: unknown }).redact;
+  const paths = Array.isArray(redact) ? [...(redact as string[]), ...REDACTED_PATHS] : REDACTED_PATHS;
+  return { ...base, redact: { paths, censor: '[redacted]' } } as FastifyServerOptions['logger'];
+}
+
+/**
+ * Builds the trust server as a fastify instance without listening (tests use `inject()`;
+ * {@link startServer} in main.ts listens). Opens (or uses) the database, migrates the trust
+ * schema, opens the key vault with the server secret, and registers every route with its JSON
+ * schema (which also feeds `/openapi.json`).
+ *
+ * @throws OcitrustError SERVER_SECRET_INVALID, SERVER_CONFIG_INVALID, STORAGE_* and INVALID_ARGUMENT
+ * @example const app = await buildApp({ dataDir: '/var/lib/ocitrust' }); await app.inject({ url: '/healthz' });
+ */
+export async function buildApp(options: AppOptions = {}, listener: ListenerOptions = {}): Promise<FastifyInstance> {
+  const opts = resolveAppOptions(options);
+  const allowlist = opts.allowIps ? new IpAllowlist(opts.allowIps) : null;
+  const secret = loadServerSecret({ ...(opts.secret !== undefined ? { secret: opts.secret } : {}), dataDir: opts.dataDir });
+  const ownsDb = !opts.db;
+  const db: Db = opts.db ?? (await openDb(opts.database ?? join(opts.dataDir, 'ocitrust.db')));
+  let app: FastifyInstance | undefined;
+  try {
+    await db.migrate(trustMigrations);
+    const metrics = new ServerMetrics();
+    const audit = new AuditLog(db, opts.clock, (outcome) => metrics.auditWrites.inc({ outcome }));
+    const authz = new Authz({ db, audit, clock: opts.clock, anonymousRead: opts.anonymousRead, tokenCacheTtlMs: opts.tokenCacheTtlMs });
+
+    app = Fastify({
+      logger: loggerOption(opts),
+      logController: new LogController({ disableRequestLogging: !opts.requestLogging }),
+      trustProxy: opts.trustProxy as boolean,
+      bodyLimit: 1024 * 1024,
+      return503OnClosing: true,
+      ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+      ...(listener.https ? { https: listener.https } : {}),
+    } as FastifyServerOptions) as unknown as FastifyInstance;
+    const log = app.log;
+    const trust = new TrustService({
+      db,
+      secret,
+      clock: opts.clock,
+      limits: opts.limits,
+      audit,
+      snapshotExpirySeconds: opts.snapshotExpirySeconds,
+      timestampExpirySeconds: opts.timestampExpirySeconds,
+      cacheTtlMs: opts.cacheTtlMs,
+      ...(opts.scrypt ? { scrypt: opts.scrypt } : {}),
+      onResign: (role) => metrics.resigns.inc({ role }),
+      log: { warn: (o, m) => log.warn(o, m), info: (o, m) => log.info(o, m) },
+    });
+    await trust.init();
+
+    app.decorate('ocitrust', { db, trust, authz, audit, metrics });
+    app.decorateRequest('principal', null as unknown as Principal);
+    app.decorateRequest('metricsRoute', null);
+
+    // Strict JSON is the only body format: no duplicate keys, bounded depth, coded errors; any
+    // other content type is 415.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+      try {
+        done(null, parseJson(body as Buffer, { maxBytes: Number.MAX_SAFE_INTEGER, what: 'request body' }));
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+    });
+    installErrorHandling(app);
+
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: { title: 'ocitrust trust server', version: '1', description: 'TUF trust metadata per collection, publishing, tokens, audit, operations.' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+        security: [{ bearer: [] }],
+      },
+      refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    });
+
+    app.addHook('onRequest', async (request) => {
+      if (request.routeOptions.config?.open) {
+        request.principal = { actor: 'anonymous', tokenId: null, token: null, source: request.ip, certSubject: null };
+        return;
+      }
+      if (allowlist && !allowlist.allows(request.ip)) {
+        const p: Principal = { actor: 'anonymous', tokenId: null, token: null, source: request.ip, certSubject: null };
+        await authz.deny(p, 'IP_NOT_ALLOWED', `${request.method} ${routeOf(request)}`, null, 'address not in the allowlist');
+        throw new OcitrustError('IP_NOT_ALLOWED', `address ${request.ip} is not allowed to connect`);
+      }
+      request.principal = await authz.authenticate(request);
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.metricsRoute ?? request.routeOptions.url ?? 'unmatched';
+      metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    });
+
+    const ctx: RouteContext = { db, trust, authz, audit, metrics, opts };
+    await app.register(async (i) => collectionRoutes(i, ctx));
+    await app.register(async (i) => tokenRoutes(i, ctx));
+    await app.register(async (i) => auditRoutes(i, ctx));
+    await app.register(async (i) => healthRoutes(i, ctx));
+
+    const timers: NodeJS.Timeout[] = [];
+    if (opts.resignIntervalMs > 0) {
+      timers.push(setInterval(() => void trust.resignDue().catch((err: unknown) => log.warn({ err }, 're-sign job failed')), opts.resignIntervalMs).unref());
+    }
+    if (opts.auditPruneIntervalMs > 0) {
+      const prune = (): void =>
+        void audit.prune(opts.auditRetentionDays).then(
+          (n) => n > 0 && log.info({ pruned: n }, 'pruned audit entries'),
+          (err: unknown) => log.warn({ err }, 'audit pruning failed'),
+        );
+      timers.push(setInterval(prune, opts.auditPruneIntervalMs).unref());
+    }
+    app.addHook('onClose', async () => {
+      for (const t of timers) clearInterval(t);
+      await trust.close();
+      if (ownsDb) await db.close();
+    });
+    await app.ready();
+    return app;
+  } catch (e) {
+    if (app) await app.close().catch(() => undefined);
+    if (ownsDb) await db.close().catch(() => undefined);
+    throw e;
+  }
+}

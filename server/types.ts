@@ -1,0 +1,32 @@
+import type { Principal } from './auth.js';
+import type { ServerMetrics } from './metrics.js';
+import type { Authz } from './auth.js';
+import type { AuditLog } from './audit.js';
+import type { TrustService } from './trust/service.js';
+import type { Db } from './storage/types.js';
+
+/** What buildApp decorates the fastify instance with (`app.ocitrust`), for mounted plugins and tests. */
+export interface OcitrustServerContext {
+  readonly db: Db;
+  readonly trust: TrustService;
+  readonly authz: Authz;
+  readonly audit: AuditLog;
+  readonly metrics: ServerMetrics;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The trust server's services (see {@link OcitrustServerContext}). */
+    ocitrust: OcitrustServerContext;
+  }
+  interface FastifyRequest {
+    /** Who sent the request (set by the authentication hook; anonymous when no token). */
+    principal: Principal;
+    /** Route label for metrics when the route pattern is a wildcard. */
+    metricsRoute: string | null;
+  }
+  interface FastifyContextConfig {
+    /** Route is exempt from the IP allowlist and authentication (health probes). */
+    open?: boolean;
+  }
+}

@@ -1,0 +1,83 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OcitrustError } from '../../../lib/errors/index.js';
+import { FileTrustCache, type CachedTrust } from '../../../lib/tuf/store.js';
+import { Updater } from '../../../lib/tuf/updater.js';
+import { fixedClock } from '../../../lib/clock.js';
+import { TEST_TIME, buildCollection } from '../../helpers/collection.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ocitrust-cache-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const isCode = (code: string) => (e: unknown) => e instanceof OcitrustError && e.code === code;
+const entry = (n: number): CachedTrust => ({
+  anchor: 'a'.repeat(64),
+  refreshedAt: '2026-01-01T00:00:00Z',
+  root: new Uint8Array([1, 2, n]),
+  timestamp: new Uint8Array([3]),
+  targets: new Uint8Array(0),
+});
+
+describe('FileTrustCache', () => {
+  it('returns null for an unknown collection', async () => {
+    assert.equal(await new FileTrustCache(join(dir, 'none')).read('reg.example/app'), null);
+  });
+
+  it('writes atomically with mode 0600 and reads back what it wrote', async () => {
+    const cache = new FileTrustCache(join(dir, 'a'));
+    await cache.write('reg.example/app', entry(1));
+    await cache.write('reg.example/app', entry(2));
+    const got = await cache.read('reg.example/app');
+    assert.deepEqual(got, entry(2));
+    const p = cache.pathOf('reg.example/app');
+    assert.equal((await stat(p)).mode & 0o777, 0o600);
+    assert.deepEqual((await readdir(join(dir, 'a'))).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');
+  });
+
+  it('keeps collections apart and never lets a name escape the directory', async () => {
+    const cache = new FileTrustCache(join(dir, 'b'));
+    for (const name of ['..', '.', 'a/../../x', 'reg.example:5000/team/app']) {
+      const p = cache.pathOf(name);
+      assert.equal(join(dir, 'b'), join(p, '..'), name);
+    }
+    await cache.write('x/y', entry(1));
+    await cache.write('x', entry(2));
+    assert.deepEqual((await cache.read('x/y'))!.root, entry(1).root);
+    assert.deepEqual((await cache.read('x'))!.root, entry(2).root);
+  });
+
+  it('a corrupt cache file → TUF_CACHE_IO naming the file', async () => {
+    const cache = new FileTrustCache(join(dir, 'c'));
+    await cache.write('app', entry(1));
+    await writeFile(cache.pathOf('app'), '{"format":"nope"}');
+    await assert.rejects(cache.read('app'), isCode('TUF_CACHE_IO'));
+    await writeFile(cache.pathOf('app'), 'not json');
+    await assert.rejects(cache.read('app'), isCode('TUF_CACHE_IO'));
+  });
+
+  it('an unwritable location → TUF_CACHE_IO', async () => {
+    const file = join(dir, 'plainfile');
+    await writeFile(file, 'x');
+    await assert.rejects(new FileTrustCache(join(file, 'sub')).write('app', entry(1)), isCode('TUF_CACHE_IO'));
+  });
+
+  it('rollback protection survives a new process: a second Updater over the same directory refuses an older timestamp', async () => {
+    const c = await buildCollection({ collection: 'reg.example/app', signers: [{ name: 'alice' }] });
+    const old = new Map(c.files);
+    await c.publishTimestamp();
+    const clock = fixedClock(TEST_TIME);
+    const mk = (): Updater => new Updater({ collection: c.collection, trustedRoot: c.rootBytes(1), source: c.source(), cache: new FileTrustCache(join(dir, 'd')), clock });
+    assert.equal((await mk().refresh()).versions.timestamp, 2);
+    c.files.clear();
+    for (const [k, v] of old) c.files.set(k, v);
+    await assert.rejects(mk().refresh(), isCode('TUF_ROLLBACK'));
+  });
+});

@@ -1,0 +1,252 @@
+import { describe, it, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { fixedClock, type Clock } from '../../../lib/clock.js';
+import { limits } from '../../../lib/config.js';
+import { OcitrustError } from '../../../lib/errors/index.js';
+import { MetaFile } from '../../../lib/metadata/meta-file.js';
+import { bumpVersion } from '../../../lib/metadata/builders.js';
+import { Updater, type UpdaterOptions } from '../../../lib/tuf/updater.js';
+import { MemoryTrustCache } from '../../../lib/tuf/store.js';
+import { metadataFileName, type MetadataFile, type MetadataSource } from '../../../lib/tuf/source.js';
+import { TEST_TIME, buildCollection, freshSigners, signMetadata, toBytes, type TestCollection } from '../../helpers/collection.js';
+
+const clock = fixedClock(TEST_TIME);
+const at = (iso: string): Clock => fixedClock(iso);
+
+async function rejectsCode(p: Promise<unknown>, code: string): Promise<OcitrustError> {
+  let err: OcitrustError | undefined;
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof OcitrustError, `expected OcitrustError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    err = e;
+    return true;
+  });
+  return err!;
+}
+
+/** Wraps a source: records requests, and can be switched to fail like an unreachable server. */
+class ProbeSource implements MetadataSource {
+  readonly description = 'probe';
+  requests: string[] = [];
+  down = false;
+  constructor(private readonly inner: MetadataSource) {}
+  async fetch(file: MetadataFile, maxBytes: number): Promise<Uint8Array | null> {
+    this.requests.push(metadataFileName(file));
+    if (this.down) throw new OcitrustError('TUF_SOURCE_UNREACHABLE', 'connect ECONNREFUSED 127.0.0.1:1');
+    return this.inner.fetch(file, maxBytes);
+  }
+}
+
+let c: TestCollection;
+let cache: MemoryTrustCache;
+let source: ProbeSource;
+const updater = (o: Partial<UpdaterOptions> = {}): Updater =>
+  new Updater({ collection: c.collection, trustedRoot: c.rootBytes(1), source, cache, clock, ...o });
+
+beforeEach(async () => {
+  c = await buildCollection({ collection: 'reg.example/app', signers: [{ name: 'alice' }, { name: 'bob', keys: 2, threshold: 2 }] });
+  cache = new MemoryTrustCache();
+  source = new ProbeSource(c.source());
+});
+
+describe('Updater#refresh', () => {
+  describe('when the source is consistent', () => {
+    it('returns the trusted view and versions, and persists the trusted metadata', async () => {
+      const r = await updater().refresh();
+      assert.deepEqual(r.versions, { root: 1, timestamp: 1, snapshot: 1, targets: 1 });
+      assert.equal(r.fromCache, false);
+      assert.deepEqual(r.trusted.roles.map((x) => x.name), ['alice', 'bob']);
+      assert.equal(r.trusted.collection, 'reg.example/app');
+      assert.deepEqual(source.requests, ['2.root.json', 'timestamp.json', '1.snapshot.json', '1.targets.json']);
+      const saved = await cache.read(c.collection);
+      assert.deepEqual(saved!.targets, c.file('1.targets.json'));
+      assert.equal(saved!.refreshedAt, TEST_TIME);
+    });
+
+    it('reuses cached snapshot and targets while the timestamp names them', async () => {
+      await updater().refresh();
+      source.requests = [];
+      await c.publishTimestamp();
+      const r = await updater().refresh();
+      assert.equal(r.versions.timestamp, 2);
+      assert.deepEqual(source.requests, ['2.root.json', 'timestamp.json']);
+    });
+
+    it('a removed signer disappears from the trust view', async () => {
+      assert.ok((await updater().refresh()).trusted.roles.some((r) => r.name === 'bob'));
+      const bobKeys = c.signers.get('bob')!.map((s) => s.keyid);
+      await c.removeSigner('bob');
+      const r = await updater().refresh();
+      assert.deepEqual(r.trusted.roles.map((x) => x.name), ['alice']);
+      for (const k of bobKeys) assert.ok(!r.trusted.keys.has(k));
+      assert.equal(r.trusted.version, 2);
+    });
+
+    it('revocations appear in the trust view', async () => {
+      await c.revoke({ digest: `sha256:${'b'.repeat(64)}`, reason: 'compromised build' });
+      const r = await updater().refresh();
+      assert.deepEqual(r.trusted.revocations.map((x) => x.digest), [`sha256:${'b'.repeat(64)}`]);
+    });
+  });
+
+  describe('root rotation (5.3)', () => {
+    it('walks the chain from the pinned root and starts from the cached root next time', async () => {
+      await c.rotateRoot();
+      await c.rotateRoot({ newKeys: 2, threshold: 2 });
+      const r = await updater().refresh();
+      assert.equal(r.versions.root, 3);
+      source.requests = [];
+      await updater().refresh();
+      assert.equal(source.requests[0], '4.root.json', 'the cached root v3 is the starting point');
+    });
+
+    it('rotation without the old threshold → TUF_ROOT_ROTATION_INVALID', async () => {
+      const [n] = freshSigners(1);
+      await c.rotateRoot({ newKeys: [n!], signWith: [n!] }); // the old root key did not sign
+      await rejectsCode(updater().refresh(), 'TUF_ROOT_ROTATION_INVALID');
+    });
+
+    it('more rotations than limits.maxRootRotations → TUF_ROOT_CHAIN_TOO_LONG', async () => {
+      await c.rotateRoot();
+      await c.rotateRoot();
+      await rejectsCode(updater({ limits: limits({ maxRootRotations: 1 }) }).refresh(), 'TUF_ROOT_CHAIN_TOO_LONG');
+      const r = await updater({ limits: limits({ maxRootRotations: 2 }) }).refresh();
+      assert.equal(r.versions.root, 3);
+    });
+
+    it('after the snapshot key is rotated, a fast-forwarded cached timestamp is dropped (5.3.11)', async () => {
+      // An attacker holding the snapshot key published snapshot v1000, and the client trusted it.
+      const ff = await signMetadata(c.snapshot.signed.withVersion(1000, c.snapshot.signed.expires), c.keys.snapshot);
+      c.put('1000.snapshot.json', ff.toBytes());
+      const ts = await signMetadata(bumpVersion(c.timestamp.signed.withSnapshotMeta(MetaFile.forBytes(1000, ff.toBytes())), { clock }), c.keys.timestamp);
+      c.put('timestamp.json', ts.toBytes());
+      assert.equal((await updater().refresh()).versions.snapshot, 1000);
+      // Recovery: new snapshot key in root, fresh snapshot v2 and timestamp.
+      await c.rotateRoot({ role: 'snapshot' });
+      await c.publishSnapshot();
+      const r = await updater().refresh();
+      assert.equal(r.versions.snapshot, 2);
+      assert.equal(r.versions.root, 2);
+    });
+  });
+
+  describe('rollback protection across runs (persisted state)', () => {
+    it('timestamp rolled back to an older version → TUF_ROLLBACK', async () => {
+      const old = new Map(c.files);
+      await c.publishTargets();
+      await updater().refresh();
+      c.files.clear();
+      for (const [k, v] of old) c.files.set(k, v);
+      await rejectsCode(updater().refresh(), 'TUF_ROLLBACK');
+    });
+
+    it('snapshot rolled back behind a replayed-but-newer timestamp → TUF_ROLLBACK', async () => {
+      await c.publishTargets(); // targets v2 in snapshot v2
+      await updater().refresh();
+      // timestamp v3 (validly signed) naming a new snapshot v3 that lists targets v1 again
+      const snap = await signMetadata(bumpVersion(c.snapshot.signed.withTargetsMeta(MetaFile.forBytes(1, c.file('1.targets.json'))), { clock }), c.keys.snapshot);
+      c.put('3.snapshot.json', snap.toBytes());
+      const ts = await signMetadata(bumpVersion(c.timestamp.signed.withSnapshotMeta(MetaFile.forBytes(3, snap.toBytes())), { clock }), c.keys.timestamp);
+      c.put('timestamp.json', ts.toBytes());
+      await rejectsCode(updater().refresh(), 'TUF_ROLLBACK');
+    });
+
+    it('a refresh that fails half-way leaves the cached state as it was', async () => {
+      await updater().refresh();
+      const before = await cache.read(c.collection);
+      await c.rotateRoot();
+      await c.publishTargets();
+      c.files.delete('2.targets.json');
+      await rejectsCode(updater().refresh(), 'TUF_METADATA_MISSING');
+      assert.deepEqual(await cache.read(c.collection), before);
+    });
+
+    it('a cache made from another pinned root is not used', async () => {
+      const other = await buildCollection({ collection: c.collection });
+      await updater().refresh();
+      const before = (await cache.read(c.collection))!.anchor;
+      const u = new Updater({ collection: c.collection, trustedRoot: other.rootBytes(), source: other.source(), cache, clock });
+      const r = await u.refresh();
+      assert.equal(r.versions.timestamp, 1);
+      assert.notEqual((await cache.read(c.collection))!.anchor, before);
+    });
+  });
+
+  describe('freeze (expired metadata)', () => {
+    it('expired timestamp → TUF_EXPIRED', async () => {
+      await rejectsCode(updater({ clock: at('2026-01-16T12:00:01Z') }).refresh(), 'TUF_EXPIRED');
+    });
+    it('expired targets → TUF_EXPIRED', async () => {
+      await c.publishTargets((t) => t, { expiresInSeconds: 3600 });
+      await rejectsCode(updater({ clock: at('2026-01-15T14:00:00Z') }).refresh(), 'TUF_EXPIRED');
+    });
+  });
+
+  describe('when the source cannot be reached', () => {
+    it('uses a fresh, unexpired cache and says so', async () => {
+      await updater().refresh();
+      source.down = true;
+      const r = await updater({ clock: at('2026-01-15T18:00:00Z') }).refresh();
+      assert.equal(r.fromCache, true);
+      assert.equal(r.sourceError?.code, 'TUF_SOURCE_UNREACHABLE');
+      assert.deepEqual(r.trusted.roles.map((x) => x.name), ['alice', 'bob']);
+    });
+
+    it('cache older than maxCacheAgeSeconds → TUF_CACHE_STALE', async () => {
+      await updater().refresh();
+      source.down = true;
+      const e = await rejectsCode(updater({ clock: at('2026-01-15T14:00:00Z'), maxCacheAgeSeconds: 3600 }).refresh(), 'TUF_CACHE_STALE');
+      assert.equal(e.exitCode, 3);
+    });
+
+    it('expired cached metadata → TUF_CACHE_STALE, whatever the maximum age', async () => {
+      await updater().refresh();
+      source.down = true;
+      await rejectsCode(updater({ clock: at('2026-01-17T00:00:00Z'), maxCacheAgeSeconds: 30 * 86400 }).refresh(), 'TUF_CACHE_STALE');
+    });
+
+    it('maxCacheAgeSeconds 0 disables offline use', async () => {
+      await updater().refresh();
+      source.down = true;
+      await rejectsCode(updater({ maxCacheAgeSeconds: 0 }).refresh(), 'TUF_CACHE_STALE');
+    });
+
+    it('without a cache the environment error is reported as is (exit 3)', async () => {
+      source.down = true;
+      const e = await rejectsCode(updater().refresh(), 'TUF_SOURCE_UNREACHABLE');
+      assert.equal(e.exitCode, 3);
+    });
+
+    it('offline: true never asks the source', async () => {
+      await updater().refresh();
+      source.requests = [];
+      const r = await updater({ offline: true }).refresh();
+      assert.equal(r.fromCache, true);
+      assert.deepEqual(source.requests, []);
+      await rejectsCode(updater({ offline: true, cache: new MemoryTrustCache() }).refresh(), 'TUF_CACHE_STALE');
+    });
+
+    it('a security failure never falls back to the cache', async () => {
+      await updater().refresh();
+      const doc = c.json('timestamp.json');
+      doc.signed.version = 7;
+      c.put('timestamp.json', toBytes(doc)); // signature no longer valid
+      await rejectsCode(updater().refresh(), 'TUF_THRESHOLD_NOT_MET');
+    });
+  });
+
+  describe('when the source lacks files', () => {
+    it('no timestamp → TUF_METADATA_MISSING', async () => {
+      c.files.delete('timestamp.json');
+      await rejectsCode(updater().refresh(), 'TUF_METADATA_MISSING');
+    });
+    it('no targets version named by snapshot → TUF_METADATA_MISSING', async () => {
+      c.files.delete('1.targets.json');
+      await rejectsCode(updater().refresh(), 'TUF_METADATA_MISSING');
+    });
+    it('targets larger than the length snapshot records are not read past it', async () => {
+      c.put('1.targets.json', Buffer.concat([Buffer.from(c.file('1.targets.json')), Buffer.from(' ')]));
+      await rejectsCode(updater().refresh(), 'INPUT_TOO_LARGE');
+    });
+  });
+});
