@@ -169,9 +169,10 @@ function where(o: { path: string; container?: string | undefined }): string {
 
 function describeFailures(f: readonly { code: string; message: string }[]): { code: string; message: string } {
   if (f.length === 0) return { code: 'HOOK_NOT_VERIFIED', message: 'the verifier reported the image as not verified' };
-  const shown = f.slice(0, MAX_FAILURES_SHOWN).map((x) => `${x.code}: ${x.message}`);
+  const [first, ...rest] = f as [{ code: string; message: string }, ...{ code: string; message: string }[]];
+  const shown = [first.message, ...rest.slice(0, MAX_FAILURES_SHOWN - 1).map((x) => `${x.code}: ${x.message}`)];
   if (f.length > MAX_FAILURES_SHOWN) shown.push(`(+${f.length - MAX_FAILURES_SHOWN} more)`);
-  return { code: (f[0] as { code: string }).code, message: shown.join('; ') };
+  return { code: first.code, message: shown.join('; ') };
 }
 
 function respond(uid: string, fields: Omit<AdmissionReviewResponse['response'], 'uid'>): AdmissionReviewResponse {

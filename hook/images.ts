@@ -49,6 +49,7 @@ export interface ImageOccurrence {
   readonly reference?: string;
   /** The normalized repository, when `image` parses. */
   readonly repository?: string;
+  /** The tag as written (absent for `nginx` or `nginx@sha256:…`). */
   readonly tag?: string;
   readonly digest?: string;
   /** Why `image` is not a valid reference (e.g. `ko://…`), when it does not parse. */
@@ -86,9 +87,10 @@ export function jsonPointer(segs: PathSegments): string {
  */
 export function describeImage(image: string): Pick<ImageOccurrence, 'reference' | 'repository' | 'tag' | 'digest' | 'error'> {
   try {
-    const ref = parseReference(image);
+    // The tag as written (none for `nginx`), while the normalized reference says `:latest`.
+    const ref = parseReference(image, { defaultTag: false });
     return {
-      reference: formatReference(ref),
+      reference: formatReference(parseReference(image)),
       repository: ref.repository,
       ...(ref.tag !== undefined ? { tag: ref.tag } : {}),
       ...(ref.digest !== undefined ? { digest: ref.digest } : {}),

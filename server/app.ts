@@ -10,6 +10,7 @@ import { Authz, routeOf, type Principal } from './auth.js';
 import { installErrorHandling } from './errors.js';
 import { IpAllowlist } from './ip-allowlist.js';
 import { ServerMetrics } from './metrics.js';
+import { expandCollectionPaths } from './openapi.js';
 import { resolveAppOptions, type AppOptions, type ResolvedAppOptions } from './options.js';
 import { loadServerSecret } from './secret.js';
 import { trustMigrations } from './trust/migrations.js';
@@ -111,6 +112,7 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
         security: [{ bearer: [] }],
       },
+      transformObject: (d) => ('openapiObject' in d ? expandCollectionPaths(d.openapiObject) : d.swaggerObject),
       refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     });
 
@@ -136,6 +138,7 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
     await app.register(async (i) => tokenRoutes(i, ctx));
     await app.register(async (i) => auditRoutes(i, ctx));
     await app.register(async (i) => healthRoutes(i, ctx));
+    for (const plugin of opts.plugins) await app.register(async (i) => plugin(i, app!.ocitrust));
 
     const timers: NodeJS.Timeout[] = [];
     if (opts.resignIntervalMs > 0) {

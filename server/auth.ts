@@ -59,12 +59,11 @@ export class Authz {
     const certSubject = peerSubject(request);
     const header = request.headers.authorization;
     if (header === undefined || header === '') return { actor: 'anonymous', tokenId: null, token: null, source, certSubject };
-    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-    const secret = m?.[1];
+    const secret = secretOf(header);
     const token = secret && isTokenSecret(secret) ? await this.lookup(secret) : null;
     if (!token || !tokenUsable(token, this.#o.clock.now())) {
       const anonymous: Principal = { actor: 'anonymous', tokenId: token?.id ?? null, token: null, source, certSubject };
-      const why = !m ? 'the Authorization header is not "Bearer <token>"' : !token ? 'unknown token' : token.revokedAt ? 'revoked token' : 'expired token';
+      const why = secret === null ? 'the Authorization header is not "Bearer <token>"' : !token ? 'unknown token' : token.revokedAt ? 'revoked token' : 'expired token';
       await this.deny(anonymous, 'AUTH_TOKEN_INVALID', `${request.method} ${routeOf(request)}`, null, why);
       throw new OcitrustError('AUTH_TOKEN_INVALID', `${why}; create a new one with \`trust server token create\``);
     }
@@ -116,6 +115,21 @@ export class Authz {
       detail: p.certSubject ? `${detail}; client certificate ${p.certSubject}` : detail,
     });
   }
+}
+
+/**
+ * The token secret in an Authorization header: `Bearer <token>`, or `Basic base64(user:token)`
+ * (what `docker login -p <token>` sends to the embedded registry; the user name is ignored).
+ * Null when the header has neither form.
+ */
+export function secretOf(header: string): string | null {
+  const bearer = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+  if (bearer) return bearer[1]!;
+  const basic = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!basic) return null;
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 ? decoded.slice(colon + 1) : null;
 }
 
 /** The route pattern (not the raw URL, which may hold junk) for audit details. */

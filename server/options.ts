@@ -1,4 +1,5 @@
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { OcitrustServerContext } from './types.js';
 import { assertArg } from '../lib/errors/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { limits as mergeLimits, type Limits } from '../lib/config.js';
@@ -47,7 +48,16 @@ export interface AppOptions {
   readonly limits?: Partial<Limits>;
   /** scrypt cost for the key vault (tests lower it). */
   readonly scrypt?: { N: number; r: number; p: number };
+  /**
+   * More routes registered after the built-in ones, each given the server context (metrics,
+   * authz, audit): e.g. the admission webhooks of hook/routes.ts. Routes with `config: {open: true}`
+   * skip token authentication and the IP allowlist.
+   */
+  readonly plugins?: readonly ServerPlugin[];
 }
+
+/** An extra plugin mounted by {@link AppOptions.plugins}. */
+export type ServerPlugin = (app: FastifyInstance, ctx: OcitrustServerContext) => Promise<void>;
 
 /** {@link AppOptions} with every default applied. */
 export interface ResolvedAppOptions {
@@ -72,6 +82,7 @@ export interface ResolvedAppOptions {
   readonly timestampMaxAgeSeconds: number;
   readonly limits: Limits;
   readonly scrypt: { N: number; r: number; p: number } | undefined;
+  readonly plugins: readonly ServerPlugin[];
 }
 
 const DAY = 86_400;
@@ -110,5 +121,6 @@ export function resolveAppOptions(o: AppOptions): ResolvedAppOptions {
     timestampMaxAgeSeconds: posInt(o.timestampMaxAgeSeconds, 'timestampMaxAgeSeconds', 10, 0),
     limits: mergeLimits(o.limits),
     scrypt: o.scrypt,
+    plugins: o.plugins ?? [],
   };
 }

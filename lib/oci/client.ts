@@ -336,6 +336,12 @@ export class HttpRegistryClient implements RegistryClient {
     if (isDigest(reference) && digest !== reference) {
       throw new OcitrustError('INVALID_ARGUMENT', `${what}: bytes hash to ${digest}, not to the reference`);
     }
+    // Never push junk, and keep Content-Type equal to the document's mediaType (distribution
+    // 2.8 insists on it).
+    const declared = manifestMediaType(parseManifest(bytes, { contentType: mediaType, maxBytes: this.#limits.maxManifestBytes, what }));
+    if (declared !== mediaType) {
+      throw new OcitrustError('INVALID_ARGUMENT', `${what}: Content-Type ${mediaType} differs from the document's mediaType ${declared}`);
+    }
     const headers: Record<string, string> = { 'content-type': mediaType };
     if (opts.ifMatch) headers['if-match'] = opts.ifMatch;
     const res = await this.#send(repo.registry, [repositoryScope(repo.path, ['pull', 'push'])], {
@@ -640,4 +646,19 @@ export class HttpRegistryClient implements RegistryClient {
       opts.artifactType && !filtersApplied ? manifests.filter((d) => d.artifactType === opts.artifactType) : manifests;
     return { supported: true, manifests: filtered, filtersApplied: !!opts.artifactType && filtersApplied };
   }
+}
+
+/**
+ * Resolves a reference to its manifest (DESIGN §5 step 2): by digest when the reference has
+ * one (the bytes must hash to it), else by tag (`latest` when neither is given); the digest
+ * is always computed from the bytes. Tags are mutable: verify the returned digest, not the tag.
+ *
+ * @throws OcitrustError MANIFEST_NOT_FOUND, MANIFEST_DIGEST_MISMATCH, MANIFEST_INVALID, REGISTRY_*
+ * @example const { digest } = await resolveManifest(client, parseReference('nginx:1.25'));
+ */
+export function resolveManifest(
+  client: RegistryClient,
+  ref: RepositoryRef & { readonly tag?: string; readonly digest?: string },
+): Promise<FetchedManifest> {
+  return client.getManifest(ref, ref.digest ?? ref.tag ?? 'latest');
 }

@@ -124,6 +124,9 @@ export function runCredentialHelper(
       settled = true;
       clearTimeout(timer);
       child.kill('SIGKILL');
+      // A grandchild may still hold the pipes open; do not wait for it.
+      child.stdout.destroy();
+      child.stderr.destroy();
       reject(new OcitrustError('CREDENTIAL_HELPER_FAILED', `${program}: ${msg}`, cause === undefined ? undefined : { cause }));
     };
     const child = spawn(program, ['get'], { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });

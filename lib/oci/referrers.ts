@@ -83,6 +83,7 @@ export interface ReferrerListing {
 
 const MANIFEST_TYPES = new Set([OCI_MANIFEST, DOCKER_MANIFEST]);
 
+
 async function getOptional(client: RegistryClient, repo: RepositoryRef, reference: string): Promise<FetchedManifest | undefined> {
   try {
     return await client.getManifest(repo, reference);
@@ -152,7 +153,14 @@ export async function listReferrers(
       return { descriptors: api.manifests.filter(want), source: 'api', missingFromIndex: [], scannedTags: false };
     }
   }
-  const { index } = await readFallbackIndex(client, repo, subjectDigest);
+  let read = await transient(() => readFallbackIndex(client, repo, subjectDigest));
+  // A concurrent signer may be rewriting the tag (distribution answers 500 meanwhile): retry briefly.
+  for (let i = 1; read === undefined && i < 4; i++) {
+    await sleep(50 * i);
+    read = await transient(() => readFallbackIndex(client, repo, subjectDigest));
+  }
+  if (read === undefined) read = await readFallbackIndex(client, repo, subjectDigest);
+  const { index } = read;
   const found = new Map<string, Descriptor>();
   let fetches = 0;
   for (const d of index?.manifests ?? []) {
@@ -233,7 +241,45 @@ export interface UpdateIndexResult {
   readonly entries: number;
 }
 
+/** Options of {@link updateFallbackIndex}. */
+export interface UpdateIndexOptions {
+  /** Descriptors to add (skipped when their digest is already listed). */
+  readonly add?: readonly Descriptor[];
+  /** Digests to remove. */
+  readonly remove?: readonly string[];
+  /** Attempts before giving up (default 12). */
+  readonly maxAttempts?: number;
+  /** From the second attempt on, also merge referrers found through their own tags (heals lost entries). */
+  readonly healFromTags?: boolean;
+  /** Backoff unit between attempts (ms, default 25), multiplied by the attempt and jittered. */
+  readonly backoffMs?: number;
+}
+
+/** Result of {@link updateFallbackIndex}. */
+export interface UpdateIndexResult {
+  /** Attempts used (1 = no race observed). */
+  readonly attempts: number;
+  /** Digest of the index now under the fallback tag (undefined if nothing was written). */
+  readonly indexDigest?: string;
+  /** Entries in the index as read back. */
+  readonly entries: number;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs one step of the index update; a lost conditional write (412) or a transient registry
+ * error yields undefined (the attempt counts as lost). distribution 2.8 answers 500 when a
+ * tag is read while another writer rewrites it (its filesystem driver is not atomic).
+ */
+async function transient<T>(step: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await step();
+  } catch (e) {
+    if (isOcitrustError(e, 'REGISTRY_CONFLICT') || isOcitrustError(e, 'REGISTRY_ERROR')) return undefined;
+    throw e;
+  }
+}
 
 /**
  * Read-modify-write of the fallback index (spec "Pushing Manifests with Subject", steps
@@ -260,7 +306,15 @@ export async function updateFallbackIndex(
     return add.every((d) => have.has(d.digest)) && [...remove].every((r) => !have.has(r));
   };
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const cur = await readFallbackIndex(client, repo, subjectDigest);
+    if (attempt > 1) {
+      if (opts.healFromTags) {
+        const listing = await transient(() => listReferrers(client, repo, subjectDigest, { complete: true, forceFallback: true }));
+        if (listing) extra = listing.missingFromIndex.filter((d) => !remove.has(d.digest));
+      }
+      await sleep(Math.floor(Math.random() * unit * attempt * 2));
+    }
+    const cur = await transient(() => readFallbackIndex(client, repo, subjectDigest));
+    if (!cur) continue;
     if (cur.invalid) {
       // Spec step 2: something other than an index under the tag — report and stop.
       throw new OcitrustError('REFERRERS_UPDATE_FAILED', `${repo.registry}/${repo.path}:${tag} holds something other than an image index; not overwriting it`);
@@ -280,25 +334,14 @@ export async function updateFallbackIndex(
     const { manifests: _old, ...rest } = cur.index ?? {};
     const next = { ...rest, schemaVersion: 2, mediaType: OCI_INDEX, manifests: merged };
     const bytes = new TextEncoder().encode(JSON.stringify(next));
-    let written: string | undefined;
-    try {
-      const r = await client.putManifest(repo, tag, bytes, OCI_INDEX, cur.fetched?.etag ? { ifMatch: cur.fetched.etag } : {});
-      written = r.digest;
-    } catch (e) {
-      if (!isOcitrustError(e, 'REGISTRY_CONFLICT')) throw e;
+    const put = await transient(() =>
+      client.putManifest(repo, tag, bytes, OCI_INDEX, cur.fetched?.etag ? { ifMatch: cur.fetched.etag } : {}),
+    );
+    if (!put) continue;
+    const back = await transient(() => readFallbackIndex(client, repo, subjectDigest));
+    if (back && satisfied(back.index)) {
+      return { attempts: attempt, entries: back.index?.manifests.length ?? 0, ...(back.fetched ? { indexDigest: back.fetched.digest } : {}) };
     }
-    if (written) {
-      const back = await readFallbackIndex(client, repo, subjectDigest);
-      if (satisfied(back.index)) {
-        return { attempts: attempt, entries: back.index?.manifests.length ?? 0, ...(back.fetched ? { indexDigest: back.fetched.digest } : {}) };
-      }
-    }
-    if (attempt === maxAttempts) break;
-    if (opts.healFromTags) {
-      const listing = await listReferrers(client, repo, subjectDigest, { complete: true, forceFallback: true });
-      extra = listing.missingFromIndex.filter((d) => !remove.has(d.digest));
-    }
-    await sleep(Math.floor(Math.random() * unit * attempt * 2));
   }
   throw new OcitrustError('REFERRERS_UPDATE_FAILED', `${repo.registry}/${repo.path}:${tag}: lost the index update race ${maxAttempts} times`);
 }
@@ -359,8 +402,11 @@ export async function pushSignature(
     });
     return { digest: sig.digest, descriptor: sig.descriptor, mode: 'fallback', tag, indexUpdated: true };
   } catch (e) {
-    if (!isOcitrustError(e, 'REFERRERS_UPDATE_FAILED')) throw e;
-    return { digest: sig.digest, descriptor: sig.descriptor, mode: 'fallback', tag, indexUpdated: false, indexError: e };
+    // The signature is stored under its own tag already; a refused index write (immutable
+    // tags, denied rewrite, lost races) is reported, not thrown, so nothing is lost or retried twice.
+    if (!(e instanceof OcitrustError)) throw e;
+    const indexError = e.code === 'REFERRERS_UPDATE_FAILED' ? e : new OcitrustError('REFERRERS_UPDATE_FAILED', `fallback index not updated: ${e.message}`, { cause: e });
+    return { digest: sig.digest, descriptor: sig.descriptor, mode: 'fallback', tag, indexUpdated: false, indexError };
   }
 }
 

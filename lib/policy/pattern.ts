@@ -63,6 +63,7 @@ export function compilePattern(input: string): PatternResult {
   if (input === '*') return { ok: false, reason: "'*' matches one segment only and never a whole repository; use '**' for every image" };
 
   const segs = input.split('/');
+  if (segs.some((s) => s === '')) return { ok: false, reason: 'empty path segment (leading, double or trailing slash)' };
   const hasWildcard = input.includes('*');
   const first = segs[0] as string;
   const last = segs[segs.length - 1] as string;
@@ -90,7 +91,6 @@ export function compilePattern(input: string): PatternResult {
 
   for (let i = 0; i < segs.length; i++) {
     const s = segs[i] as string;
-    if (s === '') return { ok: false, reason: 'empty path segment (double or trailing slash)' };
     if (s === '**') {
       if (segs[i - 1] === '**') return { ok: false, reason: "consecutive '**' segments" };
       continue;
@@ -160,11 +160,12 @@ export function matchPattern(p: ImagePattern, repository: string): boolean {
 
 /**
  * Orders two patterns by specificity: positive when `a` is more specific than `b`, zero on
- * a tie. The order (docs/policy.md "Which rule wins"): an exact name beats any glob; then the
- * longer literal prefix; then fewer wildcards; then fewer `**`; then more literal characters.
+ * a tie. The order (docs/policy.md "Which rule wins"): an exact name beats any glob; the
+ * catch-all `**` loses to every other pattern; then the longer literal prefix; then fewer wildcards; then fewer `**`; then more literal characters.
  */
 export function compareSpecificity(a: ImagePattern, b: ImagePattern): number {
   if (a.exact !== b.exact) return a.exact ? 1 : -1;
+  if (a.catchAll !== b.catchAll) return a.catchAll ? -1 : 1;
   if (a.literalPrefix !== b.literalPrefix) return a.literalPrefix - b.literalPrefix;
   if (a.wildcards !== b.wildcards) return b.wildcards - a.wildcards;
   if (a.doubleStars !== b.doubleStars) return b.doubleStars - a.doubleStars;

@@ -62,9 +62,9 @@ function better(a: Candidate, b: Candidate): boolean {
  * before touching the network.
  *
  * Which rule wins (docs/policy.md): among rules whose `namespaces` selector admits the
- * context (or that have none), the most specific matching pattern — exact name, then longer
- * literal prefix, then fewer wildcards, then fewer `**`, then more literal characters; then a
- * rule with a namespace selector over one without; then the earlier rule in the file.
+ * context (or that have none), the most specific matching pattern — exact name; the catch-all
+ * `**` last; then longer literal prefix, fewer wildcards, fewer `**`, more literal characters;
+ * then a rule with a namespace selector over one without; then the earlier rule in the file.
  *
  * @param repository normalized repository, `host[:port]/path` (no tag, no digest)
  * @throws OcitrustError INVALID_ARGUMENT when `repository` is not a string

@@ -247,14 +247,35 @@ function checkRequiredRoles(c: Checker, v: unknown, ptr: string): RequiredRoles 
   return out;
 }
 
+const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::[0-9]{1,5})?$/;
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+
+/** A repository prefix for identity remaps: an explicit host, optionally followed by path components. */
+function repositoryPrefix(c: Checker, v: unknown, ptr: string, what: string): string | undefined {
+  const s = c.string(v, ptr, what);
+  if (s === undefined) return undefined;
+  if (s.includes('*')) {
+    c.add(ptr, `${what} cannot contain wildcards, got ${show(s)}`);
+    return undefined;
+  }
+  const [host = '', ...path] = s.replace(/\/+$/, '').split('/');
+  const isHost = (host.includes('.') || host.includes(':') || host === 'localhost') && HOST_RE.test(host);
+  if (!isHost || !path.every((p) => PATH_COMPONENT.test(p))) {
+    c.add(ptr, `${what} must be a registry host optionally followed by lowercase path components (e.g. mirror.example.com/dockerhub), got ${show(s)}`);
+    return undefined;
+  }
+  const h = host.toLowerCase();
+  return [h === 'index.docker.io' || h === 'registry-1.docker.io' ? 'docker.io' : h, ...path].join('/');
+}
+
 function checkOneRemap(c: Checker, v: unknown, ptr: string): IdentityRemap | undefined {
   if (!isObject(v)) {
     c.add(ptr, `expected {from, to} repository prefixes, got ${show(v)}`);
     return undefined;
   }
   c.keys(v, ptr, ['from', 'to']);
-  const from = repositoryName(c, v['from'], `${ptr}/from`, 'identityRemap.from');
-  const to = repositoryName(c, v['to'], `${ptr}/to`, 'identityRemap.to');
+  const from = repositoryPrefix(c, v['from'], `${ptr}/from`, 'identityRemap.from');
+  const to = repositoryPrefix(c, v['to'], `${ptr}/to`, 'identityRemap.to');
   if (from === undefined || to === undefined) return undefined;
   if (from === to) {
     c.add(ptr, `identityRemap maps '${from}' to itself`);

@@ -113,17 +113,17 @@ class PostgresDb implements Db {
     if (this.closed) throw new OcitrustError('STORAGE_UNAVAILABLE', `database ${this.location} is closed`);
   }
 
-  query<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+  async query<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
     this.checkOpen();
     return this.outer.query<T>(sql, params);
   }
 
-  exec(sql: string, params?: readonly SqlValue[]): Promise<ExecResult> {
+  async exec(sql: string, params?: readonly SqlValue[]): Promise<ExecResult> {
     this.checkOpen();
     return this.outer.exec(sql, params);
   }
 
-  notify(channel: string, payload: string): Promise<void> {
+  async notify(channel: string, payload: string): Promise<void> {
     this.checkOpen();
     return this.outer.notify(channel, payload);
   }
@@ -149,9 +149,9 @@ class PostgresDb implements Db {
       };
       const tx: Queryable = {
         dialect: 'postgres',
-        query: (sql, params) => (live ? inner.query(sql, params) : dead()),
-        exec: (sql, params) => (live ? inner.exec(sql, params) : dead()),
-        notify: (c, p) => (live ? inner.notify(c, p) : dead()),
+        query: async (sql, params) => (live ? inner.query(sql, params) : dead()),
+        exec: async (sql, params) => (live ? inner.exec(sql, params) : dead()),
+        notify: async (c, p) => (live ? inner.notify(c, p) : dead()),
       };
       try {
         await inner.exec('BEGIN');

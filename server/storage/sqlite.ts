@@ -18,6 +18,44 @@ export interface SqliteOptions {
 const STATEMENT_CACHE = 256;
 
 /**
+ * The in-process write lock of one database file. Shared by every handle on that file in this
+ * process: a second connection's `BEGIN IMMEDIATE` would otherwise block the event loop in
+ * busy_timeout while the first transaction waits on that very event loop.
+ */
+class FileLock {
+  private tail: Promise<void> = Promise.resolve();
+  holders = 0;
+
+  async acquire(): Promise<() => void> {
+    this.holders++;
+    const prev = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((r) => (release = r));
+    await prev;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.holders--;
+      release();
+    };
+  }
+}
+
+const fileLocks = new Map<string, FileLock>();
+// The file whose transaction the current async context runs in.
+const inTx = new AsyncLocalStorage<string>();
+
+function fileLock(location: string): FileLock {
+  let l = fileLocks.get(location);
+  if (!l) {
+    l = new FileLock();
+    fileLocks.set(location, l);
+  }
+  return l;
+}
+
+/**
  * SQLite through better-sqlite3: one connection, WAL mode, busy_timeout, synchronous=FULL (an
  * acknowledged commit survives a crash of the process or the machine).
  *
@@ -32,14 +70,13 @@ class SqliteDb implements Db {
   readonly location: string;
   private readonly raw: Database.Database;
   private readonly statements = new Map<string, { stmt: Database.Statement; pos: PositionalSql }>();
-  private readonly inTx = new AsyncLocalStorage<true>();
-  private tail: Promise<void> = Promise.resolve();
-  private holders = 0;
+  private readonly fileLock: FileLock;
   private closed = false;
 
   constructor(location: string, raw: Database.Database) {
     this.location = location;
     this.raw = raw;
+    this.fileLock = fileLock(location);
   }
 
   private prepared(sql: string): { stmt: Database.Statement; pos: PositionalSql } {
@@ -89,27 +126,19 @@ class SqliteDb implements Db {
     }
   }
 
-  private async lock(): Promise<() => void> {
-    this.holders++;
-    const prev = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((r) => (release = r));
-    await prev;
-    return () => {
-      this.holders--;
-      release();
-    };
+  private lock(): Promise<() => void> {
+    return this.fileLock.acquire();
   }
 
   private guardOuter(): void {
-    if (this.inTx.getStore()) {
+    if (inTx.getStore() === this.location) {
       throw new OcitrustError('INVALID_ARGUMENT', 'db: expected the transaction handle inside transaction(), got a call on the outer Db (it would deadlock)');
     }
   }
 
   private async outside<T>(fn: () => T): Promise<T> {
     this.guardOuter();
-    if (this.holders === 0) return fn();
+    if (this.fileLock.holders === 0) return fn();
     const release = await this.lock();
     try {
       return fn();
@@ -159,7 +188,7 @@ class SqliteDb implements Db {
       }
       let result: T;
       try {
-        result = await this.inTx.run(true, () => fn(tx));
+        result = await inTx.run(this.location, () => fn(tx));
       } catch (e) {
         live = false;
         if (this.raw.inTransaction) this.raw.exec('ROLLBACK');

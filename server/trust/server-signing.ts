@@ -28,10 +28,7 @@ export function metaOf(f: { version: number; length: number; sha256: string }): 
   return new MetaFile({ version: f.version, length: f.length, hashes: { sha256: f.sha256 } });
 }
 
-/**
- * Signs a snapshot naming the given targets file. The snapshot's expiry never reaches past the
- * seconds given; the server re-signs before it runs out.
- */
+/** Signs a snapshot (server snapshot key) naming the given targets file by version, length and sha256. */
 export async function signSnapshot(signer: Signer, version: number, expires: Date, targets: { version: number; length: number; sha256: string }): Promise<SignedFile> {
   const snapshot = new Snapshot({
     specVersion: SPEC_VERSION,
@@ -43,7 +40,7 @@ export async function signSnapshot(signer: Signer, version: number, expires: Dat
   return describeFile(version, md.toBytes(), snapshot.expiresAt.getTime());
 }
 
-/** Signs a timestamp naming the given snapshot file. */
+/** Signs a timestamp (server timestamp key) naming the given snapshot file by version, length and sha256. */
 export async function signTimestamp(signer: Signer, version: number, expires: Date, snapshot: { version: number; length: number; sha256: string }): Promise<SignedFile> {
   const ts = new Timestamp({ specVersion: SPEC_VERSION, version, expires: formatTime(expires), snapshotMeta: metaOf(snapshot) });
   const md = await new Metadata(ts).sign(signer);

@@ -114,6 +114,8 @@ export class TrustService {
   readonly #signers = new Map<string, { snapshot: SeedSigner; timestamp: SeedSigner }>();
   readonly #resigning = new Map<string, Promise<void>>();
   #unlisten: (() => Promise<void>) | null = null;
+  /** Bumped by every invalidation; loads started before one are not cached. */
+  #epoch = 0;
 
   constructor(o: TrustServiceOptions) {
     this.#o = o;
@@ -152,7 +154,9 @@ export class TrustService {
 
   /** Drops the cached head of `name` (another instance changed it). */
   invalidate(name: string): void {
+    this.#epoch++;
     this.#heads.delete(name);
+    this.#headLoads.delete(name);
   }
 
   private get vault(): KeyVault {
@@ -187,8 +191,12 @@ export class TrustService {
         await this.#o.audit.record({ ...who, action: 'collection.create', collection: name, outcome: 'ok' }, tx);
       });
     } catch (e) {
-      if (isOcitrustError(e, 'STORAGE_CONFLICT')) throw new OcitrustError('COLLECTION_EXISTS', `collection ${name} already exists`, { cause: e });
-      throw e;
+      const err = isOcitrustError(e, 'STORAGE_CONFLICT') ? new OcitrustError('COLLECTION_EXISTS', `collection ${name} already exists`, { cause: e }) : e;
+      const code = isOcitrustError(err) ? err.code : 'INTERNAL';
+      await this.#o.audit
+        .record({ ...who, action: 'collection.create', collection: name, outcome: code === 'COLLECTION_EXISTS' ? 'rejected' : 'error', code })
+        .catch((aerr: unknown) => this.#o.log?.warn({ err: aerr }, 'audit write failed'));
+      throw err;
     } finally {
       snap.fill(0);
       ts.fill(0);
@@ -211,36 +219,39 @@ export class TrustService {
     };
   }
 
-  /** The head (cached up to `cacheTtlMs`), or null for an unknown collection. Concurrent misses share one query. */
+  /**
+   * The head (cached up to `cacheTtlMs`), or null for an unknown collection. Concurrent misses
+   * share one query; `fresh` always reads anew. A load that raced with an invalidation is not
+   * cached, so a notification can never be overwritten by an older read.
+   */
   private async head(name: string, fresh = false): Promise<HeadEntry | null> {
-    const now = Date.now();
     const cached = this.#heads.get(name);
-    if (!fresh && cached && now - cached.fetchedAt < this.#o.cacheTtlMs) return cached;
-    let p = this.#headLoads.get(name);
-    if (!p) {
-      p = (async () => {
-        try {
-          const head = await readHead(this.#o.db, name);
-          if (!head) {
-            this.#heads.delete(name);
-            return null;
-          }
-          const prev = this.#heads.get(name);
-          const timestamp =
-            prev?.timestamp && prev.head.timestampVersion === head.timestampVersion && prev.head.generation === head.generation
-              ? prev.timestamp
-              : head.timestampBody === null
-                ? null
-                : served({ body: head.timestampBody, sha256: sha256Hex(head.timestampBody), version: head.timestampVersion, expires: head.timestampExpires ?? 0 });
-          const entry: HeadEntry = { head, timestamp, fetchedAt: Date.now() };
-          this.#heads.set(name, entry);
-          return entry;
-        } finally {
-          this.#headLoads.delete(name);
+    if (!fresh && cached && Date.now() - cached.fetchedAt < this.#o.cacheTtlMs) return cached;
+    const inflight = this.#headLoads.get(name);
+    if (inflight && !fresh) return inflight;
+    const epoch = this.#epoch;
+    const p = (async () => {
+      try {
+        const head = await readHead(this.#o.db, name);
+        if (!head) {
+          this.#heads.delete(name);
+          return null;
         }
-      })();
-      this.#headLoads.set(name, p);
-    }
+        const prev = this.#heads.get(name);
+        const timestamp =
+          prev?.timestamp && prev.head.timestampVersion === head.timestampVersion && prev.head.generation === head.generation
+            ? prev.timestamp
+            : head.timestampBody === null
+              ? null
+              : served({ body: head.timestampBody, sha256: sha256Hex(head.timestampBody), version: head.timestampVersion, expires: head.timestampExpires ?? 0 });
+        const entry: HeadEntry = { head, timestamp, fetchedAt: Date.now() };
+        if (this.#epoch === epoch) this.#heads.set(name, entry);
+        return entry;
+      } finally {
+        if (this.#headLoads.get(name) === p) this.#headLoads.delete(name);
+      }
+    })();
+    this.#headLoads.set(name, p);
     return p;
   }
 

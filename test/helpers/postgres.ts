@@ -102,6 +102,13 @@ async function startCluster(bin: string): Promise<Server> {
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', stop);
+  // A test runner cancelling this file sends SIGTERM/SIGINT, which skips 'exit' handlers.
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      stop();
+      process.exit(128 + (sig === 'SIGTERM' ? 15 : 2));
+    });
+  }
 
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {

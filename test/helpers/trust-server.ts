@@ -142,3 +142,83 @@ export class Owner {
 export function strangers(n = 1): SeedSigner[] {
   return fresh(n);
 }
+
+/** A trust server running as a child process (`server/run.ts`). */
+export interface ServerProcess {
+  readonly url: string;
+  readonly proc: import('node:child_process').ChildProcess;
+  /** Everything the process wrote (logs), for failure messages. */
+  output(): string;
+  /** Sends a signal and waits for the exit; returns the exit code (null when killed by the signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code once the process has exited by itself or by a signal. */
+  exited(): Promise<number | null>;
+}
+
+/**
+ * Starts `server/run.ts` in a child process with `OCITRUST_*` variables (port 0 on 127.0.0.1,
+ * registry off, the test secret) and waits for its `{"listening": url}` line.
+ */
+export async function spawnServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
+  const { spawn } = await import('node:child_process');
+  const entry = new URL('../../server/run.ts', import.meta.url).pathname;
+  const proc = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: {
+      ...process.env,
+      OCITRUST_PORT: '0',
+      OCITRUST_HOST: '127.0.0.1',
+      OCITRUST_REGISTRY: 'false',
+      OCITRUST_SERVER_SECRET: TEST_SECRET,
+      OCITRUST_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const onData = (b: Buffer): void => {
+      out += b.toString();
+      const m = /\{"listening":"([^"]+)"\}/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${out}`));
+    });
+  });
+  return {
+    url,
+    proc,
+    output: () => out,
+    exited: () => exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** fetch + JSON with an optional bearer token; returns status and parsed body. */
+export async function call(url: string, opts: { method?: string; token?: string; body?: unknown } = {}): Promise<{ status: number; json: any }> {
+  const r = await fetch(url, {
+    method: opts.method ?? (opts.body === undefined ? 'GET' : 'POST'),
+    headers: { ...bearer(opts.token), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+  });
+  const text = await r.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: r.status, json };
+}

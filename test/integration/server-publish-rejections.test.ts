@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { canonicalBytes } from '../../lib/crypto/canonical.js';
 import { toHex } from '../../lib/crypto/hash.js';
@@ -219,6 +220,24 @@ describe('trust server publish rejections', () => {
         await expectCode(await app.inject({ url: `/v1/collections/${bad}/timestamp.json` }), 400, 'COLLECTION_NAME_INVALID');
       }
       await expectCode(await app.inject({ method: 'POST', url: '/v1/collections', headers: bearer(admin), payload: { name: 'a/../b' } }), 400, 'COLLECTION_NAME_INVALID');
+    });
+
+    it('COLLECTION_NAME_INVALID for raw "..", "." and encoded traversal on a real socket (no client normalization)', async () => {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as { port: number };
+      const raw = (path: string): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const s = connect({ port, host: '127.0.0.1' }, () => s.end(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+          let out = '';
+          s.on('data', (b) => (out += b.toString()));
+          s.on('end', () => resolve(out));
+          s.on('error', reject);
+        });
+      for (const p of ['/v1/collections/reg/../etc/timestamp.json', '/v1/collections/reg/./app/1.root.json', '/v1/collections/reg/%2e%2e/app/keys', '/v1/collections/../../x/root.json']) {
+        const res = await raw(p);
+        assert.match(res, /^HTTP\/1\.1 400 /, `${p}: ${res.slice(0, 80)}`);
+        assert.match(res, /"code":"COLLECTION_NAME_INVALID"/, p);
+      }
     });
 
     it('ROUTE_NOT_FOUND for unknown routes and resources', async () => {

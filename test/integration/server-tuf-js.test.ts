@@ -21,7 +21,7 @@ async function tamperingProxy(target: string): Promise<{ url: string; rewrite: R
   const server = createServer((req, res) => {
     void (async () => {
       const upstream = await fetch(target + req.url!, { headers: { 'user-agent': 'proxy' } });
-      let body = Buffer.from(await upstream.arrayBuffer());
+      let body: Buffer = Buffer.from(await upstream.arrayBuffer());
       if (upstream.status === 200 && state.rewrite) body = state.rewrite(req.url!, body);
       res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'content-length': body.length });
       res.end(body);

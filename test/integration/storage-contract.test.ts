@@ -2,7 +2,7 @@
 // (a fresh database on the throwaway cluster of test/helpers/postgres.ts, or OCITRUST_TEST_PG_URL).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb, type Db, type MigrationSet } from '../../server/storage/index.js';
@@ -341,7 +341,13 @@ describe('storage: engine-specific behaviour', () => {
 
   it('an unreachable PostgreSQL server is STORAGE_UNAVAILABLE; an unusable SQLite path too', async () => {
     await assert.rejects(openDb('postgres://nobody@127.0.0.1:1/none', { connectTimeoutMs: 2000 }), expectCode('STORAGE_UNAVAILABLE'));
-    await assert.rejects(openDb('/proc/ocitrust-cannot-exist/db.sqlite'), expectCode('STORAGE_UNAVAILABLE'));
+    const dir = mkdtempSync(join(tmpdir(), 'ocitrust-sqlite-'));
+    try {
+      writeFileSync(join(dir, 'a-file'), 'x');
+      await assert.rejects(openDb(join(dir, 'a-file', 'db.sqlite')), expectCode('STORAGE_UNAVAILABLE'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a bad migration set is INVALID_ARGUMENT', async () => {

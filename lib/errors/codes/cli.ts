@@ -1,5 +1,92 @@
 import type { CodeTable } from '../spec.js';
 
-/** Error codes of the cli area. Add entries here; docs/errors.md is generated from them. */
+/**
+ * Error codes of the cli area: the `trust` command line, its use cases (lib/usecases) and the
+ * trust server write client (lib/trust-client.ts). docs/errors.md is generated from them.
+ */
 export const cliCodes = {
+  CLI_USAGE: {
+    meaning: 'The command line is not valid: an unknown command or option, a missing argument, or an option value of the wrong form.',
+    action: 'Run the command with --help; every command shows its arguments, options and an example.',
+    exit: 2,
+    http: 400,
+  },
+  CLI_INPUT_UNREADABLE: {
+    meaning: 'A file named on the command line (root, passphrase, token, key, manifest) could not be read.',
+    action: 'Check the path and its permissions.',
+    exit: 2,
+    http: 400,
+  },
+  CLI_OUTPUT_FAILED: {
+    meaning: 'A file the command writes (a public key, an exported key, the ocitrust home) could not be written.',
+    action: 'Check that the folder exists and is writable, and that there is disk space.',
+    exit: 3,
+    http: 500,
+  },
+  PASSPHRASE_UNAVAILABLE: {
+    meaning: 'A key passphrase is needed, but none was given in the environment or a file and there is no terminal to ask on.',
+    action: 'Set OCITRUST_<ROLE>_PASSPHRASE or OCITRUST_PASSPHRASE, or pass --passphrase-file, or run on a terminal.',
+    exit: 2,
+    http: 400,
+  },
+  PASSPHRASE_MISMATCH: {
+    meaning: 'The passphrase typed to confirm a new key differs from the first one.',
+    action: 'Run the command again and type the same passphrase twice.',
+    exit: 2,
+    http: 400,
+  },
+  PROMPT_ABORTED: {
+    meaning: 'The passphrase prompt was interrupted (Ctrl-C or end of input).',
+    action: 'Run the command again, or provide the passphrase through the environment or --passphrase-file.',
+    exit: 2,
+    http: 400,
+  },
+  TRUST_SERVER_UNREACHABLE: {
+    meaning: 'The trust server could not be reached (connection refused, DNS failure, TLS failure).',
+    action: 'Check --server / OCITRUST_SERVER and that the server runs (`trust server`).',
+    exit: 3,
+    http: 502,
+  },
+  TRUST_SERVER_TIMEOUT: {
+    meaning: 'The trust server did not answer completely within the request timeout.',
+    action: 'Retry; check the server load and the network.',
+    exit: 3,
+    http: 504,
+  },
+  TRUST_SERVER_ERROR: {
+    meaning: 'The trust server answered with an unexpected status (a server-side failure or a redirect).',
+    action: 'Check the server log; retry later. Redirects are not followed: use the final URL.',
+    exit: 3,
+    http: 502,
+  },
+  TRUST_SERVER_BAD_RESPONSE: {
+    meaning: 'The trust server answered with something that is not the expected JSON document.',
+    action: 'Check that --server points at an ocitrust trust server, and its version.',
+    exit: 3,
+    http: 502,
+  },
+  PIN_STORE_IO: {
+    meaning: 'The pinned root of a collection in the ocitrust home could not be read or written, or the file is corrupt.',
+    action: 'Check the permissions of the ocitrust home (--home / OCITRUST_HOME); delete a corrupt pin file and pin again with --root.',
+    exit: 3,
+    http: 500,
+  },
+  SIGNER_NOT_DELEGATED: {
+    meaning: 'The signer role or key named for signing is not delegated by the collection, or its paths do not cover the image.',
+    action: 'List the signers (`trust signer list <repo>`) and add the key (`trust signer add --key KEY.pub NAME <repo>`).',
+    exit: 2,
+    http: 400,
+  },
+  SIGNING_KEY_MISSING: {
+    meaning: 'No key in the local key store can sign for the role (a signer, targets or root).',
+    action: 'Import the key (`trust key import`) or use --key to name it; `trust key list` shows the local keys.',
+    exit: 2,
+    http: 400,
+  },
+  SIGNER_AMBIGUOUS: {
+    meaning: 'More than one signer role could sign this image with the local keys.',
+    action: 'Name the role with --signer.',
+    exit: 2,
+    http: 400,
+  },
 } as const satisfies CodeTable;

@@ -1,0 +1,77 @@
+/**
+ * ocitrust — content trust for container images. The public library API: named exports only.
+ * Everything security-relevant lives below lib/ once; the CLI, the server, the admission hook
+ * and the registry plugin are thin adapters over these exports.
+ */
+
+// Errors: one type, stable codes (docs/errors.md).
+export { OcitrustError, isOcitrustError, CATALOGUE } from './errors/index.js';
+export type { ErrorCode, CodeSpec } from './errors/index.js';
+
+// Limits, time.
+export { DEFAULT_LIMITS, limits } from './config.js';
+export type { Limits } from './config.js';
+export { systemClock, fixedClock, formatTime, parseTime } from './clock.js';
+export type { Clock } from './clock.js';
+
+// Crypto primitives that callers need at the edges.
+export { verifyEd25519, setNativeFastPath } from './crypto/ed25519.js';
+export { canonicalJson, canonicalBytes } from './crypto/canonical.js';
+export { digestOf, parseDigest, isDigest } from './crypto/hash.js';
+export { parseJson } from './json.js';
+
+// Image references.
+export { parseReference, normalizeRepository, formatReference } from './reference.js';
+export type { ImageReference } from './reference.js';
+
+// Keys.
+export { PublicKey } from './keys/key.js';
+export type { TufKeyJSON } from './keys/key.js';
+export { SeedSigner } from './keys/signer.js';
+export type { Signer } from './keys/signer.js';
+export { KeyStore } from './keys/keystore.js';
+export type { KeyEntry, NewKey, KeyStoreOptions } from './keys/keystore.js';
+export { KeyFile, readKeyFile, writeKeyFile } from './keys/keyfile.js';
+export { parsePrivateKeyPem, parsePublicKeyPem, privateKeyToPem, publicKeyToPem } from './keys/pem.js';
+export { passphraseFromEnv } from './keys/passphrase.js';
+
+// TUF trust metadata.
+export {
+  Metadata,
+  Root,
+  Targets,
+  Snapshot,
+  Timestamp,
+  DelegatedRole,
+  Revocation,
+  newRoot,
+  newTargets,
+  newSnapshot,
+  newTimestamp,
+  bumpVersion,
+  trustViewFromTargets,
+  pathMatches,
+  targetPathOf,
+} from './metadata/index.js';
+export { Updater, TrustedSet, HttpMetadataSource, DirectoryMetadataSource, MemoryMetadataSource, FileTrustCache, MemoryTrustCache } from './tuf/index.js';
+export type { UpdaterOptions, RefreshResult, MetadataSource, TrustCache } from './tuf/index.js';
+
+// Signatures: DSSE envelopes with in-toto statements.
+export {
+  pae,
+  parseEnvelope,
+  signEnvelope,
+  verifyEnvelope,
+  serializeEnvelope,
+  buildSignatureStatement,
+  buildStatement,
+  parseStatement,
+  signStatement,
+  INTOTO_PAYLOAD_TYPE,
+  SIGNATURE_PREDICATE_TYPE,
+} from './statements/index.js';
+export type { Envelope, Statement, SignatureStatement, Attestation } from './statements/index.js';
+
+// The pure verifier.
+export { verifyImage, verifyIndex, normalizePolicy } from './verify/index.js';
+export type { VerifyInput, VerifyPolicy, VerifyPolicyOptions, VerifyResult, VerifyFailure, VerifiedSignature, TrustedTargets, TrustedRole } from './verify/index.js';

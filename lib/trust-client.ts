@@ -1,0 +1,209 @@
+/**
+ * Client of the trust server's write API (DESIGN §7): create a collection, read its server-held
+ * snapshot/timestamp keys, publish root and/or targets metadata. Reads of TUF metadata go
+ * through lib/tuf (`HttpMetadataSource`), which checks everything; this client only moves
+ * documents the caller built and signed.
+ *
+ * Failures are coded: a server that cannot be reached, times out or answers nonsense is an
+ * environment error (exit 3); an error the server reports with a catalogued code (409
+ * PUBLISH_VERSION_CONFLICT, 403 PERMISSION_DENIED, …) keeps that code.
+ */
+import { CATALOGUE, OcitrustError, assertArg, type ErrorCode } from './errors/index.js';
+import { isJsonObject, parseJson } from './json.js';
+import { DEFAULT_LIMITS, type Limits } from './config.js';
+import { PublicKey } from './keys/key.js';
+
+/** What the server tells about a collection (`GET …/keys`, `POST /v1/collections`). */
+export interface CollectionInfo {
+  readonly name: string;
+  /** The server-held snapshot and timestamp keys to name in root metadata. */
+  readonly keys: { readonly snapshot: PublicKey; readonly timestamp: PublicKey };
+  /** Current versions (0 when nothing is published yet). */
+  readonly versions: { readonly root: number; readonly targets: number; readonly snapshot: number; readonly timestamp: number };
+}
+
+/** Result of a publish. */
+export interface PublishResult {
+  readonly collection: string;
+  readonly versions: { readonly root: number; readonly targets: number; readonly snapshot: number; readonly timestamp: number };
+}
+
+/** Options of {@link TrustServerClient}. */
+export interface TrustServerClientOptions {
+  /** Bearer token (never logged). */
+  readonly token?: string;
+  /** `requestTimeoutMs` bounds each request, body included. */
+  readonly limits?: Limits;
+  /** Injected fetch (default: the global one). */
+  readonly fetch?: typeof fetch;
+}
+
+/** Largest JSON answer of the write API accepted (the keys document and publish results are small). */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * The trust server's write API over HTTP.
+ *
+ * @example
+ * const ts = new TrustServerClient('http://127.0.0.1:7443', { token });
+ * const info = await ts.createCollection('registry.example.com/app');
+ */
+export class TrustServerClient {
+  readonly baseUrl: string;
+  readonly #token: string | undefined;
+  readonly #limits: Limits;
+  readonly #fetch: typeof fetch;
+
+  /** @throws INVALID_ARGUMENT for a URL that is not absolute http(s) */
+  constructor(baseUrl: string, opts: TrustServerClientOptions = {}) {
+    let u: URL;
+    try {
+      u = new URL(baseUrl);
+    } catch {
+      assertArg(false, 'server', 'absolute http(s) URL', baseUrl);
+    }
+    assertArg(u.protocol === 'http:' || u.protocol === 'https:', 'server', 'http: or https: URL', u.protocol);
+    this.baseUrl = u.toString().replace(/\/+$/, '');
+    this.#token = opts.token;
+    this.#limits = opts.limits ?? DEFAULT_LIMITS;
+    this.#fetch = opts.fetch ?? fetch;
+  }
+
+  /**
+   * Creates an empty collection with fresh server keys (admin token).
+   * @throws COLLECTION_EXISTS, COLLECTION_NAME_INVALID, AUTH_REQUIRED, PERMISSION_DENIED, TRUST_SERVER_*
+   */
+  async createCollection(name: string): Promise<CollectionInfo> {
+    return parseInfo(await this.#call('POST', '/v1/collections', { name }), name);
+  }
+
+  /**
+   * The server keys and versions of a collection.
+   * @throws COLLECTION_NOT_FOUND, TRUST_SERVER_*
+   */
+  async collectionInfo(name: string): Promise<CollectionInfo> {
+    return parseInfo(await this.#call('GET', `${collectionPath(name)}/keys`), name);
+  }
+
+  /**
+   * Publishes new root and/or targets metadata (signed documents as JSON). The server checks
+   * them, signs snapshot and timestamp and commits; a stale version is PUBLISH_VERSION_CONFLICT.
+   * @throws PUBLISH_*, AUTH_REQUIRED, PERMISSION_DENIED, TRUST_SERVER_*
+   */
+  async publish(name: string, docs: { root?: unknown; targets?: unknown }): Promise<PublishResult> {
+    assertArg(docs.root !== undefined || docs.targets !== undefined, 'docs', '{root?, targets?} with at least one', docs);
+    const v = await this.#call('POST', `${collectionPath(name)}/metadata`, docs);
+    if (!isJsonObject(v) || !isJsonObject(v.versions)) throw bad('publish answer without versions');
+    return { collection: typeof v.collection === 'string' ? v.collection : name, versions: parseVersions(v.versions) };
+  }
+
+  async #call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    const url = `${this.baseUrl}${path}`;
+    const timeoutMs = this.#limits.requestTimeoutMs;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    let res: Response;
+    try {
+      res = await this.#fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+        // A redirect could carry the bearer token to another host.
+        redirect: 'manual',
+      });
+    } catch (e) {
+      throw networkError(e, method, url, timeoutMs);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBounded(res, MAX_ANSWER_BYTES, `${method} ${url}`);
+    } catch (e) {
+      if (e instanceof OcitrustError) throw e;
+      throw networkError(e, method, url, timeoutMs);
+    }
+    let doc: unknown;
+    try {
+      doc = bytes.length === 0 ? null : parseJson(bytes, { maxBytes: MAX_ANSWER_BYTES, what: 'trust server answer' });
+    } catch {
+      doc = undefined;
+    }
+    if (res.status >= 200 && res.status < 300) {
+      if (doc === undefined || doc === null) throw bad(`${method} ${path}: the answer is not JSON`);
+      return doc;
+    }
+    // The server answers errors as {code, message} with codes from the shared catalogue.
+    if (isJsonObject(doc) && typeof doc.code === 'string' && Object.prototype.hasOwnProperty.call(CATALOGUE, doc.code)) {
+      const msg = typeof doc.message === 'string' ? doc.message.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 500) : doc.code;
+      throw new OcitrustError(doc.code as ErrorCode, `trust server: ${msg}`, { details: { status: res.status } });
+    }
+    const why = res.status >= 300 && res.status < 400 ? ' (redirects are not followed; use the final URL)' : '';
+    throw new OcitrustError('TRUST_SERVER_ERROR', `${method} ${url}: HTTP ${res.status}${why}`, { details: { status: res.status } });
+  }
+}
+
+/** `/v1/collections/<name>` with each segment percent-encoded. */
+function collectionPath(name: string): string {
+  assertArg(typeof name === 'string' && name.length > 0 && !name.split('/').some((s) => s === '' || s === '.' || s === '..'), 'collection', 'collection name', name);
+  return `/v1/collections/${name.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+function bad(why: string): OcitrustError {
+  return new OcitrustError('TRUST_SERVER_BAD_RESPONSE', `trust server: ${why}`);
+}
+
+function parseVersions(v: Record<string, unknown>): CollectionInfo['versions'] {
+  const n = (k: string): number => {
+    const x = v[k];
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw bad(`versions.${k} is not a version number`);
+    return x;
+  };
+  return { root: n('root'), targets: n('targets'), snapshot: n('snapshot'), timestamp: n('timestamp') };
+}
+
+function parseInfo(v: unknown, name: string): CollectionInfo {
+  if (!isJsonObject(v) || !isJsonObject(v.keys) || !isJsonObject(v.versions)) throw bad('collection answer without keys and versions');
+  let snapshot: PublicKey;
+  let timestamp: PublicKey;
+  try {
+    snapshot = PublicKey.fromJSON(v.keys.snapshot);
+    timestamp = PublicKey.fromJSON(v.keys.timestamp);
+  } catch (e) {
+    throw new OcitrustError('TRUST_SERVER_BAD_RESPONSE', `trust server: bad server key: ${(e as Error).message}`, { cause: e });
+  }
+  return { name: typeof v.name === 'string' ? v.name : name, keys: { snapshot, timestamp }, versions: parseVersions(v.versions) };
+}
+
+async function readBounded(res: Response, maxBytes: number, what: string): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new OcitrustError('TRUST_SERVER_BAD_RESPONSE', `${what}: answer of ${declared} bytes exceeds ${maxBytes}`);
+  }
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new OcitrustError('TRUST_SERVER_BAD_RESPONSE', `${what}: answer longer than ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  return new Uint8Array(Buffer.concat(chunks, total));
+}
+
+function networkError(e: unknown, method: string, url: string, timeoutMs: number): OcitrustError {
+  const name = (e as { name?: unknown } | null)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new OcitrustError('TRUST_SERVER_TIMEOUT', `${method} ${url}: no complete answer within ${timeoutMs} ms`, { cause: e });
+  }
+  const cause = (e as { cause?: { code?: unknown } } | null)?.cause;
+  const why = typeof cause?.code === 'string' ? cause.code : e instanceof Error ? e.message : String(e);
+  return new OcitrustError('TRUST_SERVER_UNREACHABLE', `${method} ${url}: ${why}`, { cause: e });
+}

@@ -1,0 +1,425 @@
+/**
+ * Collection administration (DESIGN §3, §6): create a collection, manage signer delegations,
+ * revoke signatures, rotate root and targets keys. Every change is a new signed targets (or
+ * root) version built on the current trusted one and published to the trust server; root
+ * and targets keys never leave this machine.
+ */
+import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
+import { formatTime, systemClock, type Clock } from '../clock.js';
+import type { Limits } from '../config.js';
+import { digestOf, isDigest } from '../crypto/hash.js';
+import type { PublicKey } from '../keys/key.js';
+import type { KeyStore, NewKey } from '../keys/keystore.js';
+import type { Signer } from '../keys/signer.js';
+import { Metadata } from '../metadata/metadata.js';
+import type { Signed } from '../metadata/signed.js';
+import type { Targets } from '../metadata/targets.js';
+import { bumpVersion, newRoot, newTargets } from '../metadata/builders.js';
+import { parseReference, type ImageReference } from '../reference.js';
+import type { RegistryClient } from '../oci/client.js';
+import { listSignatures, removeReferrer } from '../oci/referrers.js';
+import { collectEnvelopes } from '../oci/signature-artifact.js';
+import { parseEnvelope } from '../statements/dsse.js';
+import { parseStatement } from '../statements/statement.js';
+import type { TrustServerClient } from '../trust-client.js';
+import type { OcitrustHome } from './home.js';
+import { collectionSlug, loadLocalSigners, useOrGenerateKey, type PassphraseProvider } from './keys.js';
+import { openCollection, pinRoot, type CollectionTrust } from './trust.js';
+
+/** The role `trust signer add` also adds keys to, as `docker trust signer add` does. */
+export const RELEASES_ROLE = 'releases';
+
+/** What the administration use cases need. */
+export interface AdminContext {
+  readonly home: OcitrustHome;
+  readonly keys: KeyStore;
+  /** The trust server's write API (its base URL is also where metadata is read from). */
+  readonly server: TrustServerClient;
+  /** Bearer token for reads from servers that refuse anonymous reads (writes use the client's). */
+  readonly token?: string;
+  readonly passphrase: PassphraseProvider;
+  readonly clock?: Clock;
+  readonly limits?: Limits;
+  readonly fetch?: typeof fetch;
+}
+
+/** Default delegation paths of a repository: every tag and every digest of it, nothing else. */
+export function defaultSignerPaths(repository: string): string[] {
+  return [`${repository}:*`, `${repository}@*`];
+}
+
+function open(ctx: AdminContext, collection: string, online = true): Promise<CollectionTrust> {
+  return openCollection({
+    home: ctx.home,
+    collection,
+    server: ctx.server.baseUrl,
+    online,
+    ...(ctx.token ? { token: ctx.token } : {}),
+    ...(ctx.clock ? { clock: ctx.clock } : {}),
+    ...(ctx.limits ? { limits: ctx.limits } : {}),
+    ...(ctx.fetch ? { fetch: ctx.fetch } : {}),
+  });
+}
+
+async function signAll<T extends Signed>(signed: T, signers: readonly Signer[]): Promise<Metadata<T>> {
+  let md = new Metadata(signed);
+  for (const s of signers) md = await md.sign(s);
+  return md;
+}
+
+/** Result of {@link initCollection}. */
+export interface InitResult {
+  readonly collection: string;
+  readonly rootKey: { readonly name: string; readonly keyid: string; readonly generated: boolean };
+  readonly targetsKey: { readonly name: string; readonly keyid: string; readonly generated: boolean };
+  readonly serverKeys: { readonly snapshot: string; readonly timestamp: string };
+  readonly versions: { readonly root: number; readonly targets: number; readonly snapshot: number; readonly timestamp: number };
+  /** Generated keys (their public PEMs), for the caller to show or save. */
+  readonly generated: readonly NewKey[];
+}
+
+/**
+ * Creates a collection (`trust init`): takes or generates the root key (default name `root`,
+ * shared by collections as `docker trust` does) and the targets key (default
+ * `targets-<slug>`), fetches the server's snapshot and timestamp keys, builds root v1 and
+ * targets v1 and publishes them together; the new root is pinned locally.
+ *
+ * @throws COLLECTION_EXISTS when the collection already has metadata, AUTH_*, PERMISSION_DENIED,
+ *   PUBLISH_*, TRUST_SERVER_*, KEY_*, KEYFILE_*
+ */
+export async function initCollection(
+  ctx: AdminContext,
+  o: { collection: string; rootKey?: string; targetsKey?: string },
+): Promise<InitResult> {
+  const clock = ctx.clock ?? systemClock;
+  const rootName = o.rootKey ?? 'root';
+  const targetsName = o.targetsKey ?? `targets-${collectionSlug(o.collection)}`;
+  // The server is asked first, so that a refused or duplicate collection generates no keys.
+  let info;
+  try {
+    info = await ctx.server.createCollection(o.collection);
+  } catch (e) {
+    if (!isOcitrustError(e, 'COLLECTION_EXISTS')) throw e;
+    info = await ctx.server.collectionInfo(o.collection);
+  }
+  if (info.versions.root > 0) {
+    throw new OcitrustError('COLLECTION_EXISTS', `${o.collection} is already initialized on ${ctx.server.baseUrl} (root version ${info.versions.root}); use \`trust signer add\` or \`trust key rotate\``);
+  }
+  const rootKey = await useOrGenerateKey(ctx.keys, rootName, 'root', ctx.passphrase);
+  const targetsKey = await useOrGenerateKey(ctx.keys, targetsName, 'targets', ctx.passphrase);
+  const rootSigner = await ctx.keys.loadSigner(rootName, await ctx.passphrase({ keyName: rootName, keyid: rootKey.entry.keyid, role: 'root' }));
+  const targetsSigner = await ctx.keys.loadSigner(targetsName, await ctx.passphrase({ keyName: targetsName, keyid: targetsKey.entry.keyid, role: 'targets' }));
+  const root = await signAll(
+    newRoot({
+      clock,
+      keys: { root: [rootSigner.publicKey], targets: [targetsSigner.publicKey], snapshot: [info.keys.snapshot], timestamp: [info.keys.timestamp] },
+    }),
+    [rootSigner],
+  );
+  const targets = await signAll(newTargets({ clock }), [targetsSigner]);
+  const published = await ctx.server.publish(o.collection, { root: root.toJSON(), targets: targets.toJSON() });
+  // We built this root ourselves: pin it (not TOFU), then load the server's state into the cache.
+  await pinRoot(ctx.home, o.collection, root.toBytes(), 'init', ctx.server.baseUrl, clock);
+  await open(ctx, o.collection);
+  return {
+    collection: o.collection,
+    rootKey: { name: rootName, keyid: rootSigner.keyid, generated: !!rootKey.generated },
+    targetsKey: { name: targetsName, keyid: targetsSigner.keyid, generated: !!targetsKey.generated },
+    serverKeys: { snapshot: info.keys.snapshot.keyid, timestamp: info.keys.timestamp.keyid },
+    versions: published.versions,
+    generated: [rootKey.generated, targetsKey.generated].filter((k): k is NewKey => k !== undefined),
+  };
+}
+
+/** Result of a published targets change. */
+export interface TargetsChangeResult {
+  readonly collection: string;
+  /** The new targets version. */
+  readonly version: number;
+  readonly trust: CollectionTrust;
+}
+
+/**
+ * Publishes `change(current targets)` as the next targets version, signed by the local targets
+ * key(s). A lost race with another publisher (PUBLISH_VERSION_CONFLICT) is retried on the new
+ * current version, up to 3 times.
+ *
+ * @throws SIGNING_KEY_MISSING, PUBLISH_*, TRUST_SERVER_*, the TUF_* codes, and whatever `change` throws
+ */
+export async function publishTargetsChange(
+  ctx: AdminContext,
+  collection: string,
+  change: (current: Targets, trust: CollectionTrust) => Targets,
+): Promise<TargetsChangeResult> {
+  const clock = ctx.clock ?? systemClock;
+  let signers: readonly Signer[] | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const trust = await open(ctx, collection);
+    const root = trust.refresh.metadata.root.signed;
+    const role = root.role('targets');
+    signers ??= (await loadLocalSigners(ctx.keys, role.keyids, { want: role.threshold, need: role.threshold, role: 'targets', passphrase: ctx.passphrase })).signers;
+    const next = bumpVersion(change(trust.refresh.metadata.targets.signed, trust), { clock });
+    const md = await signAll(next, signers);
+    try {
+      const r = await ctx.server.publish(collection, { targets: md.toJSON() });
+      return { collection, version: r.versions.targets, trust: await open(ctx, collection) };
+    } catch (e) {
+      if (!isOcitrustError(e, 'PUBLISH_VERSION_CONFLICT') || attempt >= 3) throw e;
+    }
+  }
+}
+
+/** Options of {@link addSigner}. */
+export interface AddSignerOptions {
+  readonly collection: string;
+  /** The repository the default paths are made for (default: the collection name). */
+  readonly repository?: string;
+  readonly name: string;
+  readonly keys: readonly PublicKey[];
+  /** Default: the role's current threshold, else 1. */
+  readonly threshold?: number;
+  /** Default: the role's current paths, else {@link defaultSignerPaths}. */
+  readonly paths?: readonly string[];
+  /** Also add the keys to the `releases` role (default true, only when the threshold is 1). */
+  readonly releases?: boolean;
+}
+
+/**
+ * Adds or updates the delegation `name` (`trust signer add`): its keys become the union of the
+ * current and the given ones. As `docker trust signer add` does, the keys also join the
+ * `releases` role — unless the signer needs a threshold above 1 (then a single key in
+ * `releases` would undercut it) or `releases: false`.
+ *
+ * @throws METADATA_ROLE_NAME_INVALID, METADATA_THRESHOLD_INVALID and the errors of {@link publishTargetsChange}
+ */
+export async function addSigner(ctx: AdminContext, o: AddSignerOptions): Promise<TargetsChangeResult & { readonly releases: boolean }> {
+  assertArg(Array.isArray(o.keys) && o.keys.length > 0, 'keys', 'at least one public key', o.keys);
+  let releases = false;
+  const r = await publishTargetsChange(ctx, o.collection, (t) => {
+    const current = t.delegations?.role(o.name);
+    const have = current ? current.keyids.map((id) => t.delegations!.keys.get(id)).filter((k): k is PublicKey => k !== undefined) : [];
+    const keys = unionKeys(have, o.keys);
+    const threshold = o.threshold ?? current?.threshold ?? 1;
+    const paths = o.paths ?? current?.paths ?? defaultSignerPaths(o.repository ?? o.collection);
+    let next = t.withDelegation({ name: o.name, keys, threshold, paths, terminating: current?.terminating ?? false });
+    releases = o.releases !== false && threshold === 1 && o.name !== RELEASES_ROLE;
+    if (releases) {
+      const rel = next.delegations?.role(RELEASES_ROLE);
+      const relKeys = rel ? rel.keyids.map((id) => next.delegations!.keys.get(id)).filter((k): k is PublicKey => k !== undefined) : [];
+      next = next.withDelegation({
+        name: RELEASES_ROLE,
+        keys: unionKeys(relKeys, o.keys),
+        threshold: rel?.threshold ?? 1,
+        paths: rel?.paths ?? defaultSignerPaths(o.repository ?? o.collection),
+        terminating: rel?.terminating ?? false,
+      });
+    }
+    return next;
+  });
+  return { ...r, releases };
+}
+
+/**
+ * Removes the delegation `name` (`trust signer remove`): every signature of that role stops
+ * counting (DESIGN §6). Its keys also leave `releases` unless another signer still has them.
+ *
+ * @throws METADATA_ROLE_NOT_FOUND and the errors of {@link publishTargetsChange}
+ */
+export async function removeSigner(ctx: AdminContext, o: { collection: string; name: string }): Promise<TargetsChangeResult> {
+  return publishTargetsChange(ctx, o.collection, (t) => {
+    const gone = t.delegations?.role(o.name);
+    let next = t.withoutDelegation(o.name);
+    const rel = next.delegations?.role(RELEASES_ROLE);
+    if (gone && rel && o.name !== RELEASES_ROLE) {
+      const stillUsed = new Set(next.roles.filter((r) => r.name !== RELEASES_ROLE).flatMap((r) => r.keyids));
+      const drop = new Set(gone.keyids.filter((id) => !stillUsed.has(id)));
+      const keep = rel.keyids.filter((id) => !drop.has(id));
+      if (keep.length !== rel.keyids.length) {
+        if (keep.length === 0) {
+          next = next.withoutDelegation(RELEASES_ROLE);
+        } else {
+          next = next.withDelegation({
+            name: RELEASES_ROLE,
+            keys: keep.map((id) => next.delegations!.keys.get(id)!),
+            threshold: Math.min(rel.threshold, keep.length),
+            paths: rel.paths,
+            terminating: rel.terminating,
+          });
+        }
+      }
+    }
+    return next;
+  });
+}
+
+/** One signer as listed by {@link listSigners}. */
+export interface SignerInfo {
+  readonly name: string;
+  readonly threshold: number;
+  readonly keyids: readonly string[];
+  readonly paths: readonly string[];
+  readonly terminating: boolean;
+  /** Keyids of this role whose private key is in the local key store. */
+  readonly localKeyids: readonly string[];
+}
+
+/** The signers of a collection (`trust signer list`), from freshly verified metadata. */
+export async function listSigners(
+  ctx: Pick<AdminContext, 'home' | 'keys' | 'token' | 'clock' | 'limits' | 'fetch'> & { readonly serverUrl: string; readonly root?: Uint8Array },
+  collection: string,
+): Promise<{ collection: string; version: number; expires: string; signers: SignerInfo[]; trust: CollectionTrust }> {
+  const trust = await openCollection({
+    home: ctx.home,
+    collection,
+    server: ctx.serverUrl,
+    ...(ctx.root ? { root: ctx.root } : {}),
+    ...(ctx.token ? { token: ctx.token } : {}),
+    ...(ctx.clock ? { clock: ctx.clock } : {}),
+    ...(ctx.limits ? { limits: ctx.limits } : {}),
+    ...(ctx.fetch ? { fetch: ctx.fetch } : {}),
+  });
+  const local = new Set((await ctx.keys.list()).map((k) => k.keyid));
+  const t = trust.refresh.metadata.targets.signed;
+  return {
+    collection,
+    version: t.version,
+    expires: t.expires,
+    signers: t.roles.map((r) => ({
+      name: r.name,
+      threshold: r.threshold,
+      keyids: [...r.keyids],
+      paths: [...r.paths],
+      terminating: r.terminating,
+      localKeyids: r.keyids.filter((id) => local.has(id)),
+    })),
+    trust,
+  };
+}
+
+/** Options of {@link revokeSignatures}. */
+export interface RevokeOptions {
+  readonly reference: string | ImageReference;
+  /** Collection (default: the image's repository). */
+  readonly collection?: string;
+  readonly registry: RegistryClient;
+  /** Only this role's signatures. */
+  readonly role?: string;
+  /** Only the envelope with this digest (`sha256:…`). */
+  readonly envelope?: string;
+  readonly reason: string;
+}
+
+/** Result of {@link revokeSignatures}. */
+export interface RevokeResult extends TargetsChangeResult {
+  readonly digest: string;
+  /** Signature manifests deleted (or dropped from the fallback index). */
+  readonly removed: readonly string[];
+  /** Why referrers could not be deleted, when they could not (the revocation stands regardless). */
+  readonly removeError?: string;
+}
+
+/**
+ * Revokes signatures of an image (`trust revoke`, DESIGN §6): publishes a targets version
+ * whose `revocations` names the digest (optionally a role or one envelope) with a reason, then
+ * deletes the matching referrers where the registry allows it. Deleting is a courtesy: an old
+ * referrer pushed again stays revoked.
+ *
+ * @throws REFERENCE_INVALID, MANIFEST_NOT_FOUND, REGISTRY_* (resolving a tag), METADATA_* and the errors of {@link publishTargetsChange}
+ */
+export async function revokeSignatures(ctx: AdminContext, o: RevokeOptions): Promise<RevokeResult> {
+  const ref = typeof o.reference === 'string' ? parseReference(o.reference) : o.reference;
+  assertArg(o.envelope === undefined || isDigest(o.envelope), 'envelope', 'a digest sha256:<hex>', o.envelope);
+  const digest = ref.digest ?? (await o.registry.getManifest(ref, ref.tag ?? 'latest')).digest;
+  const clock = ctx.clock ?? systemClock;
+  const r = await publishTargetsChange(ctx, o.collection ?? ref.repository, (t) =>
+    t.withRevocation({
+      digest,
+      reason: o.reason,
+      revokedAt: formatTime(clock.now()),
+      ...(o.role !== undefined ? { role: o.role } : {}),
+      ...(o.envelope !== undefined ? { envelope: o.envelope } : {}),
+    }),
+  );
+  const removed: string[] = [];
+  let removeError: string | undefined;
+  try {
+    const listing = await listSignatures(o.registry, ref, digest, { complete: true });
+    const { envelopes } = await collectEnvelopes(o.registry, ref, digest, listing.descriptors);
+    for (const e of envelopes) {
+      if (o.envelope !== undefined && digestOf(e.envelope) !== o.envelope) continue;
+      if (o.role !== undefined && roleOf(e.envelope) !== o.role) continue;
+      await removeReferrer(o.registry, ref, digest, e.manifestDigest);
+      removed.push(e.manifestDigest);
+    }
+  } catch (e) {
+    if (!(e instanceof OcitrustError)) throw e;
+    removeError = `${e.code}: ${e.message}`;
+  }
+  return { ...r, digest, removed, ...(removeError !== undefined ? { removeError } : {}) };
+}
+
+/** The role an envelope's statement names (unverified: only used to pick referrers to delete). */
+function roleOf(envelope: Uint8Array): string | undefined {
+  try {
+    const st = parseStatement(parseEnvelope(envelope).payload);
+    return st.kind === 'signature' ? st.signature.role : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Result of {@link rotateKey}. */
+export interface RotateResult {
+  readonly collection: string;
+  readonly role: 'root' | 'targets';
+  readonly oldKeyids: readonly string[];
+  readonly newKey: { readonly name: string; readonly keyid: string; readonly generated: boolean };
+  readonly versions: { readonly root: number; readonly targets: number; readonly snapshot: number; readonly timestamp: number };
+}
+
+/**
+ * Rotates the root or targets key of a collection (`trust key rotate`): a new key (generated
+ * as `<role>-<slug>-v<N>` unless `newKey` names one), and root version N+1 naming it, signed
+ * by a threshold of the current root keys and — for a root rotation — by the new key too
+ * (TUF 5.3.4). A targets rotation publishes, in the same request, the next targets version
+ * signed by the new key. Delegations are untouched, so existing signatures keep verifying.
+ *
+ * @throws SIGNING_KEY_MISSING (not enough local root keys), PUBLISH_*, TRUST_SERVER_*, KEY_*, the TUF_* codes
+ */
+export async function rotateKey(ctx: AdminContext, o: { collection: string; role: 'root' | 'targets'; newKey?: string }): Promise<RotateResult> {
+  assertArg(o.role === 'root' || o.role === 'targets', 'role', 'root or targets', o.role);
+  const clock = ctx.clock ?? systemClock;
+  const trust = await open(ctx, o.collection);
+  const root = trust.refresh.metadata.root.signed;
+  const rootRole = root.role('root');
+  const oldKeyids = [...root.role(o.role).keyids];
+  const name = o.newKey ?? `${o.role}-${collectionSlug(o.collection)}-v${root.version + 1}`;
+  const key = await useOrGenerateKey(ctx.keys, name, o.role, ctx.passphrase);
+  if (oldKeyids.includes(key.entry.keyid)) {
+    throw new OcitrustError('INVALID_ARGUMENT', `key ${name} is already the ${o.role} key of ${o.collection}; rotate to a different key`);
+  }
+  const oldRoot = await loadLocalSigners(ctx.keys, rootRole.keyids, { want: rootRole.threshold, need: rootRole.threshold, role: 'root', passphrase: ctx.passphrase });
+  const newSigner = await ctx.keys.loadSigner(name, await ctx.passphrase({ keyName: name, keyid: key.entry.keyid, role: o.role }));
+  const nextRoot = bumpVersion(root.withRoleKeys(o.role, [newSigner.publicKey], 1), { clock });
+  const rootMd = await signAll(nextRoot, o.role === 'root' ? [...oldRoot.signers, newSigner] : oldRoot.signers);
+  const docs: { root: unknown; targets?: unknown } = { root: rootMd.toJSON() };
+  if (o.role === 'targets') {
+    const nextTargets = bumpVersion(trust.refresh.metadata.targets.signed, { clock });
+    docs.targets = (await signAll(nextTargets, [newSigner])).toJSON();
+  }
+  const r = await ctx.server.publish(o.collection, docs);
+  await open(ctx, o.collection);
+  return {
+    collection: o.collection,
+    role: o.role,
+    oldKeyids,
+    newKey: { name, keyid: newSigner.keyid, generated: !!key.generated },
+    versions: r.versions,
+  };
+}
+
+function unionKeys(a: readonly PublicKey[], b: readonly PublicKey[]): PublicKey[] {
+  const m = new Map<string, PublicKey>();
+  for (const k of [...a, ...b]) if (!m.has(k.keyid)) m.set(k.keyid, k);
+  return [...m.values()];
+}

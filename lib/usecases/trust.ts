@@ -1,0 +1,121 @@
+import { OcitrustError, assertArg } from '../errors/index.js';
+import { formatTime, systemClock, type Clock } from '../clock.js';
+import { DEFAULT_LIMITS, type Limits } from '../config.js';
+import { sha256Hex, bytesEqual } from '../crypto/hash.js';
+import { Updater, type RefreshResult } from '../tuf/updater.js';
+import { HttpMetadataSource } from '../tuf/source.js';
+import { TrustedSet } from '../tuf/trusted-set.js';
+import type { OcitrustHome, Pin, PinSource } from './home.js';
+
+/** Options of {@link openCollection}. */
+export interface OpenCollectionOptions {
+  readonly home: OcitrustHome;
+  readonly collection: string;
+  /** Trust server base URL. */
+  readonly server: string;
+  /** Bearer token for servers that refuse anonymous reads. */
+  readonly token?: string;
+  /** Explicit trust anchor (`--root FILE`): replaces the pin once it refreshes successfully. */
+  readonly root?: Uint8Array;
+  /**
+   * Require fresh metadata from the server (for writes: the next version must be built on the
+   * current one). Without it, a server that cannot be reached falls back to the cached
+   * metadata under the freeze rules of lib/tuf.
+   */
+  readonly online?: boolean;
+  readonly clock?: Clock;
+  readonly limits?: Limits;
+  /** How old cached metadata may be when the server is unreachable (seconds). */
+  readonly maxCacheAgeSeconds?: number;
+  readonly fetch?: typeof fetch;
+}
+
+/** Trusted metadata of one collection and how its root is anchored. */
+export interface CollectionTrust {
+  readonly collection: string;
+  readonly refresh: RefreshResult;
+  readonly pin: Pin;
+  /**
+   * True when this call pinned the root on first use (TOFU): nothing vouched for the root but
+   * the server itself. Callers must say so plainly.
+   */
+  readonly firstUse: boolean;
+  /** SHA-256 hex of the pinned root bytes (to compare out of band). */
+  readonly pinFingerprint: string;
+}
+
+/**
+ * Opens a collection's trust data: the pinned root (or `root`, or — first contact — the
+ * server's version 1 root, trusted on first use), then the TUF client workflow (root chain,
+ * timestamp, snapshot, targets) against the trust server, with the last trusted state kept in
+ * the home folder so rollback protection holds across runs.
+ *
+ * @example const t = await openCollection({ home, collection: 'registry.example.com/app', server });
+ * @throws COLLECTION_NOT_FOUND (no such collection on first contact), PIN_STORE_IO, the TUF_* codes
+ *   of {@link Updater.refresh} (exit 1 for security failures, exit 3 when the server cannot be asked),
+ *   METADATA_* for a malformed root file
+ */
+export async function openCollection(o: OpenCollectionOptions): Promise<CollectionTrust> {
+  assertArg(typeof o.collection === 'string' && o.collection.length > 0, 'collection', 'collection name', o.collection);
+  const clock = o.clock ?? systemClock;
+  const limits = o.limits ?? DEFAULT_LIMITS;
+  const source = new HttpMetadataSource(o.server, o.collection, {
+    limits,
+    ...(o.token ? { headers: { authorization: `Bearer ${o.token}` } } : {}),
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+  });
+  const existing = await o.home.readPin(o.collection);
+  let anchor: Uint8Array;
+  let how: PinSource;
+  let firstUse = false;
+  if (o.root) {
+    // Fails early, with the metadata's own error, when the file is not a self-signed root.
+    new TrustedSet(o.root, { clock, limits });
+    anchor = o.root;
+    how = 'file';
+  } else if (existing) {
+    anchor = existing.root;
+    how = existing.how;
+  } else {
+    // TOFU: version 1 is the start of the chain; every later root must be signed by a
+    // threshold of its predecessor's keys, which the walk below checks.
+    const first = await source.fetch({ role: 'root', version: 1 }, limits.maxMetadataBytes);
+    if (first === null) {
+      throw new OcitrustError('COLLECTION_NOT_FOUND', `${o.server} has no trust data for ${o.collection}; create it with \`trust init ${o.collection}\``);
+    }
+    anchor = first;
+    how = 'tofu';
+    firstUse = true;
+  }
+  const updater = new Updater({
+    collection: o.collection,
+    trustedRoot: anchor,
+    source,
+    cache: o.home.trustCache(),
+    clock,
+    limits,
+    ...(o.maxCacheAgeSeconds !== undefined ? { maxCacheAgeSeconds: o.maxCacheAgeSeconds } : {}),
+  });
+  const refresh = await updater.refresh();
+  if (o.online && refresh.fromCache) {
+    throw refresh.sourceError ?? new OcitrustError('TRUST_SERVER_UNREACHABLE', `${o.server}: no fresh trust data for ${o.collection}`);
+  }
+  let pin: Pin;
+  if (existing && bytesEqual(existing.root, anchor)) {
+    pin = existing;
+  } else {
+    pin = { collection: o.collection, root: anchor, how, pinnedAt: formatTime(clock.now()), server: o.server };
+    await o.home.writePin(pin);
+  }
+  return { collection: o.collection, refresh, pin, firstUse, pinFingerprint: sha256Hex(anchor) };
+}
+
+/**
+ * Pins `root` for a collection without contacting anyone (after `trust init`, which built it).
+ * @throws PIN_STORE_IO
+ */
+export async function pinRoot(home: OcitrustHome, collection: string, root: Uint8Array, how: PinSource, server: string | undefined, clock: Clock = systemClock): Promise<Pin> {
+  const pin: Pin = { collection, root, how, pinnedAt: formatTime(clock.now()), ...(server !== undefined ? { server } : {}) };
+  await home.writePin(pin);
+  return pin;
+}

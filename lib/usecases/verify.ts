@@ -1,0 +1,214 @@
+/**
+ * Verifying an image reference end to end (DESIGN §5): trust metadata, tag → digest once
+ * (recomputed from the bytes), signature referrers (bounded), the pure verifier, and the
+ * multi-architecture rule. Everything security-relevant happens in lib/verify; this module
+ * only fetches and composes.
+ *
+ * "Could not decide" is never reported as "verification failed": registry and server errors
+ * (exit 3) are thrown, security failures of the trust metadata (exit 1) become a failed result.
+ */
+import { OcitrustError, isOcitrustError } from '../errors/index.js';
+import { systemClock, type Clock } from '../clock.js';
+import { digestOf } from '../crypto/hash.js';
+import { parseReference, type ImageReference } from '../reference.js';
+import type { FetchedManifest, RegistryClient } from '../oci/client.js';
+import { listSignatures, updateFallbackIndex } from '../oci/referrers.js';
+import { collectEnvelopes, type SignatureEnvelope, type DroppedSignature } from '../oci/signature-artifact.js';
+import { isIndex, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, type Descriptor, type Platform } from '../oci/types.js';
+import { verifyImage, verifyIndex } from '../verify/verifier.js';
+import { normalizePolicy, type VerifyPolicy, type VerifyPolicyOptions } from '../verify/policy.js';
+import { failure, type VerifyFailure, type VerifyResult } from '../verify/result.js';
+import type { TrustedTargets } from '../verify/trust.js';
+
+/** Anything that yields trusted targets after a TUF refresh (an `Updater`, a collection opener). */
+export interface TrustSource {
+  refresh(): Promise<{ readonly trusted: TrustedTargets }>;
+}
+
+/** Options of {@link verifyReference}. */
+export interface VerifyReferenceOptions {
+  readonly reference: string | ImageReference;
+  readonly registry: RegistryClient;
+  /** Trusted targets, or a source refreshed first (DESIGN §5 step 1). */
+  readonly trust: TrustedTargets | TrustSource;
+  readonly policy?: VerifyPolicyOptions | VerifyPolicy;
+  readonly clock?: Clock;
+  /** The platform being deployed, for `multiArch: 'platform'` (default linux/amd64). */
+  readonly platform?: Platform;
+  /**
+   * On a fallback registry, write signatures found only through their own tags back into the
+   * fallback index (needs push rights; failures are ignored). Default true.
+   */
+  readonly repairIndex?: boolean;
+  /** Most children of an index that are verified (default 64). */
+  readonly maxChildren?: number;
+}
+
+/** The verdict for a reference: DESIGN §5.7 plus the manifest facts; children for an index. */
+export interface ReferenceVerification extends VerifyResult {
+  readonly mediaType?: string;
+  readonly size?: number;
+  /** The platform of a child manifest, as its index lists it. */
+  readonly platform?: Platform;
+  readonly children?: readonly ReferenceVerification[];
+}
+
+const DEFAULT_MAX_CHILDREN = 64;
+
+/**
+ * Verifies one image reference. Returns the verdict; throws only when the outcome could not be
+ * decided (registry or trust server unreachable, bad input).
+ *
+ * @example const r = await verifyReference({ reference: 'registry.example.com/app:v1', registry, trust: updater });
+ * @throws REFERENCE_INVALID, MANIFEST_NOT_FOUND (exit 2); REGISTRY_*, TUF_SOURCE_*, TUF_CACHE_* (exit 3); POLICY_INVALID
+ */
+export async function verifyReference(o: VerifyReferenceOptions): Promise<ReferenceVerification> {
+  const ref = typeof o.reference === 'string' ? parseReference(o.reference) : o.reference;
+  const policy = normalizePolicy(o.policy ?? {});
+  const clock = o.clock ?? systemClock;
+
+  // Step 1: trust metadata. A security failure here is a verdict (exit 1), not an exception.
+  let trust: TrustedTargets;
+  try {
+    trust = isTrustSource(o.trust) ? (await o.trust.refresh()).trusted : o.trust;
+  } catch (e) {
+    if (isOcitrustError(e) && e.exitCode === 1) {
+      return Object.freeze({
+        verified: false,
+        reference: display(ref),
+        digest: ref.digest ?? '',
+        signatures: [],
+        failures: [failure(e.code, `trust metadata: ${e.message}`)],
+      });
+    }
+    throw e;
+  }
+
+  // Step 2: resolve once; by digest when the reference pins one (the registry must return those bytes).
+  const top = await o.registry.getManifest(ref, ref.digest ?? ref.tag ?? 'latest');
+  const ctx: Ctx = { o, ref, policy, clock, trust };
+  const result = await verifyManifest(ctx, top, { repository: ref.repository, ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) });
+  if (!isIndex(top.manifest) || !INDEX_MEDIA_TYPES.includes(top.mediaType)) return result;
+
+  // Step 6: multi-architecture. Children are always verified for the report; whether they
+  // must pass is the policy's call (verifyIndex).
+  const max = o.maxChildren ?? DEFAULT_MAX_CHILDREN;
+  const descs = top.manifest.manifests.filter((d) => MANIFEST_MEDIA_TYPES.includes(d.mediaType) && !INDEX_MEDIA_TYPES.includes(d.mediaType));
+  const extra: VerifyFailure[] = [];
+  if (descs.length > max) extra.push(failure('CHILD_MISSING', `index lists ${descs.length} manifests; only the first ${max} were verified`));
+  const children: ReferenceVerification[] = [];
+  for (const d of descs.slice(0, max)) {
+    const child = await o.registry.getManifest(ref, d.digest);
+    const r = await verifyManifest(ctx, child, { repository: ref.repository, digest: d.digest });
+    children.push(Object.freeze({ ...r, ...(d.platform ? { platform: d.platform } : {}) }));
+  }
+  let counted: ReferenceVerification[] = children;
+  let expected: string[] | undefined;
+  if (policy.multiArch === 'platform') {
+    const want = o.platform ?? { os: 'linux', architecture: 'amd64' };
+    counted = children.filter((c) => c.platform && platformMatches(c.platform, want));
+    if (counted.length === 0) {
+      extra.push(failure('CHILD_MISSING', `index has no manifest for platform ${formatPlatform(want)}`));
+    }
+  } else if (policy.multiArch === 'all-children') {
+    expected = descs.map((d) => d.digest);
+  }
+  const combined = verifyIndex(result, counted, policy.multiArch, expected);
+  const failures = [...combined.failures, ...extra];
+  return Object.freeze({
+    ...combined,
+    verified: combined.verified && (policy.multiArch === 'index' || extra.length === 0),
+    failures: Object.freeze(failures),
+    // Report every child, not only the ones that counted.
+    children: Object.freeze(children),
+  });
+}
+
+interface Ctx {
+  readonly o: VerifyReferenceOptions;
+  readonly ref: ImageReference;
+  readonly policy: VerifyPolicy;
+  readonly clock: Clock;
+  readonly trust: TrustedTargets;
+}
+
+/** Steps 3–5 and 7 for one manifest. */
+async function verifyManifest(
+  ctx: Ctx,
+  m: FetchedManifest,
+  reference: { repository: string; tag?: string; digest?: string },
+): Promise<ReferenceVerification> {
+  const { o, ref, policy } = ctx;
+  const max = policy.maxSignatures;
+  // Step 3: the fast path (referrers API, or the fallback index).
+  const listing = await listSignatures(o.registry, ref, m.digest, { maxReferrers: max });
+  const first = await collectEnvelopes(o.registry, ref, m.digest, listing.descriptors, { maxSignatures: max });
+  let envelopes: SignatureEnvelope[] = first.envelopes;
+  let dropped: DroppedSignature[] = first.dropped;
+  let result = run(ctx, m, reference, envelopes);
+  if (!result.verified && listing.source === 'fallback') {
+    // DESIGN §4: on a fallback registry the shared index can lose entries to racing writers;
+    // each signature also has its own tag. Look there before failing, and repair the index.
+    const full = await listSignatures(o.registry, ref, m.digest, { complete: true, maxReferrers: max });
+    if (full.missingFromIndex.length > 0) {
+      const more = await collectEnvelopes(o.registry, ref, m.digest, full.missingFromIndex, { maxSignatures: max });
+      envelopes = [...envelopes, ...more.envelopes];
+      dropped = [...dropped, ...more.dropped];
+      result = run(ctx, m, reference, envelopes);
+      if (o.repairIndex !== false) {
+        await updateFallbackIndex(o.registry, ref, m.digest, { add: full.missingFromIndex, maxAttempts: 3 }).catch((e: unknown) => {
+          if (!(e instanceof OcitrustError)) throw e;
+        });
+      }
+    }
+  }
+  const failures = [...result.failures, ...dropped.map((d) => failure(d.code, `signature ${d.digest}: ${d.message}`))];
+  return Object.freeze({ ...result, failures: Object.freeze(failures), mediaType: m.mediaType, size: m.size });
+}
+
+function run(ctx: Ctx, m: FetchedManifest, reference: { repository: string; tag?: string; digest?: string }, envelopes: readonly SignatureEnvelope[]): VerifyResult {
+  return verifyImage({
+    reference,
+    digest: m.digest,
+    subject: { mediaType: m.mediaType, size: m.size },
+    // The envelope digest (what revocations scope to) is computed from the bytes.
+    envelopes: envelopes.map((e) => ({ bytes: e.envelope, digest: digestOf(e.envelope) })),
+    trust: ctx.trust,
+    policy: ctx.policy,
+    clock: ctx.clock,
+  });
+}
+
+function isTrustSource(t: TrustedTargets | TrustSource): t is TrustSource {
+  return typeof (t as TrustSource).refresh === 'function';
+}
+
+function display(ref: ImageReference): string {
+  return `${ref.repository}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
+}
+
+/** `os/architecture[/variant]` */
+export function formatPlatform(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+/**
+ * Parses `os/architecture[/variant]` (e.g. `linux/arm64/v8`).
+ * @throws INVALID_ARGUMENT
+ */
+export function parsePlatform(s: string): Platform {
+  const parts = s.split('/');
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9._-]{1,32}$/i.test(p))) {
+    throw new OcitrustError('INVALID_ARGUMENT', `platform: expected os/architecture[/variant] such as linux/amd64, got ${JSON.stringify(s.slice(0, 60))}`);
+  }
+  return { os: parts[0]!, architecture: parts[1]!, ...(parts[2] ? { variant: parts[2] } : {}) };
+}
+
+function platformMatches(have: Platform, want: Platform): boolean {
+  return have.os === want.os && have.architecture === want.architecture && (want.variant === undefined || have.variant === want.variant);
+}
+
+/** Children of an index that are image manifests (what `sign --recursive` and multi-arch verification walk). */
+export function childManifests(index: { manifests: readonly Descriptor[] }): Descriptor[] {
+  return index.manifests.filter((d) => MANIFEST_MEDIA_TYPES.includes(d.mediaType) && !INDEX_MEDIA_TYPES.includes(d.mediaType));
+}

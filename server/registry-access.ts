@@ -1,0 +1,33 @@
+import { isOcitrustError } from '../lib/errors/index.js';
+import type { Authz } from './auth.js';
+import type { AccessDecision, AccessRequest, AuthorizeHook } from './registry/options.js';
+import type { TokenRole } from './tokens.js';
+
+/** The challenge the embedded registry sends: Basic, so `docker login -u any -p <token>` works. */
+export const REGISTRY_CHALLENGE = 'Basic realm="ocitrust"';
+
+/**
+ * Access control of the embedded registry with the trust server's tokens: pulling needs
+ * reader (or anonymous reads on), pushing and deleting need publisher on a pattern matching
+ * the repository name. Registry-wide endpoints (`/v2/`, `_catalog`) need any valid token when
+ * anonymous reads are off. Denials are audited by {@link Authz.require}; a missing token gets a
+ * 401 challenge so registry clients log in.
+ */
+export function registryAuthorizer(authz: Authz): AuthorizeHook {
+  return async (request, access: AccessRequest): Promise<AccessDecision> => {
+    const p = request.principal;
+    const need: TokenRole = access.action === 'pull' ? 'reader' : 'publisher';
+    if (access.repository === null && access.action === 'pull') {
+      if (authz.anonymousRead || p.token) return true;
+      return { allow: false, status: 401, message: 'authentication required', wwwAuthenticate: REGISTRY_CHALLENGE };
+    }
+    try {
+      await authz.require(p, need, access.repository, `registry.${access.action}`);
+      return true;
+    } catch (e) {
+      if (isOcitrustError(e, 'AUTH_REQUIRED')) return { allow: false, status: 401, message: e.message, wwwAuthenticate: REGISTRY_CHALLENGE };
+      if (isOcitrustError(e, 'PERMISSION_DENIED')) return { allow: false, status: 403, message: e.message };
+      throw e;
+    }
+  };
+}
