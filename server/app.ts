@@ -1,9 +1,12 @@
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import { OcitrustError } from '../lib/errors/index.js';
 import { parseJson } from '../lib/json.js';
 import { openDb } from './storage/index.js';
+import { registryPlugin } from './registry/index.js';
+import { registryAuthorizer } from './registry-access.js';
 import type { Db } from './storage/types.js';
 import { AuditLog } from './audit.js';
 import { Authz, routeOf, type Principal } from './auth.js';
@@ -29,7 +32,7 @@ export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie'
 
 /** Extra fastify server options startServer passes through (TLS, timeouts). */
 export interface ListenerOptions {
-  readonly https?: FastifyServerOptions extends { https?: infer H } ? H : unknown;
+  readonly https?: HttpsServerOptions;
 }
 
 function loggerOption(o: ResolvedAppOptions): FastifyServerOptions['logger'] {
@@ -139,6 +142,16 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
     await app.register(async (i) => auditRoutes(i, ctx));
     await app.register(async (i) => healthRoutes(i, ctx));
     for (const plugin of opts.plugins) await app.register(async (i) => plugin(i, app!.ocitrust));
+
+    if (opts.registry) {
+      // The embedded OCI registry on the same listener; repository access by the same tokens.
+      await app.register(registryPlugin, {
+        ...opts.registryOptions,
+        dataDir: join(opts.dataDir, 'registry'),
+        db,
+        authorize: registryAuthorizer(authz),
+      });
+    }
 
     const timers: NodeJS.Timeout[] = [];
     if (opts.resignIntervalMs > 0) {

@@ -60,12 +60,16 @@ export class Authz {
     const header = request.headers.authorization;
     if (header === undefined || header === '') return { actor: 'anonymous', tokenId: null, token: null, source, certSubject };
     const secret = secretOf(header);
+    // Registry clients answer a Basic challenge with empty credentials when they have none.
+    if (secret === '') return { actor: 'anonymous', tokenId: null, token: null, source, certSubject };
     const token = secret && isTokenSecret(secret) ? await this.lookup(secret) : null;
     if (!token || !tokenUsable(token, this.#o.clock.now())) {
       const anonymous: Principal = { actor: 'anonymous', tokenId: token?.id ?? null, token: null, source, certSubject };
       const why = secret === null ? 'the Authorization header is not "Bearer <token>"' : !token ? 'unknown token' : token.revokedAt ? 'revoked token' : 'expired token';
       await this.deny(anonymous, 'AUTH_TOKEN_INVALID', `${request.method} ${routeOf(request)}`, null, why);
-      throw new OcitrustError('AUTH_TOKEN_INVALID', `${why}; create a new one with \`trust server token create\``);
+      // The embedded registry answers with this challenge header (docker login understands Basic).
+      const details = request.url.startsWith('/v2') ? { headers: { 'WWW-Authenticate': 'Basic realm="ocitrust"' } } : undefined;
+      throw new OcitrustError('AUTH_TOKEN_INVALID', `${why}; create a new one with \`trust server token create\``, details ? { details } : undefined);
     }
     return { actor: token.name, tokenId: token.id, token, source, certSubject };
   }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import { OcitrustError } from '../lib/errors/index.js';
 import { buildApp } from './app.js';
@@ -47,13 +48,13 @@ function readPem(path: string, what: string): Buffer {
 }
 
 /** The https options for fastify from cert/key/CA files. @throws OcitrustError SERVER_CONFIG_INVALID */
-export function tlsOptions(o: Pick<ServerOptions, 'tlsCert' | 'tlsKey' | 'clientCa'>): Record<string, unknown> | undefined {
+export function tlsOptions(o: Pick<ServerOptions, 'tlsCert' | 'tlsKey' | 'clientCa'>): HttpsServerOptions | undefined {
   if (!o.tlsCert && !o.tlsKey) {
     if (o.clientCa) throw new OcitrustError('SERVER_CONFIG_INVALID', 'client certificate authentication (clientCa) needs TLS: give tlsCert and tlsKey');
     return undefined;
   }
   if (!o.tlsCert || !o.tlsKey) throw new OcitrustError('SERVER_CONFIG_INVALID', 'TLS needs both tlsCert and tlsKey');
-  const https: Record<string, unknown> = { cert: readPem(o.tlsCert, 'TLS certificate'), key: readPem(o.tlsKey, 'TLS key'), minVersion: 'TLSv1.2' };
+  const https: HttpsServerOptions = { cert: readPem(o.tlsCert, 'TLS certificate'), key: readPem(o.tlsKey, 'TLS key'), minVersion: 'TLSv1.2' };
   if (o.clientCa) {
     // mTLS: the handshake itself refuses clients without a certificate from this CA.
     Object.assign(https, { ca: readPem(o.clientCa, 'client CA'), requestCert: true, rejectUnauthorized: true });

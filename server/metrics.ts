@@ -10,8 +10,19 @@ function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
+const keyCache = new Map<string, string>();
+
+/** The rendered label set (`a="x",b="y"`), memoized: the same few label sets recur on every request. */
 function labelKey(names: readonly string[], labels: Labels): string {
-  return names.map((n) => `${n}="${escapeLabel(labels[n] ?? '')}"`).join(',');
+  let raw = '';
+  for (const n of names) raw += n + '\0' + (labels[n] ?? '') + '\0';
+  let k = keyCache.get(raw);
+  if (k === undefined) {
+    k = names.map((n) => `${n}="${escapeLabel(labels[n] ?? '')}"`).join(',');
+    if (keyCache.size > 10_000) keyCache.clear();
+    keyCache.set(raw, k);
+  }
+  return k;
 }
 
 interface Metric {

@@ -4,6 +4,7 @@ import { assertArg } from '../lib/errors/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { limits as mergeLimits, type Limits } from '../lib/config.js';
 import type { Db } from './storage/types.js';
+import type { RegistryOptions } from './registry/options.js';
 import { DEFAULT_AUDIT_RETENTION_DAYS } from './audit.js';
 
 /** Options of {@link buildApp} (everything but the listener). */
@@ -27,8 +28,10 @@ export interface AppOptions {
   readonly allowIps?: readonly string[];
   /** fastify trustProxy, for the client address behind a proxy (default false). */
   readonly trustProxy?: FastifyServerOptions['trustProxy'];
-  /** Mount the embedded OCI registry at /v2/ (default true). */
+  /** Mount the embedded OCI registry at /v2/ (default true; blobs under `<dataDir>/registry`). */
   readonly registry?: boolean;
+  /** Registry settings: pull enforcement (`beforeManifestGet`), limits, whether DELETE is allowed. */
+  readonly registryOptions?: Omit<RegistryOptions, 'dataDir' | 'db' | 'authorize'>;
   /** Lifetime of server-signed snapshots (default 7 days). */
   readonly snapshotExpirySeconds?: number;
   /** Lifetime of server-signed timestamps (default 1 day). */
@@ -72,6 +75,7 @@ export interface ResolvedAppOptions {
   readonly allowIps: readonly string[] | undefined;
   readonly trustProxy: FastifyServerOptions['trustProxy'];
   readonly registry: boolean;
+  readonly registryOptions: Omit<RegistryOptions, 'dataDir' | 'db' | 'authorize'> | undefined;
   readonly snapshotExpirySeconds: number;
   readonly timestampExpirySeconds: number;
   readonly resignIntervalMs: number;
@@ -111,6 +115,7 @@ export function resolveAppOptions(o: AppOptions): ResolvedAppOptions {
     allowIps: o.allowIps,
     trustProxy: o.trustProxy ?? false,
     registry: o.registry ?? true,
+    registryOptions: o.registryOptions,
     snapshotExpirySeconds: posInt(o.snapshotExpirySeconds, 'snapshotExpirySeconds', 7 * DAY, 60),
     timestampExpirySeconds,
     resignIntervalMs: posInt(o.resignIntervalMs, 'resignIntervalMs', 60_000, 0),

@@ -10,7 +10,7 @@ export const REGISTRY_CHALLENGE = 'Basic realm="ocitrust"';
  * Access control of the embedded registry with the trust server's tokens: pulling needs
  * reader (or anonymous reads on), pushing and deleting need publisher on a pattern matching
  * the repository name. Registry-wide endpoints (`/v2/`, `_catalog`) need any valid token when
- * anonymous reads are off. Denials are audited by {@link Authz.require}; a missing token gets a
+ * anonymous reads are off; `/v2/` without an Authorization header always challenges. Denials are audited by {@link Authz.require}; a missing token gets a
  * 401 challenge so registry clients log in.
  */
 export function registryAuthorizer(authz: Authz): AuthorizeHook {
@@ -18,7 +18,11 @@ export function registryAuthorizer(authz: Authz): AuthorizeHook {
     const p = request.principal;
     const need: TokenRole = access.action === 'pull' ? 'reader' : 'publisher';
     if (access.repository === null && access.action === 'pull') {
-      if (authz.anonymousRead || p.token) return true;
+      // The base endpoint is how clients discover auth (distribution spec "API version check"):
+      // without credentials it challenges, so clients that have a token send it from then on,
+      // and clients without one retry with empty credentials, which count as anonymous.
+      const base = request.url.split('?')[0] === '/v2/';
+      if (p.token || (authz.anonymousRead && !(base && request.headers.authorization === undefined))) return true;
       return { allow: false, status: 401, message: 'authentication required', wwwAuthenticate: REGISTRY_CHALLENGE };
     }
     try {

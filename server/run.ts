@@ -1,6 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { assertArg } from '../lib/errors/index.js';
-import { isOcitrustError } from '../lib/errors/index.js';
+import { assertArg, isOcitrustError } from '../lib/errors/index.js';
 import { startServer, type ServerOptions } from './main.js';
 
 const list = (v: string | undefined): string[] | undefined => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);

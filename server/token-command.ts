@@ -1,11 +1,9 @@
 import { join } from 'node:path';
-import { assertArg } from '../lib/errors/index.js';
-import { parseTime } from '../lib/clock.js';
-import { OcitrustError } from '../lib/errors/index.js';
+import { OcitrustError, assertArg } from '../lib/errors/index.js';
+import { parseTime, systemClock } from '../lib/clock.js';
 import { openDb } from './storage/index.js';
 import { trustMigrations } from './trust/migrations.js';
 import { AuditLog } from './audit.js';
-import { systemClock } from '../lib/clock.js';
 import { createToken, listTokens, parsePatternList, revokeToken, TOKEN_ROLES, type TokenRecord, type TokenRole } from './tokens.js';
 
 /** Options of {@link tokenCommand} (what `trust server token …` parses from its flags). */

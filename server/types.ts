@@ -1,6 +1,5 @@
-import type { Principal } from './auth.js';
+import type { Authz, Principal } from './auth.js';
 import type { ServerMetrics } from './metrics.js';
-import type { Authz } from './auth.js';
 import type { AuditLog } from './audit.js';
 import type { TrustService } from './trust/service.js';
 import type { Db } from './storage/types.js';

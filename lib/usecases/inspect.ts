@@ -109,7 +109,7 @@ export async function inspectReference(o: InspectOptions): Promise<Inspection> {
   };
 
   const signatures = await signaturesOf(top.digest, top.mediaType, top.size, ref.tag);
-  let children: Inspection['children'];
+  let children: NonNullable<Inspection['children']>[number][] | undefined;
   if (isIndex(top.manifest)) {
     children = [];
     for (const d of childManifests(top.manifest).slice(0, 64)) {

@@ -51,7 +51,7 @@ function checkName(name: string): string {
 
 function checkDigest(d: string): string {
   if (!isDigest(d)) {
-    throw new OcitrustError('DIST_DIGEST_INVALID', `${JSON.stringify(d.slice(0, 80))} is not a sha256/sha512 digest`);
+    throw new OcitrustError('DIST_DIGEST_INVALID', `${JSON.stringify(String(d).slice(0, 80))} is not a sha256/sha512 digest`);
   }
   return d;
 }

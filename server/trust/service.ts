@@ -230,7 +230,9 @@ export class TrustService {
     const inflight = this.#headLoads.get(name);
     if (inflight && !fresh) return inflight;
     const epoch = this.#epoch;
-    const p = (async () => {
+    // Assigned before the load's finally block can run (that needs an await first).
+    let p!: Promise<HeadEntry | null>;
+    p = (async () => {
       try {
         const head = await readHead(this.#o.db, name);
         if (!head) {

@@ -46,6 +46,9 @@ describe('trust server publish', () => {
       const again = await app.inject({ method: 'POST', url: '/v1/collections', headers: bearer(admin), payload: { name: NAME } });
       assert.equal(again.statusCode, 409);
       assert.equal(again.json().code, 'COLLECTION_EXISTS');
+      const [entry] = (await app.ocitrust.audit.query({ collection: NAME, outcome: 'rejected' })).entries;
+      assert.equal(entry?.action, 'collection.create');
+      assert.equal(entry?.code, 'COLLECTION_EXISTS');
     });
 
     it('serves 404 METADATA_NOT_FOUND before the first publish', async () => {

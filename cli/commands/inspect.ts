@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { parseReference } from '../../lib/reference.js';
+import { inspectReference, type InspectedSignature } from '../../lib/usecases/inspect.js';
+import { formatPlatform } from '../../lib/usecases/verify.js';
+import type { CliContext } from '../context.js';
+import { table } from '../output.js';
+import { example, type CommandKit } from '../program.js';
+
+function sigRows(sigs: readonly InspectedSignature[]): string[][] {
+  return sigs.map((s) => [
+    `${s.manifestDigest.slice(0, 19)}…`,
+    s.role ?? '?',
+    (s.keyids[0] ?? '').slice(0, 12),
+    s.signedAt ?? '',
+    s.counts ? 'counts' : `does not count: ${s.failures[0]?.code ?? ''}`,
+  ]);
+}
+
+/** `trust inspect`: signatures and trust data of an image. */
+export function register(program: Command, kit: CommandKit): void {
+  example(
+    program
+      .command('inspect')
+      .description('show an image, every signature stored for it and the signers of its collection (JSON, or text with --pretty)')
+      .argument('<image>', 'image reference')
+      .option('--pretty', 'human-readable text instead of JSON')
+      .option('--root <file>', 'pin this root metadata file (else the pinned root, or trust on first use)')
+      .action(
+        kit.action(async (ctx: CliContext, opts, image: string) => {
+          const ref = parseReference(image);
+          const root = opts.root ? await ctx.readInput(opts.root as string, 'root file') : undefined;
+          const trust = await ctx.openTrust(ref.repository, root ? { root } : {});
+          const i = await inspectReference({
+            reference: ref,
+            registry: ctx.registry,
+            collection: ref.repository,
+            metadata: { root: trust.refresh.metadata.root.signed, targets: trust.refresh.metadata.targets.signed },
+          });
+          if (!opts.pretty || ctx.out.json) return void ctx.out.data(i);
+          const s = ctx.out.style;
+          let text = `${s.bold('Image')}  ${i.reference}\n${s.bold('Type')}   ${i.mediaType} (${i.size} bytes)\n\n`;
+          text += i.signatures.length === 0 ? 'No signatures.\n' : table([['SIGNATURE', 'SIGNER', 'KEY', 'SIGNED AT', 'STATUS'], ...sigRows(i.signatures)]);
+          for (const c of i.children ?? []) {
+            text += `\n${s.bold(c.platform ? formatPlatform(c.platform) : 'child')} ${c.digest}\n`;
+            text += c.signatures.length === 0 ? '  no signatures\n' : table([['SIGNATURE', 'SIGNER', 'KEY', 'SIGNED AT', 'STATUS'], ...sigRows(c.signatures)]);
+          }
+          const t = i.trust;
+          text += `\n${s.bold('Signers')} of ${t.collection} (targets version ${t.targetsVersion}, expires ${t.targetsExpires})\n`;
+          text += t.signers.length === 0 ? 'none\n' : table([['SIGNER', 'THRESHOLD', 'KEYS'], ...t.signers.map((x) => [x.name, String(x.threshold), x.keyids.map((k) => k.slice(0, 12)).join(',')])]);
+          text += `\n${s.bold('Administrative keys')} (root version ${t.rootVersion})\n`;
+          text += table([
+            ['root', t.rootKeyids.map((k) => k.slice(0, 12)).join(',')],
+            ['targets', t.targetsKeyids.map((k) => k.slice(0, 12)).join(',')],
+          ]);
+          const revs = t.revocations.filter((r) => r.digest === i.digest);
+          if (revs.length > 0) text += `\n${s.bold('Revoked')}: ${revs.map((r) => `${r.role ?? 'all roles'}${r.envelope ? ` envelope ${r.envelope.slice(0, 19)}…` : ''}: ${r.reason}`).join('; ')}\n`;
+          ctx.out.result(text);
+        }),
+      ),
+    'trust inspect --pretty registry.example.com/app:v1',
+  );
+}

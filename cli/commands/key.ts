@@ -1,0 +1,134 @@
+import { writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Argument, type Command } from 'commander';
+import { OcitrustError } from '../../lib/errors/index.js';
+import { KEY_NAME_PATTERN } from '../../lib/keys/keystore.js';
+import { rotateKey } from '../../lib/usecases/admin.js';
+import type { CliContext } from '../context.js';
+import { table } from '../output.js';
+import { example, type CommandKit } from '../program.js';
+
+/** Writes an output file; private material gets 0600 and never replaces an existing file. */
+async function writeOut(path: string, content: string, secret: boolean): Promise<void> {
+  try {
+    await writeFile(path, content, { mode: secret ? 0o600 : 0o644, flag: 'wx' });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new OcitrustError('CLI_OUTPUT_FAILED', `cannot write ${path}: ${code === 'EEXIST' ? 'the file exists (not overwritten)' : (code ?? (e as Error).message)}`, { cause: e });
+  }
+}
+
+/** `trust key …`: the local key store (DESIGN §2). */
+export function register(program: Command, kit: CommandKit): void {
+  const key = program.command('key').description('manage signing keys in the local key store (<home>/keys)');
+
+  example(
+    key
+      .command('generate')
+      .description('generate an Ed25519 key; writes <name>.pub (SPKI PEM) and prints the keyid')
+      .argument('<name>', 'key name ([a-z0-9][a-z0-9._-]*)')
+      .option('--dir <dir>', 'where to write <name>.pub', '.')
+      .action(
+        kit.action(async (ctx: CliContext, opts, name: string) => {
+          const pubPath = join(ctx.path(opts.dir as string), `${name}.pub`);
+          const existing = await ctx.keys.list();
+          if (existing.some((k) => k.name === name)) throw new OcitrustError('KEY_EXISTS', `a key named ${JSON.stringify(name)} already exists in ${ctx.keys.dir}`);
+          if (!KEY_NAME_PATTERN.test(name)) throw new OcitrustError('KEY_NAME_INVALID', `invalid key name ${JSON.stringify(name.slice(0, 80))}: use [a-z0-9][a-z0-9._-]{0,63}`);
+          const pass = await ctx.passphrase({ keyName: name, role: name, confirm: true });
+          const k = await ctx.keys.generate(name, pass);
+          await writeOut(pubPath, k.publicPem, false);
+          if (ctx.out.json) ctx.out.data({ name: k.name, keyid: k.keyid, publicKeyFile: pubPath });
+          else {
+            ctx.out.notice(`Generated key ${k.name}; public key written to ${pubPath}`);
+            ctx.out.result(k.keyid);
+          }
+        }),
+      ),
+    'trust key generate alice',
+  );
+
+  example(
+    key
+      .command('import')
+      .description('import an unencrypted PKCS#8 Ed25519 private key (e.g. from `openssl genpkey -algorithm ed25519`)')
+      .argument('<file.pem>', 'PEM file')
+      .option('--name <name>', 'key name (default: the file name without extension)')
+      .action(
+        kit.action(async (ctx: CliContext, opts, file: string) => {
+          const pem = await ctx.readInput(file, 'key file', 64 * 1024);
+          const name = (opts.name as string | undefined) ?? basename(file).replace(/\.(pem|key|p8)$/i, '').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '');
+          const pass = await ctx.passphrase({ keyName: name, role: name, confirm: true });
+          const k = await ctx.keys.importPem(pem, name, pass);
+          if (ctx.out.json) ctx.out.data({ name: k.name, keyid: k.keyid });
+          else {
+            ctx.out.notice(`Imported key ${k.name}`);
+            ctx.out.result(k.keyid);
+          }
+        }),
+      ),
+    'openssl genpkey -algorithm ed25519 -out bob.pem && trust key import bob.pem',
+  );
+
+  example(
+    key
+      .command('export')
+      .description('print a key as PEM: the public key (SPKI) with --public, else the private key (PKCS#8, unencrypted!)')
+      .argument('<key>', 'key name, keyid or keyid prefix (≥ 6 hex)')
+      .option('--public', 'export the public key only')
+      .option('--out <file>', 'write to this file (0600 for private keys) instead of stdout')
+      .action(
+        kit.action(async (ctx: CliContext, opts, ref: string) => {
+          let pem: string;
+          if (opts.public) {
+            pem = await ctx.keys.exportPublicPem(ref);
+          } else {
+            const entry = await ctx.keys.resolve(ref);
+            pem = await ctx.keys.exportPrivatePem(ref, await ctx.passphrase({ keyName: entry.name, keyid: entry.keyid, role: entry.name }));
+          }
+          if (opts.out) {
+            await writeOut(ctx.path(opts.out as string), pem, !opts.public);
+            ctx.out.notice(`Wrote ${opts.out as string}`);
+          } else {
+            ctx.io.stdout.write(pem);
+          }
+        }),
+      ),
+    'trust key export alice --public > alice.pub',
+  );
+
+  example(
+    key
+      .command('list')
+      .description('list the keys in the local key store')
+      .action(
+        kit.action(async (ctx: CliContext) => {
+          const keys = await ctx.keys.list();
+          if (ctx.out.json) return void ctx.out.data({ keys });
+          if (keys.length === 0) return void ctx.out.notice(`no keys in ${ctx.keys.dir}`);
+          ctx.out.result(table([['NAME', 'KEYID', 'CREATED'], ...keys.map((k) => [k.name, k.keyid, k.created])]));
+        }),
+      ),
+    'trust key list -o json',
+  );
+
+  example(
+    key
+      .command('rotate')
+      .description('rotate the root or targets key of a collection: new key, new root version signed by the old and new keys')
+      .argument('<repo>', 'repository (collection)')
+      .addArgument(new Argument('<role>', 'which key').choices(['root', 'targets']))
+      .option('--key <name>', 'use this key from the key store instead of generating one')
+      .action(
+        kit.action(async (ctx: CliContext, opts, repo: string, role: 'root' | 'targets') => {
+          const collection = ctx.repository(repo);
+          const r = await rotateKey(await ctx.admin(), { collection, role, ...(opts.key ? { newKey: opts.key as string } : {}) });
+          if (ctx.out.json) return void ctx.out.data({ collection, role, oldKeyids: r.oldKeyids, newKey: r.newKey, versions: r.versions });
+          ctx.out.text(
+            `Rotated the ${role} key of ${collection}: ${r.newKey.name} (${r.newKey.keyid.slice(0, 16)}…)${r.newKey.generated ? ' generated' : ''}\n` +
+              `root version ${r.versions.root}, targets version ${r.versions.targets}; existing signatures keep verifying`,
+          );
+        }),
+      ),
+    'trust key rotate registry.example.com/app targets',
+  );
+}

@@ -1,0 +1,110 @@
+import type { Command } from 'commander';
+import { parsePublicKeyPem } from '../../lib/keys/pem.js';
+import type { PublicKey } from '../../lib/keys/key.js';
+import { addSigner, listSigners, removeSigner } from '../../lib/usecases/admin.js';
+import type { CliContext } from '../context.js';
+import { table } from '../output.js';
+import { collect, example, intOption, type CommandKit } from '../program.js';
+
+/** `trust signer …`: delegated signer roles of a collection (DESIGN §3). */
+export function register(program: Command, kit: CommandKit): void {
+  const signer = program.command('signer').description('manage who may sign a repository (delegated signer roles)');
+
+  example(
+    signer
+      .command('add')
+      .description('add or update a signer: its public keys, threshold and paths (keys also join the "releases" role, as docker trust does)')
+      .argument('<signer>', 'signer (role) name')
+      .argument('<repo...>', 'repositories')
+      .requiredOption('--key <pub.pem>', 'public key file (SPKI PEM, e.g. from `trust key generate`); repeatable', collect)
+      .option('--threshold <n>', 'distinct keys that must sign (default: current, else 1)', intOption('--threshold', 1))
+      .option('--paths <pattern>', 'TUF path pattern the signer may sign (default: <repo>:* and <repo>@*); repeatable', collect)
+      .option('--no-releases', 'do not add the keys to the "releases" role')
+      .action(
+        kit.action(async (ctx: CliContext, opts, name: string, repos: string[]) => {
+          const keys: PublicKey[] = [];
+          for (const f of opts.key as string[]) keys.push(parsePublicKeyPem(await ctx.readInput(f, 'public key file', 64 * 1024)));
+          const admin = await ctx.admin();
+          const out: unknown[] = [];
+          for (const repo of repos) {
+            const collection = ctx.repository(repo);
+            const r = await addSigner(admin, {
+              collection,
+              name,
+              keys,
+              ...(opts.threshold !== undefined ? { threshold: opts.threshold as number } : {}),
+              ...(opts.paths ? { paths: opts.paths as string[] } : {}),
+              releases: opts.releases !== false,
+            });
+            ctx.reportTrust(r.trust);
+            const role = r.trust.refresh.metadata.targets.signed.delegations?.role(name);
+            out.push({ collection, signer: name, keyids: role?.keyids ?? [], threshold: role?.threshold, paths: role?.paths ?? [], releases: r.releases, version: r.version });
+            ctx.out.text(`Added signer ${name} to ${collection} (targets version ${r.version})${r.releases ? '; keys also in releases' : ''}`);
+          }
+          if (ctx.out.json) ctx.out.data({ results: out });
+        }),
+      ),
+    'trust signer add --key alice.pub alice registry.example.com/app',
+  );
+
+  example(
+    signer
+      .command('remove')
+      .description('remove a signer; all its signatures stop counting')
+      .argument('<signer>', 'signer (role) name')
+      .argument('<repo...>', 'repositories')
+      .action(
+        kit.action(async (ctx: CliContext, _opts, name: string, repos: string[]) => {
+          const admin = await ctx.admin();
+          const out: unknown[] = [];
+          for (const repo of repos) {
+            const collection = ctx.repository(repo);
+            const r = await removeSigner(admin, { collection, name });
+            out.push({ collection, signer: name, version: r.version });
+            ctx.out.text(`Removed signer ${name} from ${collection} (targets version ${r.version})`);
+          }
+          if (ctx.out.json) ctx.out.data({ results: out });
+        }),
+      ),
+    'trust signer remove alice registry.example.com/app',
+  );
+
+  example(
+    signer
+      .command('list')
+      .description('list the signers of a repository, from verified trust metadata')
+      .argument('<repo>', 'repository')
+      .option('--root <file>', 'pin this root metadata file (else the pinned root, or trust on first use)')
+      .action(
+        kit.action(async (ctx: CliContext, opts, repo: string) => {
+          const collection = ctx.repository(repo);
+          const root = opts.root ? await ctx.readInput(opts.root as string, 'root file') : undefined;
+          const token = await ctx.token();
+          const r = await listSigners({ home: ctx.home, keys: ctx.keys, serverUrl: ctx.serverUrl, ...(root ? { root } : {}), ...(token ? { token } : {}) }, collection);
+          ctx.reportTrust(r.trust);
+          if (ctx.out.json) {
+            return void ctx.out.data({
+              collection,
+              version: r.version,
+              expires: r.expires,
+              signers: r.signers.map((s) => ({ name: s.name, threshold: s.threshold, keyids: s.keyids, paths: s.paths, terminating: s.terminating, localKeyids: s.localKeyids })),
+            });
+          }
+          if (r.signers.length === 0) return void ctx.out.text(`${collection} has no signers (targets version ${r.version}); add one with \`trust signer add\``);
+          ctx.out.result(
+            table([
+              ['SIGNER', 'THRESHOLD', 'KEYS', 'PATHS'],
+              ...r.signers.map((s) => [
+                s.name,
+                String(s.threshold),
+                s.keyids.map((k) => `${k.slice(0, 12)}${s.localKeyids.includes(k) ? '*' : ''}`).join(','),
+                s.paths.join(' '),
+              ]),
+            ]),
+          );
+          ctx.out.text(ctx.out.style.dim(`targets version ${r.version}, expires ${r.expires}; * = key in the local key store`));
+        }),
+      ),
+    'trust signer list registry.example.com/app -o json',
+  );
+}

@@ -1,0 +1,226 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { OcitrustError } from '../lib/errors/index.js';
+import { passphraseFromEnv } from '../lib/keys/passphrase.js';
+import type { KeyStore } from '../lib/keys/keystore.js';
+import { HttpRegistryClient } from '../lib/oci/client.js';
+import { dockerConfigCredentials, type CredentialProvider } from '../lib/oci/credentials.js';
+import { normalizeRepository } from '../lib/reference.js';
+import { TrustServerClient } from '../lib/trust-client.js';
+import { OcitrustHome } from '../lib/usecases/home.js';
+import type { AdminContext } from '../lib/usecases/admin.js';
+import type { PassphraseProvider, PassphraseRequest } from '../lib/usecases/keys.js';
+import { openCollection, type CollectionTrust } from '../lib/usecases/trust.js';
+import type { CliIO } from './io.js';
+import { Output, type OutputFormat } from './output.js';
+import { promptHidden } from './prompt.js';
+
+/** The trust server `trust` talks to when neither --server nor OCITRUST_SERVER is given. */
+export const DEFAULT_SERVER = 'http://127.0.0.1:7443';
+
+/** Options every command accepts (set on the root program). */
+export interface GlobalOptions {
+  readonly server?: string;
+  readonly home?: string;
+  readonly plainHttp?: boolean;
+  readonly output?: string;
+  readonly quiet?: boolean;
+  readonly passphraseFile?: string;
+  readonly tokenFile?: string;
+}
+
+/** Largest passphrase or token file read. */
+const MAX_SECRET_FILE = 64 * 1024;
+
+/**
+ * Everything a command needs, built lazily from the global options and the environment:
+ * the home folder, key store, registry client, trust server client, passphrases and output.
+ */
+export class CliContext {
+  readonly io: CliIO;
+  readonly globals: GlobalOptions;
+  readonly out: Output;
+  #home?: OcitrustHome;
+  #keys?: KeyStore;
+  #registry?: HttpRegistryClient;
+  #token?: Promise<string | undefined>;
+  #passFile?: Promise<string>;
+  readonly #passCache = new Map<string, string>();
+
+  constructor(io: CliIO, globals: GlobalOptions) {
+    this.io = io;
+    this.globals = globals;
+    const format = globals.output ?? 'text';
+    if (format !== 'text' && format !== 'json') {
+      throw new OcitrustError('CLI_USAGE', `-o/--output: expected text or json, got ${JSON.stringify(String(format).slice(0, 20))}`);
+    }
+    this.out = new Output(io, format as OutputFormat, globals.quiet === true);
+  }
+
+  /** A path from the command line, relative to the working folder. */
+  path(p: string): string {
+    return isAbsolute(p) ? p : resolve(this.io.cwd, p);
+  }
+
+  /** `--home`, else OCITRUST_HOME, else `~/.ocitrust`. */
+  get home(): OcitrustHome {
+    this.#home ??= new OcitrustHome(this.globals.home ? this.path(this.globals.home) : this.io.env.OCITRUST_HOME ? this.path(this.io.env.OCITRUST_HOME) : OcitrustHome.defaultDir());
+    return this.#home;
+  }
+
+  get keys(): KeyStore {
+    this.#keys ??= this.home.keyStore();
+    return this.#keys;
+  }
+
+  /** `--server`, else OCITRUST_SERVER, else {@link DEFAULT_SERVER}. */
+  get serverUrl(): string {
+    const s = this.globals.server ?? this.io.env.OCITRUST_SERVER ?? DEFAULT_SERVER;
+    try {
+      const u = new URL(s);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      throw new OcitrustError('CLI_USAGE', `--server: expected an http(s) URL, got ${JSON.stringify(s.slice(0, 100))}`);
+    }
+    return s.replace(/\/+$/, '');
+  }
+
+  /**
+   * Registry client: HTTPS except loopback or --plain-http; credentials from the Docker
+   * configuration, except for the trust server's own embedded registry (same host and port),
+   * which gets the trust server token (it accepts it as a Basic password).
+   */
+  get registry(): HttpRegistryClient {
+    if (!this.#registry) {
+      const docker = dockerConfigCredentials({ env: this.io.env });
+      let embedded: string | undefined;
+      try {
+        embedded = new URL(this.serverUrl).host;
+      } catch {
+        embedded = undefined;
+      }
+      const credentials: CredentialProvider = async (registry) => {
+        if (registry === embedded) {
+          const token = await this.token();
+          if (token) return { username: 'ocitrust', password: token };
+        }
+        return docker(registry);
+      };
+      this.#registry = new HttpRegistryClient({ plainHttp: this.globals.plainHttp === true, userAgent: 'ocitrust-cli', credentials });
+    }
+    return this.#registry;
+  }
+
+  /** The bearer token: OCITRUST_TOKEN, else the contents of --token-file. Never from argv. */
+  token(): Promise<string | undefined> {
+    this.#token ??= (async () => {
+      if (this.io.env.OCITRUST_TOKEN) return this.io.env.OCITRUST_TOKEN.trim();
+      if (!this.globals.tokenFile) return undefined;
+      return (await this.readSecretFile(this.globals.tokenFile, '--token-file')).trim();
+    })();
+    return this.#token;
+  }
+
+  async trustServer(): Promise<TrustServerClient> {
+    const token = await this.token();
+    return new TrustServerClient(this.serverUrl, token ? { token } : {});
+  }
+
+  /** What the admin use cases need. */
+  async admin(): Promise<AdminContext> {
+    const token = await this.token();
+    return { home: this.home, keys: this.keys, server: await this.trustServer(), passphrase: this.passphrase, ...(token ? { token } : {}) };
+  }
+
+  /** Reads a file named on the command line. @throws CLI_INPUT_UNREADABLE */
+  async readInput(p: string, what: string, maxBytes = 16 * 1024 * 1024): Promise<Uint8Array> {
+    const full = this.path(p);
+    let b: Buffer;
+    try {
+      b = await readFile(full);
+    } catch (e) {
+      throw new OcitrustError('CLI_INPUT_UNREADABLE', `${what} ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    }
+    if (b.length > maxBytes) throw new OcitrustError('INPUT_TOO_LARGE', `${what} ${p}: larger than ${maxBytes} bytes`);
+    return new Uint8Array(b);
+  }
+
+  async readSecretFile(p: string, what: string): Promise<string> {
+    return Buffer.from(await this.readInput(p, what, MAX_SECRET_FILE)).toString('utf8');
+  }
+
+  /**
+   * Key passphrases (DESIGN §2), first found wins: OCITRUST_<ROLE>_PASSPHRASE (then the key
+   * name's variable), --passphrase-file, OCITRUST_PASSPHRASE, a no-echo prompt on a terminal.
+   * Never argv, never logged; remembered per key for this one command.
+   */
+  readonly passphrase: PassphraseProvider = async (req: PassphraseRequest): Promise<string> => {
+    const cached = this.#passCache.get(req.keyName);
+    if (cached !== undefined) return cached;
+    const env = { ...this.io.env, OCITRUST_PASSPHRASE: undefined };
+    let value: string | undefined;
+    for (const who of [req.role, req.keyName]) {
+      if (value === undefined && who) value = passphraseFromEnv(who, env);
+    }
+    if (value === undefined && this.globals.passphraseFile) {
+      this.#passFile ??= this.readSecretFile(this.globals.passphraseFile, '--passphrase-file').then((s) => s.replace(/\r?\n$/, ''));
+      value = await this.#passFile;
+    }
+    if (value === undefined && this.io.env.OCITRUST_PASSPHRASE) value = this.io.env.OCITRUST_PASSPHRASE;
+    if (value === undefined) {
+      const what = `${req.role && req.role !== req.keyName ? `${req.role} ` : ''}key ${req.keyName}`;
+      try {
+        value = await promptHidden(this.io, req.confirm ? `Passphrase for the new ${what}: ` : `Passphrase for ${what}: `);
+        if (req.confirm) {
+          const again = await promptHidden(this.io, 'Repeat the passphrase: ');
+          if (again !== value) throw new OcitrustError('PASSPHRASE_MISMATCH', 'the passphrases differ');
+        }
+      } catch (e) {
+        if (e instanceof OcitrustError && e.code === 'PASSPHRASE_UNAVAILABLE') {
+          const role = (req.role ?? req.keyName).toUpperCase().replace(/[^A-Z0-9]/g, '_');
+          throw new OcitrustError('PASSPHRASE_UNAVAILABLE', `no passphrase for ${what}: set OCITRUST_${role}_PASSPHRASE or OCITRUST_PASSPHRASE, pass --passphrase-file, or run on a terminal`);
+        }
+        throw e;
+      }
+    }
+    if (value.length === 0) throw new OcitrustError('CLI_USAGE', `empty passphrase for key ${req.keyName}`);
+    this.#passCache.set(req.keyName, value);
+    return value;
+  };
+
+  /** A repository argument, normalized. @throws REFERENCE_INVALID */
+  repository(arg: string): string {
+    return normalizeRepository(arg);
+  }
+
+  /**
+   * Opens a collection's trust data and states plainly when its root was just trusted on
+   * first use.
+   */
+  async openTrust(collection: string, opts: { root?: Uint8Array; server?: string; online?: boolean } = {}): Promise<CollectionTrust> {
+    const token = await this.token();
+    const t = await openCollection({
+      home: this.home,
+      collection,
+      server: opts.server ?? this.serverUrl,
+      ...(opts.root ? { root: opts.root } : {}),
+      ...(opts.online ? { online: true } : {}),
+      ...(token ? { token } : {}),
+    });
+    this.reportTrust(t);
+    return t;
+  }
+
+  /** Says what a trust opening did that the user must know: TOFU, a new explicit pin, stale cache. */
+  reportTrust(t: CollectionTrust): void {
+    if (t.firstUse) {
+      this.out.warn(
+        `first contact with ${t.collection}: trusting its root (version 1, fingerprint sha256:${t.pinFingerprint.slice(0, 16)}…) ` +
+          `from ${t.pin.server ?? 'the server'} on first use (TOFU). Compare the fingerprint out of band, or pin a root explicitly with --root FILE.`,
+      );
+    }
+    if (t.refresh.fromCache) {
+      this.out.warn(`trust server unreachable (${t.refresh.sourceError?.message ?? 'offline'}); using cached trust data of ${t.collection} from ${t.refresh.refreshedAt.toISOString()}`);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { CommanderError } from 'commander';
+import { OcitrustError } from '../lib/errors/index.js';
+import { processIO, type CliIO } from './io.js';
+import { buildProgram } from './program.js';
+
+/**
+ * Runs `trust` with `argv` (without the node and script names) and returns the exit code:
+ * 0 success / verified, 1 verification failed, 2 usage or input error, 3 environment error.
+ * Every failure is one line on stderr (`trust: <message> [CODE]`); a stack trace only with
+ * OCITRUST_DEBUG=1.
+ */
+export async function run(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  const state = { exitCode: 0 };
+  try {
+    const program = await buildProgram(io, state);
+    await program.parseAsync([...argv], { from: 'user' });
+    return state.exitCode;
+  } catch (e) {
+    return report(e, io);
+  }
+}
+
+function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+}
+
+function report(e: unknown, io: CliIO): number {
+  const debug = io.env.OCITRUST_DEBUG === '1';
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    // commander already printed the message (and the usage hint).
+    return 2;
+  }
+  if (e instanceof OcitrustError) {
+    io.stderr.write(`trust: ${oneLine(e.message)} [${e.code}]\n`);
+    if (debug && e.stack) io.stderr.write(e.stack + '\n');
+    return e.exitCode;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  io.stderr.write(`trust: internal error: ${oneLine(msg)} [INTERNAL]\n`);
+  if (debug && e instanceof Error && e.stack) io.stderr.write(e.stack + '\n');
+  return 3;
+}
