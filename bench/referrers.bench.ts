@@ -6,6 +6,7 @@
 // registry (server/registry, referrers API) is added as another entry of REGISTRIES.
 import { pathToFileURL } from 'node:url';
 import { startDistribution } from '../test/helpers/distribution.js';
+import { startEmbeddedRegistry } from '../test/helpers/embedded-registry.js';
 import { makeImage } from '../test/helpers/oci-layout.js';
 import { HttpRegistryClient } from '../lib/oci/client.js';
 import { anonymous } from '../lib/oci/credentials.js';
@@ -23,6 +24,13 @@ export interface BenchRegistry {
 /** The registries measured. */
 export const REGISTRIES: BenchRegistry[] = [
   { name: 'docker-registry 2.8.2 (fallback)', start: () => startDistribution() },
+  {
+    name: 'ocitrust embedded (referrers API)',
+    start: async () => {
+      const r = await startEmbeddedRegistry();
+      return { host: r.host, stop: () => r.close() };
+    },
+  },
 ];
 
 /** One measured row. */

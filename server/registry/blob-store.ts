@@ -62,8 +62,18 @@ export class BlobStore {
       throw e;
     }
     let pos = offset;
+    const it = source[Symbol.asyncIterator]();
     try {
-      for await (const chunk of source) {
+      for (;;) {
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await it.next();
+        } catch (e) {
+          // The client went away mid-body: a client matter, not a server fault.
+          throw new OcitrustError('DIST_BLOB_UPLOAD_INVALID', 'request body interrupted', { cause: e });
+        }
+        if (next.done) break;
+        const chunk = next.value;
         if (pos + chunk.length > maxTotal) {
           throw new OcitrustError('DIST_TOO_LARGE', `blob larger than the limit of ${maxTotal} bytes`);
         }

@@ -40,7 +40,7 @@ export function contentLength(request: FastifyRequest): number | undefined {
 
 /**
  * Reads the whole body, refusing more than `max` bytes before (Content-Length) and while reading.
- * @throws OcitrustError DIST_TOO_LARGE
+ * @throws OcitrustError DIST_TOO_LARGE; DIST_MANIFEST_INVALID when the client breaks off
  */
 export async function readBody(request: FastifyRequest, max: number): Promise<Uint8Array> {
   const declared = contentLength(request);
@@ -49,10 +49,15 @@ export async function readBody(request: FastifyRequest, max: number): Promise<Ui
   }
   const parts: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of bodyStream(request)) {
-    total += chunk.length;
-    if (total > max) throw new OcitrustError('DIST_TOO_LARGE', `body exceeds the limit of ${max} bytes`);
-    parts.push(chunk);
+  try {
+    for await (const chunk of bodyStream(request)) {
+      total += chunk.length;
+      if (total > max) throw new OcitrustError('DIST_TOO_LARGE', `body exceeds the limit of ${max} bytes`);
+      parts.push(chunk);
+    }
+  } catch (e) {
+    if (e instanceof OcitrustError) throw e;
+    throw new OcitrustError('DIST_MANIFEST_INVALID', 'request body interrupted', { cause: e });
   }
   return Buffer.concat(parts, total);
 }

@@ -33,6 +33,8 @@ export interface TrustRunOptions {
   readonly input?: string;
   /** Run dist/cli/main.js instead of the sources. */
   readonly dist?: boolean;
+  /** Run this built main.js (e.g. a scratch build) instead of the sources. */
+  readonly script?: string;
   readonly timeoutMs?: number;
 }
 
@@ -66,8 +68,9 @@ export class CliSession {
 
 /** Runs `trust` with exactly the given environment additions (over a minimal process env). */
 export function runTrust(args: readonly string[], opts: TrustRunOptions = {}): Promise<TrustRun> {
-  const entry = opts.dist ? [DIST_MAIN] : ['--import', 'tsx', SOURCE_MAIN];
-  if (opts.dist && !existsSync(DIST_MAIN)) throw new Error(`${DIST_MAIN} is missing: run npx tsc -p tsconfig.build.json`);
+  const built = opts.script ?? (opts.dist ? DIST_MAIN : undefined);
+  const entry = built ? [built] : ['--import', 'tsx', SOURCE_MAIN];
+  if (built && !existsSync(built)) throw new Error(`${built} is missing: run npx tsc -p tsconfig.build.json`);
   const env: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'CI']) if (process.env[k] !== undefined) env[k] = process.env[k]!;
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startDistribution } from '../helpers/distribution.js';
+import { startEmbeddedRegistry } from '../helpers/embedded-registry.js';
 import {
   makeImage,
   makeIndex,
@@ -51,6 +52,14 @@ const REGISTRIES: RegistryFactory[] = [
     async start() {
       const d = await startDistribution();
       return { host: d.host, referrersApi: false, gcUntagged: () => d.garbageCollect({ deleteUntagged: true }), stop: () => d.stop() };
+    },
+  },
+  {
+    name: 'ocitrust embedded registry (referrers API)',
+    programs: [],
+    async start() {
+      const r = await startEmbeddedRegistry();
+      return { host: r.host, referrersApi: true, stop: () => r.close() };
     },
   },
 ];

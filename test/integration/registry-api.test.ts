@@ -603,3 +603,36 @@ function a_tag(): string {
 
 suite('sqlite');
 suite('postgres');
+
+describe('embedded registry plugin encapsulation', () => {
+  it('mounted in a larger app, it leaves that app\'s JSON parsing, routes and error handling alone', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { openDb } = await import('../../server/storage/index.js');
+    const { registryPlugin } = await import('../../server/registry/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ocitrust-encap-'));
+    const db = await openDb(join(dir, 'db.sqlite'));
+    const app = Fastify();
+    try {
+      app.post('/v1/echo', async (req) => ({ got: req.body }));
+      app.get('/v1/fail', async () => {
+        throw new Error('parent error');
+      });
+      await app.register(registryPlugin, { dataDir: dir, db });
+      await app.ready();
+      const echo = await app.inject({ method: 'POST', url: '/v1/echo', payload: { a: 1 } });
+      assert.deepEqual(JSON.parse(echo.body), { got: { a: 1 } });
+      assert.equal(echo.headers['docker-distribution-api-version'], undefined);
+      const fail = await app.inject({ method: 'GET', url: '/v1/fail' });
+      assert.equal(fail.statusCode, 500);
+      assert.equal(JSON.parse(fail.body).errors, undefined, 'the parent keeps its own error format');
+      assert.equal((await app.inject({ method: 'GET', url: '/v2/' })).statusCode, 200);
+    } finally {
+      await app.close();
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

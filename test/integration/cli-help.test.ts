@@ -1,0 +1,119 @@
+// `--help` on every command carries an example; completion scripts are valid shell; and the
+// built package (dist/, the npm "bin") runs, compiled by the real build into a scratch folder.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { run } from '../../cli/run.js';
+import { buildProgram } from '../../cli/program.js';
+import type { CliIO } from '../../cli/io.js';
+import { PROJECT_ROOT, CliSession, runTrust } from '../helpers/cli.js';
+import { hasProgram } from '../helpers/oci-layout.js';
+
+function captureIO(): CliIO & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (s: string) => (out += s), isTTY: false },
+    stderr: { write: (s: string) => (err += s), isTTY: false },
+    stdin: process.stdin,
+    env: { NO_COLOR: '1' },
+    cwd: PROJECT_ROOT,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
+  const out: string[][] = [];
+  for (const c of cmd.commands) {
+    if (c.name() === 'help') continue;
+    const p = [...prefix, c.name()];
+    out.push(p);
+    out.push(...commandPaths(c, p));
+  }
+  return out;
+}
+
+describe('trust CLI help, completion and the built binary', { timeout: 300_000 }, () => {
+  test('every command has --help with an example, exit 0', async () => {
+    const program = await buildProgram(captureIO(), { exitCode: 0 });
+    const paths = commandPaths(program);
+    for (const expected of ['key generate', 'key import', 'key export', 'key list', 'key rotate', 'init', 'signer add', 'signer remove', 'signer list', 'sign', 'verify', 'inspect', 'revoke', 'copy', 'server', 'server token create', 'completion', 'verify-manifests']) {
+      assert.ok(paths.some((p) => p.join(' ') === expected), `command ${expected} exists`);
+    }
+    for (const p of paths) {
+      const io = captureIO();
+      const code = await run([...p, '--help'], io);
+      assert.equal(code, 0, `${p.join(' ')} --help`);
+      const isGroup = ['key', 'signer', 'server token'].includes(p.join(' '));
+      if (!isGroup) assert.match(io.out(), /\nExamples?:\n {2}\$ .*\btrust /, `${p.join(' ')} --help shows an example`);
+      assert.match(io.out(), new RegExp(`^Usage: trust ${p.join(' ')}`), p.join(' '));
+    }
+    const top = captureIO();
+    assert.equal(await run(['--help'], top), 0);
+    assert.match(top.out(), /Exit codes: 0 success\/verified, 1 verification failed, 2 usage or input error, 3 environment error/);
+  });
+
+  test('completion scripts: bash parses them, and they know the commands and options', async (t) => {
+    const io = captureIO();
+    assert.equal(await run(['completion', 'bash'], io), 0);
+    const script = io.out();
+    assert.match(script, /complete -F _trust trust/);
+    assert.match(script, /"signer"\) echo "add remove list"/);
+    assert.match(script, /"sign"\) echo "--signer --key --recursive --expires --help"/);
+    const zsh = captureIO();
+    assert.equal(await run(['completion', 'zsh'], zsh), 0);
+    assert.match(zsh.out(), /^#compdef trust\n/);
+    if (!hasProgram('bash')) return t.skip('bash not installed');
+    const r = spawnSync('bash', ['-c', `${script}\nCOMP_WORDS=(trust signer a); COMP_CWORD=2; _trust; echo "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'add');
+  });
+
+  describe('the built package', () => {
+    let out: string;
+    let s: CliSession;
+    before(() => {
+      // The real build, into a scratch folder inside the project (so node_modules resolve).
+      out = mkdtempSync(join(PROJECT_ROOT, '.test-dist-'));
+      const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+      const r = spawnSync(process.execPath, [tsc, '-p', join(PROJECT_ROOT, 'tsconfig.build.json'), '--outDir', out], { encoding: 'utf8', cwd: PROJECT_ROOT });
+      assert.equal(r.status, 0, `build failed:\n${r.stdout}\n${r.stderr}`);
+      s = new CliSession();
+    });
+    after(() => {
+      if (out) rmSync(out, { recursive: true, force: true });
+      s?.cleanup();
+    });
+
+    test('package.json bin points at cli/main.js with a node shebang', async () => {
+      const pkg = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; version: string };
+      assert.equal(pkg.bin.trust, 'dist/cli/main.js');
+      const main = join(out, 'cli', 'main.js');
+      assert.ok(existsSync(main));
+      assert.match(await readFile(main, 'utf8'), /^#!\/usr\/bin\/env node\n/);
+    });
+
+    test('runs: --version, key generate, key list -o json, a usage error', async () => {
+      const pkg = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+      const main = join(out, 'cli', 'main.js');
+      const exec = (args: string[]) => runTrust(args, { env: s.env, script: main });
+      const v = await exec(['--version']);
+      assert.equal(v.code, 0, v.stderr);
+      assert.equal(v.stdout.trim(), pkg.version);
+      const g = await exec(['key', 'generate', 'distkey', '--dir', s.home]);
+      assert.equal(g.code, 0, g.stderr);
+      assert.match(g.stdout.trim(), /^[0-9a-f]{64}$/);
+      const l = await exec(['key', 'list', '-o', 'json']);
+      assert.equal(l.code, 0, l.stderr);
+      assert.deepEqual(JSON.parse(l.stdout).keys.map((k: { name: string; keyid: string }) => [k.name, k.keyid]), [['distkey', g.stdout.trim()]]);
+      const bad = await exec(['verify']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /missing required argument/);
+    });
+  });
+});
