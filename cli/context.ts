@@ -46,6 +46,7 @@ export class CliContext {
   #token?: Promise<string | undefined>;
   #passFile?: Promise<string>;
   readonly #passCache = new Map<string, string>();
+  readonly #trustCache = new Map<string, Promise<CollectionTrust>>();
 
   constructor(io: CliIO, globals: GlobalOptions) {
     this.io = io;
@@ -197,7 +198,19 @@ export class CliContext {
    * Opens a collection's trust data and states plainly when its root was just trusted on
    * first use.
    */
-  async openTrust(collection: string, opts: { root?: Uint8Array; server?: string; online?: boolean } = {}): Promise<CollectionTrust> {
+  openTrust(collection: string, opts: { root?: Uint8Array; server?: string; online?: boolean } = {}): Promise<CollectionTrust> {
+    // One refresh per collection and trust anchor per command, however many images share it.
+    const key = JSON.stringify([collection, opts.server ?? this.serverUrl, opts.root ? Buffer.from(opts.root).toString('base64') : null, !!opts.online]);
+    let p = this.#trustCache.get(key);
+    if (!p) {
+      p = this.#openTrust(collection, opts);
+      this.#trustCache.set(key, p);
+      p.catch(() => this.#trustCache.delete(key));
+    }
+    return p;
+  }
+
+  async #openTrust(collection: string, opts: { root?: Uint8Array; server?: string; online?: boolean }): Promise<CollectionTrust> {
     const token = await this.token();
     const t = await openCollection({
       home: this.home,

@@ -28,8 +28,9 @@ function oneLine(s: string): string {
 function report(e: unknown, io: CliIO): number {
   const debug = io.env.OCITRUST_DEBUG === '1';
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-    // commander already printed the message (and the usage hint).
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+    // commander already printed the message and a usage hint (for a command group run without
+    // a subcommand, 'commander.help', the help itself on stderr): a usage error either way.
     return 2;
   }
   if (e instanceof OcitrustError) {

@@ -22,6 +22,7 @@ import { auditRoutes } from './routes/audit.js';
 import { collectionRoutes } from './routes/collections.js';
 import { healthRoutes } from './routes/health.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { mountAdmission } from './admission.js';
 import type { RouteContext } from './routes/context.js';
 import './types.js';
 
@@ -142,6 +143,11 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
     await app.register(async (i) => auditRoutes(i, ctx));
     await app.register(async (i) => healthRoutes(i, ctx));
     for (const plugin of opts.plugins) await app.register(async (i) => plugin(i, app!.ocitrust));
+    const admission = opts.admission;
+    if (admission) {
+      // The admission webhooks verify against this server's own trust data unless a rule names another server.
+      await app.register(async (i) => void (await mountAdmission(i, { trust, metrics }, admission, opts.clock)));
+    }
 
     if (opts.registry) {
       // The embedded OCI registry on the same listener; repository access by the same tokens.

@@ -6,6 +6,7 @@ import { limits as mergeLimits, type Limits } from '../lib/config.js';
 import type { Db } from './storage/types.js';
 import type { RegistryOptions } from './registry/options.js';
 import { DEFAULT_AUDIT_RETENTION_DAYS } from './audit.js';
+import type { AdmissionServerOptions } from './admission.js';
 
 /** Options of {@link buildApp} (everything but the listener). */
 export interface AppOptions {
@@ -57,6 +58,11 @@ export interface AppOptions {
    * skip token authentication and the IP allowlist.
    */
   readonly plugins?: readonly ServerPlugin[];
+  /**
+   * Serve the Kubernetes admission webhooks `POST /admission/validate` and `/admission/mutate`
+   * (server/admission.ts) with this policy (a Policy or a policy file path) and settings.
+   */
+  readonly admission?: AdmissionServerOptions;
 }
 
 /** An extra plugin mounted by {@link AppOptions.plugins}. */
@@ -87,6 +93,7 @@ export interface ResolvedAppOptions {
   readonly limits: Limits;
   readonly scrypt: { N: number; r: number; p: number } | undefined;
   readonly plugins: readonly ServerPlugin[];
+  readonly admission: AdmissionServerOptions | undefined;
 }
 
 const DAY = 86_400;
@@ -127,5 +134,6 @@ export function resolveAppOptions(o: AppOptions): ResolvedAppOptions {
     limits: mergeLimits(o.limits),
     scrypt: o.scrypt,
     plugins: o.plugins ?? [],
+    admission: o.admission,
   };
 }

@@ -19,7 +19,9 @@ const bool = (v: string | undefined): boolean | undefined => (v === undefined ||
  * OCITRUST_DATABASE, OCITRUST_DATA_DIR, OCITRUST_HOST, OCITRUST_PORT, OCITRUST_TLS_CERT,
  * OCITRUST_TLS_KEY, OCITRUST_CLIENT_CA, OCITRUST_ANONYMOUS_READ, OCITRUST_ALLOW_IPS (comma list),
  * OCITRUST_REGISTRY, OCITRUST_CACHE_TTL_MS, OCITRUST_AUDIT_RETENTION_DAYS, OCITRUST_REQUEST_LOGGING
- * (the secret is read by the server itself from OCITRUST_SERVER_SECRET).
+ * (the secret is read by the server itself from OCITRUST_SERVER_SECRET);
+ * OCITRUST_ADMISSION_POLICY (policy file: serves the admission webhooks) and
+ * OCITRUST_ADMISSION_TIMEOUT_SECONDS (the webhooks' timeoutSeconds, 1-30, default 10).
  *
  * @throws OcitrustError INVALID_ARGUMENT for a malformed number
  */
@@ -39,6 +41,10 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     auditRetentionDays: num(env.OCITRUST_AUDIT_RETENTION_DAYS, 'OCITRUST_AUDIT_RETENTION_DAYS'),
     requestLogging: bool(env.OCITRUST_REQUEST_LOGGING),
   };
+  if (env.OCITRUST_ADMISSION_POLICY) {
+    const timeoutSeconds = num(env.OCITRUST_ADMISSION_TIMEOUT_SECONDS, 'OCITRUST_ADMISSION_TIMEOUT_SECONDS');
+    o.admission = { policy: env.OCITRUST_ADMISSION_POLICY, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
+  }
   for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
   return o as ServerOptions;
 }

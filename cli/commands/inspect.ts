@@ -25,15 +25,17 @@ export function register(program: Command, kit: CommandKit): void {
       .argument('<image>', 'image reference')
       .option('--pretty', 'human-readable text instead of JSON')
       .option('--root <file>', 'pin this root metadata file (else the pinned root, or trust on first use)')
+      .option('--collection <name>', 'trust collection (default: the image\'s repository)')
       .action(
         kit.action(async (ctx: CliContext, opts, image: string) => {
           const ref = parseReference(image);
           const root = opts.root ? await ctx.readInput(opts.root as string, 'root file') : undefined;
-          const trust = await ctx.openTrust(ref.repository, root ? { root } : {});
+          const collection = opts.collection ? ctx.repository(opts.collection as string) : ref.repository;
+          const trust = await ctx.openTrust(collection, root ? { root } : {});
           const i = await inspectReference({
             reference: ref,
             registry: ctx.registry,
-            collection: ref.repository,
+            collection,
             metadata: { root: trust.refresh.metadata.root.signed, targets: trust.refresh.metadata.targets.signed },
           });
           if (!opts.pretty || ctx.out.json) return void ctx.out.data(i);

@@ -20,7 +20,7 @@ async function writeOut(path: string, content: string, secret: boolean): Promise
 
 /** `trust key …`: the local key store (DESIGN §2). */
 export function register(program: Command, kit: CommandKit): void {
-  const key = program.command('key').description('manage signing keys in the local key store (<home>/keys)');
+  const key = example(program.command('key').description('manage signing keys in the local key store (<home>/keys)'), 'trust key generate alice', 'trust key list');
 
   example(
     key

@@ -14,6 +14,7 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--signer <name>', 'only this signer\'s signatures')
       .option('--envelope <digest>', 'only the envelope with this digest (see `trust inspect`)')
       .option('--reason <text>', 'why (recorded in the trust metadata)', 'revoked with trust revoke')
+      .option('--collection <name>', 'trust collection (default: the image\'s repository)')
       .action(
         kit.action(async (ctx: CliContext, opts, image: string) => {
           const ref = parseReference(image);
@@ -21,6 +22,7 @@ export function register(program: Command, kit: CommandKit): void {
             reference: ref,
             registry: ctx.registry,
             reason: opts.reason as string,
+            ...(opts.collection ? { collection: ctx.repository(opts.collection as string) } : {}),
             ...(opts.signer ? { role: opts.signer as string } : {}),
             ...(opts.envelope ? { envelope: opts.envelope as string } : {}),
           });

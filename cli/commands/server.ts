@@ -37,11 +37,20 @@ export function register(program: Command, kit: CommandKit): void {
     .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--log-level <level>', 'fatal, error, warn, info, debug (env OCITRUST_LOG_LEVEL)', undefined)
+    .option('--admission-policy <file>', 'serve the Kubernetes admission webhooks /admission/validate and /admission/mutate with this policy file (docs/admission.md; env OCITRUST_ADMISSION_POLICY)')
+    .option('--admission-timeout <seconds>', 'the webhook configurations\' timeoutSeconds, 1-30 (env OCITRUST_ADMISSION_TIMEOUT_SECONDS, default 10); the server answers within 80 % of it')
     .action(
       kit.action(async (ctx: CliContext, opts) => {
         const { host, port } = parseListen(opts.listen as string);
         const { startServer } = await import('../../server/main.js');
         const data = dataDir(ctx, opts.data as string | undefined);
+        const admissionPolicy = (opts.admissionPolicy as string | undefined) ?? (ctx.io.env.OCITRUST_ADMISSION_POLICY || undefined);
+        const timeoutText = (opts.admissionTimeout as string | undefined) ?? (ctx.io.env.OCITRUST_ADMISSION_TIMEOUT_SECONDS || undefined);
+        const admissionTimeout = timeoutText === undefined ? undefined : Number(timeoutText);
+        if (admissionTimeout !== undefined && !(Number.isInteger(admissionTimeout) && admissionTimeout >= 1 && admissionTimeout <= 30)) {
+          throw new OcitrustError('CLI_USAGE', `--admission-timeout: expected whole seconds from 1 to 30, got ${JSON.stringify(String(timeoutText).slice(0, 20))}`);
+        }
+        if (admissionTimeout !== undefined && !admissionPolicy) throw new OcitrustError('CLI_USAGE', '--admission-timeout needs --admission-policy');
         const s = await startServer({
           dataDir: data,
           port,
@@ -52,6 +61,7 @@ export function register(program: Command, kit: CommandKit): void {
           ...(opts.database ? { database: opts.database as string } : {}),
           ...(opts.tlsCert ? { tlsCert: ctx.path(opts.tlsCert as string) } : {}),
           ...(opts.tlsKey ? { tlsKey: ctx.path(opts.tlsKey as string) } : {}),
+          ...(admissionPolicy ? { admission: { policy: ctx.path(admissionPolicy), ...(admissionTimeout !== undefined ? { timeoutSeconds: admissionTimeout } : {}) } } : {}),
         });
         if (ctx.out.json) ctx.out.data({ listening: s.url, data });
         else ctx.io.stderr.write(`trust server listening on ${s.url} (data ${data})\n`);
@@ -59,7 +69,11 @@ export function register(program: Command, kit: CommandKit): void {
     );
   example(server, 'trust server --data /var/lib/ocitrust --listen 127.0.0.1:7443', 'trust server token create --role admin --collections "**"');
 
-  const token = server.command('token').description('administer the server\'s bearer tokens (directly in its database)');
+  const token = example(
+    server.command('token').description('administer the server\'s bearer tokens (directly in its database)'),
+    'trust server token create --role publisher --collections "registry.example.com/team/*"',
+    'trust server token list',
+  );
   const db = (c: Command): Command =>
     c
       .option('--data <dir>', 'the server\'s data folder (env OCITRUST_DATA_DIR, default <home>/server)')

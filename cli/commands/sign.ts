@@ -18,11 +18,12 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--key <name>', 'the key to sign with (name, keyid or keyid prefix)')
       .option('--recursive', 'also sign every child manifest of an index (multi-arch)')
       .option('--expires <duration>', 'signature lifetime, e.g. 90d, 1y (default: no expiry)')
+      .option('--collection <name>', 'trust collection (default: the image\'s repository)')
       .action(
         kit.action(async (ctx: CliContext, opts, image: string) => {
           const ref = parseReference(image);
           const expiresIn = opts.expires ? parseDuration(opts.expires as string, '--expires') : undefined;
-          const trust = await ctx.openTrust(ref.repository);
+          const trust = await ctx.openTrust(opts.collection ? ctx.repository(opts.collection as string) : ref.repository);
           const choice = await selectSigning(trust.refresh.trusted, ctx.keys, ref, {
             ...(opts.signer ? { signer: opts.signer as string } : {}),
             ...(opts.key ? { key: opts.key as string } : {}),

@@ -8,7 +8,11 @@ import { collect, example, intOption, type CommandKit } from '../program.js';
 
 /** `trust signer …`: delegated signer roles of a collection (DESIGN §3). */
 export function register(program: Command, kit: CommandKit): void {
-  const signer = program.command('signer').description('manage who may sign a repository (delegated signer roles)');
+  const signer = example(
+    program.command('signer').description('manage who may sign a repository (delegated signer roles)'),
+    'trust signer add --key alice.pub alice registry.example.com/app',
+    'trust signer list registry.example.com/app',
+  );
 
   example(
     signer

@@ -55,6 +55,8 @@ export interface VerifyOneOptions {
   readonly platform?: ReturnType<typeof parsePlatform>;
   /** Verify a mirror (or copy) as the original repository: its collection, its statements. */
   readonly mirrorOf?: string;
+  /** The trust collection (default: the image's repository). */
+  readonly collection?: string;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function verifyOne(ctx: CliContext, image: string | ImageReference,
   const shown = typeof image === 'string' ? image : `${image.repository}${image.tag ? `:${image.tag}` : ''}${image.digest ? `@${image.digest}` : ''}`;
   try {
     const ref = typeof image === 'string' ? parseReference(image) : image;
-    let collection = ref.repository;
+    let collection = o.collection ?? ref.repository;
     let server: string | undefined;
     let root = o.root;
     let policy: VerifyPolicyOptions = o.flags ?? {};
@@ -95,7 +97,7 @@ export async function verifyOne(ctx: CliContext, image: string | ImageReference,
     } else if (o.mirrorOf !== undefined) {
       // Statements name the original repository; the policy maps this one back to it explicitly.
       const original = normalizeRepository(o.mirrorOf);
-      collection = original;
+      collection = o.collection ?? original;
       policy = { ...policy, identityRemap: { from: ref.repository, to: original } };
     }
     const r = await verifyReference({
@@ -171,6 +173,7 @@ export function register(program: Command, kit: CommandKit): void {
       .addOption(new Option('--multi-arch <mode>', 'for an index: which signatures are required').choices(['index', 'all-children', 'platform']))
       .option('--platform <os/arch>', 'with --multi-arch platform: the platform being deployed (default linux/amd64)')
       .option('--mirror-of <repo>', 'the images are copies of <repo>: verify them against its collection and signatures')
+      .option('--collection <name>', 'trust collection (default: the image\'s repository; e.g. a prefix collection)')
       .action(
         kit.action(async (ctx: CliContext, opts, images: string[]) => {
           const flags: VerifyPolicyOptions = {
@@ -180,8 +183,8 @@ export function register(program: Command, kit: CommandKit): void {
           };
           let policyFile: Policy | undefined;
           if (opts.policy) {
-            if (Object.keys(flags).length > 0 || opts.root || opts.mirrorOf) {
-              throw new OcitrustError('CLI_USAGE', '--policy sets roles, tag binding, multi-arch mode, remaps and roots per rule; do not combine it with --require, --bind-tag, --multi-arch, --mirror-of or --root');
+            if (Object.keys(flags).length > 0 || opts.root || opts.mirrorOf || opts.collection) {
+              throw new OcitrustError('CLI_USAGE', '--policy sets roles, tag binding, multi-arch mode, remaps and roots per rule; do not combine it with --require, --bind-tag, --multi-arch, --mirror-of, --collection or --root');
             }
             const { loadPolicyFile } = await import('../../lib/policy/load.js');
             policyFile = await loadPolicyFile(ctx.path(opts.policy as string));
@@ -192,7 +195,7 @@ export function register(program: Command, kit: CommandKit): void {
           const bar = progressBar(ctx.io, 'verifying', ctx.out.quiet || images.length < 3);
           try {
             for (const image of images) {
-              outcomes.push(await verifyOne(ctx, image, { ...(policyFile ? { policyFile } : { flags }), ...(root ? { root } : {}), ...(platform ? { platform } : {}), ...(opts.mirrorOf ? { mirrorOf: opts.mirrorOf as string } : {}) }));
+              outcomes.push(await verifyOne(ctx, image, { ...(policyFile ? { policyFile } : { flags }), ...(root ? { root } : {}), ...(platform ? { platform } : {}), ...(opts.mirrorOf ? { mirrorOf: opts.mirrorOf as string } : {}), ...(opts.collection ? { collection: ctx.repository(opts.collection as string) } : {}) }));
               bar.update(outcomes.length, images.length);
             }
           } finally {

@@ -93,7 +93,7 @@ export async function verifyReference(o: VerifyReferenceOptions): Promise<Refere
   // Step 6: multi-architecture. Children are always verified for the report; whether they
   // must pass is the policy's call (verifyIndex).
   const max = o.maxChildren ?? DEFAULT_MAX_CHILDREN;
-  const descs = top.manifest.manifests.filter((d) => MANIFEST_MEDIA_TYPES.includes(d.mediaType) && !INDEX_MEDIA_TYPES.includes(d.mediaType));
+  const descs = childManifests(top.manifest);
   const extra: VerifyFailure[] = [];
   if (descs.length > max) extra.push(failure('CHILD_MISSING', `index lists ${descs.length} manifests; only the first ${max} were verified`));
   const children: ReferenceVerification[] = [];

@@ -59,6 +59,9 @@ describe('trust CLI failures', { timeout: 300_000 }, () => {
   });
 
   test('usage errors → exit 2', async () => {
+    const bare = await s.run([]);
+    assert.equal(bare.code, 2, 'no command is a usage error');
+    assert.match(bare.stderr, /^Usage: trust /);
     const unknown = await s.run(['frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /^trust: unknown command 'frobnicate'/);

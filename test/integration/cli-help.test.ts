@@ -11,7 +11,7 @@ import { run } from '../../cli/run.js';
 import { buildProgram } from '../../cli/program.js';
 import type { CliIO } from '../../cli/io.js';
 import { PROJECT_ROOT, CliSession, runTrust } from '../helpers/cli.js';
-import { hasProgram } from '../helpers/oci-layout.js';
+import { hasProgram, missingPrograms } from '../helpers/oci-layout.js';
 
 function captureIO(): CliIO & { out: () => string; err: () => string } {
   let out = '';
@@ -49,8 +49,7 @@ describe('trust CLI help, completion and the built binary', { timeout: 300_000 }
       const io = captureIO();
       const code = await run([...p, '--help'], io);
       assert.equal(code, 0, `${p.join(' ')} --help`);
-      const isGroup = ['key', 'signer', 'server token'].includes(p.join(' '));
-      if (!isGroup) assert.match(io.out(), /\nExamples?:\n {2}\$ .*\btrust /, `${p.join(' ')} --help shows an example`);
+      assert.match(io.out(), /\nExamples?:\n {2}\$ .*\btrust /, `${p.join(' ')} --help shows an example`);
       assert.match(io.out(), new RegExp(`^Usage: trust ${p.join(' ')}`), p.join(' '));
     }
     const top = captureIO();
@@ -64,7 +63,7 @@ describe('trust CLI help, completion and the built binary', { timeout: 300_000 }
     const script = io.out();
     assert.match(script, /complete -F _trust trust/);
     assert.match(script, /"signer"\) echo "add remove list"/);
-    assert.match(script, /"sign"\) echo "--signer --key --recursive --expires --help"/);
+    assert.match(script, /"sign"\) echo "--signer --key --recursive --expires --collection --help"/);
     const zsh = captureIO();
     assert.equal(await run(['completion', 'zsh'], zsh), 0);
     assert.match(zsh.out(), /^#compdef trust\n/);
@@ -72,6 +71,28 @@ describe('trust CLI help, completion and the built binary', { timeout: 300_000 }
     const r = spawnSync('bash', ['-c', `${script}\nCOMP_WORDS=(trust signer a); COMP_CWORD=2; _trust; echo "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'add');
+  });
+
+  test('key import of an openssl key, export of its public half: the same SPKI PEM as openssl', { skip: missingPrograms('openssl') }, async () => {
+    const s = new CliSession();
+    try {
+      const pem = join(s.home, 'bob.pem');
+      const gen = spawnSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', pem], { encoding: 'utf8' });
+      assert.equal(gen.status, 0, gen.stderr);
+      const pub = spawnSync('openssl', ['pkey', '-in', pem, '-pubout'], { encoding: 'utf8' });
+      assert.equal(pub.status, 0, pub.stderr);
+      const imp = await s.run(['key', 'import', pem]);
+      assert.equal(imp.code, 0, imp.stderr);
+      assert.match(imp.stdout.trim(), /^[0-9a-f]{64}$/);
+      const exp = await s.run(['key', 'export', '--public', 'bob']);
+      assert.equal(exp.code, 0, exp.stderr);
+      assert.equal(exp.stdout, pub.stdout);
+      const again = await s.run(['key', 'import', '--name', 'bob2', pem]);
+      assert.equal(again.code, 2, 'the same key twice is refused');
+      assert.match(again.stderr, /\[KEY_EXISTS\]/);
+    } finally {
+      s.cleanup();
+    }
   });
 
   describe('the built package', () => {

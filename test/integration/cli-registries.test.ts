@@ -150,6 +150,21 @@ describe('trust CLI with the embedded registry and docker-registry', { skip, tim
     assert.deepEqual(failureCodes(unmatched), ['POLICY_FILE_NO_MATCH']);
   });
 
+  test('a prefix collection: one collection for every repository under it (--collection, --paths)', async () => {
+    const prefix = `${embedded}/team`;
+    const repo = `${prefix}/api`;
+    await push(`${repo}:v1`, makeImage(), `ocitrust:${token}`);
+    ok(await s.run(['init', prefix]), 'init the prefix collection');
+    ok(await s.run(['signer', 'add', '--key', join(work, 'alice.pub'), '--paths', `${prefix}/*:*`, '--paths', `${prefix}/*@*`, 'alice', prefix]), 'signer add');
+    ok(await s.run(['sign', '--collection', prefix, `${repo}:v1`]), 'sign');
+    const v = await s.run(['verify', '-o', 'json', '--collection', prefix, `${repo}:v1`]);
+    ok(v, 'verify');
+    assert.equal(JSON.parse(v.stdout).results[0].signatures[0].role, 'alice');
+    const own = await s.run(['verify', `${repo}:v1`]);
+    assert.equal(own.code, 2, 'the repository has no collection of its own');
+    assert.match(own.stderr, /\[COLLECTION_NOT_FOUND\]/);
+  });
+
   test('verify-manifests: lists images with their places, verifies each once, pins verified digests', async () => {
     const signedRepo = `${embedded}/cli/web`;
     const unsignedRepo = `${embedded}/cli/sidecar`;

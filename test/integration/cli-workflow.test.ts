@@ -120,6 +120,23 @@ describe('trust CLI on docker-registry (tag fallback) and a trust server', { ski
     ok(await s.run(['verify', `${repo}:v1@${signed.manifest.digest}`]), 'verify tag@digest');
   });
 
+  test('the trust server goes away: verify continues on the cached metadata and says so; writes refuse (exit 3)', async () => {
+    const repo = await collectionWithAlice('offline');
+    await push(repo, 'v1');
+    ok(await s.run(['sign', `${repo}:v1`]), 'sign');
+    ok(await s.run(['verify', `${repo}:v1`]), 'verify online');
+    const { createServer } = await import('node:net');
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const dead = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+    await new Promise<void>((r) => srv.close(() => r()));
+    const cached = await s.run(['--server', dead, 'verify', `${repo}:v1`]);
+    ok(cached, 'verify from the cache');
+    assert.match(cached.stderr, /warning: trust server unreachable .*using cached trust data of /);
+    const write = await s.run(['--server', dead, 'signer', 'remove', 'alice', repo]);
+    assert.equal(write.code, 3, write.stderr);
+  });
+
   test('a second repository holding the same digest, with only the first one\'s signatures → exit 1', async () => {
     const a = await collectionWithAlice('origin');
     const image = await push(a, 'v1');

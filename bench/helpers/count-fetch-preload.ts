@@ -1,0 +1,13 @@
+// Preloaded into a `trust` process for the untimed counting passes
+// (`node --import tsx --import bench/helpers/count-fetch-preload.ts dist/cli/main.js …`): replaces
+// the global fetch with a recording one and writes the record as JSON to $OCITRUST_BENCH_FETCH_LOG
+// when the process exits.
+import { writeFileSync } from 'node:fs';
+import { recordingFetch } from './recording-fetch.js';
+
+const out = process.env.OCITRUST_BENCH_FETCH_LOG;
+if (out) {
+  const rec = recordingFetch(globalThis.fetch.bind(globalThis));
+  globalThis.fetch = rec.fetch;
+  process.on('exit', () => writeFileSync(out, JSON.stringify(rec.log)));
+}
