@@ -75,3 +75,33 @@ export type { Envelope, Statement, SignatureStatement, Attestation } from './sta
 // The pure verifier.
 export { verifyImage, verifyIndex, normalizePolicy } from './verify/index.js';
 export type { VerifyInput, VerifyPolicy, VerifyPolicyOptions, VerifyResult, VerifyFailure, VerifiedSignature, TrustedTargets, TrustedRole } from './verify/index.js';
+
+// OCI registry client and signature referrers.
+export { HttpRegistryClient, resolveManifest } from './oci/client.js';
+export type { RegistryClient, FetchedManifest } from './oci/client.js';
+export { dockerConfigCredentials, staticCredentials } from './oci/credentials.js';
+export { pushSignature, listSignatures, repairIndex } from './oci/referrers.js';
+export { collectEnvelopes, buildSignatureManifest } from './oci/signature-artifact.js';
+
+// Policy files (shared by the CLI, the admission webhooks and the registry plugin).
+export { parsePolicy, loadPolicyFile, resolvePolicy, policyRevision } from './policy/index.js';
+export type { Policy, PolicyRule, ImageRuleOptions, Resolution } from './policy/index.js';
+
+// Use cases: what the CLI commands do, as library calls.
+export {
+  OcitrustHome,
+  openCollection,
+  signImage,
+  verifyReference,
+  initCollection,
+  addSigner,
+  removeSigner,
+  listSigners,
+  revokeSignatures,
+  rotateKey,
+  copyImage,
+  inspectReference,
+  planUnderPolicy,
+} from './usecases/index.js';
+export type { SignImageOptions, SignImageResult, VerifyReferenceOptions, ReferenceVerification, TrustSource } from './usecases/index.js';
+export { TrustServerClient } from './trust-client.js';

@@ -147,4 +147,46 @@ export const registryCodes = {
     exit: 3,
     http: 500,
   },
+  PROXY_PULL_DENIED: {
+    meaning: 'The verifying registry proxy (or the embedded registry\'s pull enforcement) refused a manifest because the image did not verify under the policy (OCI DENIED).',
+    action: 'Read the failed check in the message; sign the image with a delegated key, or fix the policy or trust data.',
+    exit: 1,
+    http: 403,
+  },
+  PROXY_VERIFY_UNAVAILABLE: {
+    meaning: 'The proxy could not decide whether an image verifies (trust data or the upstream registry could not be read) and refused the pull: it fails closed.',
+    action: 'Check the upstream registry, the proxy\'s upstream credentials and the trust collection, then retry.',
+    exit: 3,
+    http: 403,
+  },
+  PROXY_UPSTREAM_UNREACHABLE: {
+    meaning: 'The verifying proxy could not reach the upstream registry, or the upstream broke off the answer.',
+    action: 'Check that the upstream registry runs and is reachable from the proxy (--proxy-upstream URL).',
+    exit: 3,
+    http: 502,
+  },
+  PROXY_UPSTREAM_BAD_RESPONSE: {
+    meaning: 'The upstream registry answered with something the proxy will not pass on: a manifest larger than the limit, or bytes that do not match the requested digest.',
+    action: 'Check the upstream registry for damage or tampering; raise the manifest size limit only for legitimate manifests.',
+    exit: 3,
+    http: 502,
+  },
+  PROXY_PATH_INVALID: {
+    meaning: 'A request path under /v2/ is ambiguous (dot or empty segments, or a manifest path with an invalid name or reference), so the proxy will not forward it.',
+    action: 'Use the canonical distribution API path /v2/<name>/manifests/<tag or digest>.',
+    exit: 2,
+    http: 400,
+  },
+  NOTIFY_ENVELOPE_INVALID: {
+    meaning: 'A registry notification was not a valid Docker distribution events envelope ({"events":[…]}), or was too large.',
+    action: 'Point only a registry\'s notifications endpoint at /v1/registry/events, with the default envelope format.',
+    exit: 2,
+    http: 400,
+  },
+  NOTIFY_AUTH_FAILED: {
+    meaning: 'A registry notification did not carry the configured bearer token.',
+    action: 'Set the endpoint\'s headers in the registry config to Authorization: [Bearer <the receiver token>].',
+    exit: 2,
+    http: 401,
+  },
 } as const satisfies CodeTable;
