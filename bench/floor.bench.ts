@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   ));
   if (distWhy) lines.push('', `docker-registry not measured: ${distWhy}.`);
   lines.push('', 'The requests:', '');
-  lines.push(markdownTable(['registry', 'reference', 'requests'], rows.map((r) => [r.registry, r.reference, describe(r.requests, hosts.get(r.registry) ?? '')])));
+  lines.push(markdownTable(['registry', 'reference', 'requests'], rows.map((r) => [r.registry, r.reference, describe(r.requests, hosts.get(r.registry) ?? '')]), ['left', 'left', 'left']));
   process.stdout.write(lines.join('\n') + '\n');
 }
 
