@@ -22,14 +22,18 @@ const digest = digestOf(manifest);
 const clock = fixedClock('2026-06-01T00:00:00Z');
 
 const signers = [1, 2, 3, 4].map((k) => new SeedSigner(new Uint8Array(32).fill(k)));
-const trust: TrustedTargets = {
+// Frozen the way trustViewFromTargets (lib/metadata/trust-view.ts) hands it to the verifier,
+// which lets verifyImage index the delegated roles once per trusted view.
+const trust: TrustedTargets = Object.freeze({
   collection: repository,
   version: 3,
   expires: new Date('2027-01-01T00:00:00Z'),
   keys: new Map(signers.map((s) => [s.keyid, s.publicKey])),
-  roles: signers.map((s, i) => ({ name: `signer${i}`, keyids: [s.keyid], threshold: 1, paths: [`${repository}*`], terminating: false })),
-  revocations: [],
-};
+  roles: Object.freeze(
+    signers.map((s, i) => Object.freeze({ name: `signer${i}`, keyids: Object.freeze([s.keyid]), threshold: 1, paths: Object.freeze([`${repository}*`]), terminating: false })),
+  ),
+  revocations: Object.freeze([]),
+});
 
 const envelopes = await Promise.all(
   signers.map(async (s, i) => {

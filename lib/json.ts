@@ -23,23 +23,142 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  */
 export function parseJson(input: string | Uint8Array, limits: JsonLimits): unknown {
   const what = limits.what ?? 'JSON document';
-  let text: string;
-  if (typeof input === 'string') {
-    if (Buffer.byteLength(input, 'utf8') > limits.maxBytes) {
-      throw new OcitrustError('INPUT_TOO_LARGE', `${what}: larger than ${limits.maxBytes} bytes`);
+  const text = decodeText(input, limits.maxBytes, what);
+  const maxDepth = limits.maxDepth ?? DEFAULT_DEPTH;
+  const fast = parseJsonFast(text, maxDepth);
+  return fast !== NOT_FAST ? fast : new Parser(text, what, maxDepth).parseDocument();
+}
+
+/**
+ * The strict parser alone, without the fast path of {@link parseJson}: the reference that the
+ * fast path must agree with (tests compare the two). Same contract and errors as parseJson.
+ *
+ * @throws INPUT_TOO_LARGE, JSON_MALFORMED, JSON_DUPLICATE_KEY, JSON_TOO_DEEP
+ */
+export function parseJsonStrict(input: string | Uint8Array, limits: JsonLimits): unknown {
+  const what = limits.what ?? 'JSON document';
+  return new Parser(decodeText(input, limits.maxBytes, what), what, limits.maxDepth ?? DEFAULT_DEPTH).parseDocument();
+}
+
+/** Marks "the fast path cannot vouch for this input; ask the strict parser". */
+const NOT_FAST: unique symbol = Symbol('not fast');
+
+/*
+ * Fast path: V8's native JSON.parse for the grammar, then cheap checks for everything it does
+ * not enforce. It only ever returns a value the strict parser would return identically;
+ * whenever it cannot prove that, it answers NOT_FAST and the strict parser decides (so every
+ * error, code and message, comes from the strict parser alone).
+ *
+ *  - Grammar: JSON.parse implements the same RFC 8259 / ECMA-404 grammar (same four
+ *    whitespace characters, no control characters in strings, same number syntax); on any
+ *    SyntaxError (or RangeError on absurd nesting) the strict parser runs.
+ *  - Numbers: JSON.parse turns 1e400 into Infinity where the strict parser refuses; the walk
+ *    below sees every value and gives up on a non-finite number.
+ *  - Depth: the walk stops at maxDepth + 1 containers, where the strict parser would refuse.
+ *  - Duplicate keys: JSON.parse silently keeps the last one, so the member count of every
+ *    object would shrink. The walk counts the own keys of all parsed objects; the text is
+ *    scanned for structural colons (colons outside strings), one per object member. The two
+ *    totals are equal exactly when no object lost a member to a duplicate. The scan needs the
+ *    string boundaries, which are trivial when the text holds no backslash at all (no escaped
+ *    quotes, and no two spellings of one key such as "a" and "\u0061"); text with a backslash
+ *    goes to the strict parser.
+ *  - "__proto__": JSON.parse creates it as an own data property (ECMA-262 JSON.parse does not
+ *    apply the object-literal __proto__ rule), as the strict parser does with defineProperty.
+ *
+ * JSON.parse builds the whole tree before the depth can be checked, where the strict parser
+ * stops at the first container too deep: 8 MB of "[" cost it seconds and hundreds of MB. So
+ * only texts up to FAST_MAX_CHARS (the envelope limit; statements and most metadata are far
+ * smaller) take the fast path; at that size, nesting too deep costs about what the strict
+ * parser spends on a flat document of the same size anyway (tens of milliseconds).
+ */
+const FAST_MAX_CHARS = 256 * 1024;
+/** Taken once, so that a later reassignment of JSON.parse cannot change what is accepted. */
+const nativeParse: (text: string) => unknown = JSON.parse;
+
+function parseJsonFast(text: string, maxDepth: number): unknown {
+  if (text.length > FAST_MAX_CHARS || text.indexOf('\\') !== -1) return NOT_FAST;
+  let v: unknown;
+  try {
+    v = nativeParse(text);
+  } catch {
+    return NOT_FAST;
+  }
+  const members = countMembers(v, 1, maxDepth);
+  if (members < 0 || members !== structuralColons(text)) return NOT_FAST;
+  return v;
+}
+
+/**
+ * Total own keys of every object in `v`, or -1 when `v` holds a non-finite number or nests
+ * deeper than `maxDepth` (`depth` is the level a container at `v` would have).
+ */
+function countMembers(v: unknown, depth: number, maxDepth: number): number {
+  if (typeof v !== 'object' || v === null) return typeof v === 'number' && !Number.isFinite(v) ? -1 : 0;
+  if (depth > maxDepth) return -1;
+  let n = 0;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'object' || typeof x === 'number') {
+        const m = countMembers(x, depth + 1, maxDepth);
+        if (m < 0) return -1;
+        n += m;
+      }
     }
-    text = input;
-  } else {
-    if (input.length > limits.maxBytes) {
-      throw new OcitrustError('INPUT_TOO_LARGE', `${what}: ${input.length} bytes, limit ${limits.maxBytes}`);
-    }
-    try {
-      text = utf8.decode(input);
-    } catch (e) {
-      throw new OcitrustError('JSON_MALFORMED', `${what}: not valid UTF-8`, { cause: e });
+    return n;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  n = keys.length;
+  for (let i = 0; i < keys.length; i++) {
+    const x = o[keys[i]!];
+    if (typeof x === 'object' || typeof x === 'number') {
+      const m = countMembers(x, depth + 1, maxDepth);
+      if (m < 0) return -1;
+      n += m;
     }
   }
-  return new Parser(text, what, limits.maxDepth ?? DEFAULT_DEPTH).parseDocument();
+  return n;
+}
+
+/**
+ * Colons outside strings in backslash-free, grammatical JSON text: every '"' is then a string
+ * boundary. Both search positions only move forward, so this is linear in the text length.
+ */
+function structuralColons(s: string): number {
+  let n = 0;
+  let colon = s.indexOf(':');
+  let open = s.indexOf('"');
+  while (colon !== -1) {
+    if (open === -1 || colon < open) {
+      n++;
+      colon = s.indexOf(':', colon + 1);
+      continue;
+    }
+    const close = s.indexOf('"', open + 1);
+    if (close === -1) return -1; // unreachable for text JSON.parse accepted
+    if (colon < close) colon = s.indexOf(':', close + 1);
+    open = s.indexOf('"', close + 1);
+  }
+  return n;
+}
+
+/** The text of `input`, size-checked; bytes must be valid UTF-8 (a leading BOM is dropped). */
+function decodeText(input: string | Uint8Array, maxBytes: number, what: string): string {
+  if (typeof input === 'string') {
+    if (Buffer.byteLength(input, 'utf8') > maxBytes) {
+      throw new OcitrustError('INPUT_TOO_LARGE', `${what}: larger than ${maxBytes} bytes`);
+    }
+    return input;
+  }
+  if (input.length > maxBytes) {
+    throw new OcitrustError('INPUT_TOO_LARGE', `${what}: ${input.length} bytes, limit ${maxBytes}`);
+  }
+  try {
+    return utf8.decode(input);
+  } catch (e) {
+    throw new OcitrustError('JSON_MALFORMED', `${what}: not valid UTF-8`, { cause: e });
+  }
 }
 
 class Parser {

@@ -38,6 +38,7 @@ import type { AdmissionVerifyImage, AdmissionOutcome, AdmissionAction, Namespace
 import { VerificationCache, verificationCacheKey, type CacheStats } from '../hook/cache.js';
 import { admissionRoutes } from '../hook/routes.js';
 import type { ServerMetrics } from './metrics.js';
+import { inClusterNamespaceLabels } from './k8s-namespaces.js';
 import type { TrustService } from './trust/service.js';
 
 /** Where trust metadata comes from when a rule names no `server`: the trust server's own storage. */
@@ -95,8 +96,11 @@ export interface AdmissionVerifierStats {
 export interface AdmissionVerifier {
   readonly verifyImage: AdmissionVerifyImage;
   readonly stats: AdmissionVerifierStats;
-  /** Forgets every cached verdict, tag, manifest and trust state (not the first-use pins). */
-  clear(): void;
+  /**
+   * Forgets every cached verdict, tag and manifest, and (unless `trust: false`) every trust
+   * state; first-use pins are kept for the life of the verifier.
+   */
+  clear(opts?: { readonly trust?: boolean }): void;
 }
 
 const DEFAULT_TRUST_REFRESH_SECONDS = 30;
@@ -489,10 +493,10 @@ export function createAdmissionVerifier(o: AdmissionVerifierOptions = {}): Admis
   return {
     verifyImage,
     stats,
-    clear() {
+    clear(opts = {}) {
       cache.clear();
       registry.clear();
-      pool.clear();
+      if (opts.trust !== false) pool.clear();
     },
   };
 }
@@ -508,7 +512,7 @@ export interface AdmissionServerOptions extends Omit<AdmissionVerifierOptions, '
   readonly timeoutSeconds?: number;
   /** Explicit deadline in ms (below the timeout). */
   readonly deadlineMs?: number;
-  /** Namespace labels, needed when the policy selects rules by label. */
+  /** Namespace labels, needed when the policy selects rules by label (default: the Kubernetes API, in a cluster). */
   readonly namespaceLabels?: NamespaceLabelsFn;
   /** Called after each review, after the metrics are counted. */
   readonly onOutcome?: (outcome: AdmissionOutcome, action: AdmissionAction) => void;
@@ -539,10 +543,12 @@ export async function mountAdmission(
 ): Promise<AdmissionVerifier> {
   const policy: Policy | (() => Policy) = typeof o.policy === 'string' ? await loadPolicyFile(o.policy) : o.policy;
   const current = typeof policy === 'function' ? policy() : policy;
-  if (current.usesNamespaceLabels && !o.namespaceLabels) {
+  // Label-selected rules need the namespace's labels: in a cluster, from the API server.
+  const namespaceLabels = o.namespaceLabels ?? (current.usesNamespaceLabels ? await inClusterNamespaceLabels() : undefined);
+  if (current.usesNamespaceLabels && !namespaceLabels) {
     throw new OcitrustError(
       'SERVER_CONFIG_INVALID',
-      'the admission policy selects namespaces by label, but the server has no source of namespace labels; select by namespace names instead',
+      'the admission policy selects namespaces by label, but the server has no source of namespace labels (it reads them from the Kubernetes API when it runs in a cluster); select by namespace names instead',
     );
   }
   if (!ctx.trust) {
@@ -551,7 +557,7 @@ export async function mountAdmission(
       throw new OcitrustError('SERVER_CONFIG_INVALID', `admission policy rules ${missing.join(', ')} name no trust server; set \`server\` in them or in \`defaults\``);
     }
   }
-  const { policy: _p, timeoutSeconds, deadlineMs, namespaceLabels, onOutcome, onVerifier, ...verifierOpts } = o;
+  const { policy: _p, timeoutSeconds, deadlineMs, namespaceLabels: _n, onOutcome, onVerifier, ...verifierOpts } = o;
   const verifier = createAdmissionVerifier({
     ...verifierOpts,
     ...(ctx.trust ? { localTrust: ctx.trust } : {}),

@@ -29,7 +29,7 @@ import './types.js';
 export type { AppOptions } from './options.js';
 
 /** Header values never written to logs. */
-export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'res.headers["set-cookie"]'];
+export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'req.headers["x-ocitrust-token"]', 'res.headers["set-cookie"]'];
 
 /** Extra fastify server options startServer passes through (TLS, timeouts). */
 export interface ListenerOptions {

@@ -1,7 +1,7 @@
 // Timing whole processes, the way a user or a script runs a CLI: from spawn to exit, stdout and
 // stderr collected, with process.hrtime. The floor of any Node CLI is `node empty.js`.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -67,8 +67,10 @@ let emptyScript: string | undefined;
 /** Path of an empty `.js` file (created once per process) for the bare-node floor. */
 export function emptyJs(): string {
   if (!emptyScript) {
-    emptyScript = join(mkdtempSync(join(tmpdir(), 'ocitrust-bench-empty-')), 'empty.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ocitrust-bench-empty-'));
+    emptyScript = join(dir, 'empty.js');
     writeFileSync(emptyScript, '');
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
   return emptyScript;
 }

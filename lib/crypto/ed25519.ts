@@ -71,7 +71,28 @@ export function nativeKeyCacheStats(): { size: number; max: number } {
   return { size: keyCache.size, max: KEY_CACHE_MAX };
 }
 
+/**
+ * Front cache by array identity, so that the common case (the same PublicKey's bytes verified
+ * again and again) costs neither hex encoding nor an LRU update. A Uint8Array can be changed
+ * in place, so a hit counts only when the bytes still equal the copy taken when the entry was
+ * made; otherwise the hex-keyed cache decides as if there were no front cache.
+ */
+const byArray = new WeakMap<Uint8Array, { readonly bytes: Uint8Array; readonly key: KeyObject | null }>();
+
 function nativeKey(publicKey: Uint8Array): KeyObject | null {
+  const front = byArray.get(publicKey);
+  if (front !== undefined && sameKeyBytes(front.bytes, publicKey)) return front.key;
+  const key = nativeKeyByHex(publicKey);
+  byArray.set(publicKey, { bytes: publicKey.slice(), key });
+  return key;
+}
+
+function sameKeyBytes(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function nativeKeyByHex(publicKey: Uint8Array): KeyObject | null {
   const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, 32).toString('hex');
   const hit = keyCache.get(id);
   if (hit !== undefined) {

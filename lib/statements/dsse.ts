@@ -62,15 +62,15 @@ const enc = new TextEncoder();
 export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
   assertArg(typeof payloadType === 'string', 'payloadType', 'string', payloadType);
   assertArg(payload instanceof Uint8Array, 'payload', 'Uint8Array', payload);
-  const type = enc.encode(payloadType);
-  const head = enc.encode(`DSSEv1 ${type.length} `);
-  const mid = enc.encode(` ${payload.length} `);
-  const out = new Uint8Array(head.length + type.length + mid.length + payload.length);
-  let o = 0;
-  for (const part of [head, type, mid, payload]) {
-    out.set(part, o);
-    o += part.length;
-  }
+  // Everything before the body is one string: encode it once, straight into the result.
+  // Buffer.byteLength and TextEncoder agree on every string (a lone surrogate is U+FFFD,
+  // 3 bytes, in both), and the rest of the prefix is ASCII.
+  const typeLength = Buffer.byteLength(payloadType, 'utf8');
+  const prefix = `DSSEv1 ${typeLength} ${payloadType} ${payload.length} `;
+  const prefixLength = prefix.length - payloadType.length + typeLength;
+  const out = new Uint8Array(prefixLength + payload.length);
+  enc.encodeInto(prefix, out);
+  out.set(payload, prefixLength);
   return out;
 }
 
@@ -88,9 +88,6 @@ export function parseEnvelope(input: Uint8Array | string, limits: Partial<Envelo
   const lim = { ...DEFAULT_ENVELOPE_LIMITS, ...limits };
   assertArg(typeof input === 'string' || input instanceof Uint8Array, 'input', 'Uint8Array or string', input);
   const v = parseJson(input, { maxBytes: lim.maxEnvelopeBytes, maxDepth: 8, what: 'DSSE envelope' });
-  const bad = (why: string): never => {
-    throw new OcitrustError('ENVELOPE_MALFORMED', `DSSE envelope: ${why}`);
-  };
   if (!isJsonObject(v)) bad('not a JSON object');
   const obj = v as Record<string, unknown>;
   const payloadType = own(obj, 'payloadType');
@@ -111,7 +108,9 @@ export function parseEnvelope(input: Uint8Array | string, limits: Partial<Envelo
   if (payloadBytes.length > lim.maxPayloadBytes) {
     throw new OcitrustError('INPUT_TOO_LARGE', `DSSE envelope: payload is ${payloadBytes.length} bytes, limit ${lim.maxPayloadBytes}`);
   }
-  const signatures = sigList.map((s, i): EnvelopeSignature => {
+  const signatures: EnvelopeSignature[] = [];
+  for (let i = 0; i < sigList.length; i++) {
+    const s = sigList[i];
     if (!isJsonObject(s)) bad(`signatures[${i}] is not an object`);
     const o = s as Record<string, unknown>;
     const keyid = own(o, 'keyid');
@@ -120,9 +119,13 @@ export function parseEnvelope(input: Uint8Array | string, limits: Partial<Envelo
     if (typeof sig !== 'string' || sig.length === 0) bad(`signatures[${i}].sig must be a non-empty base64 string`);
     // Ed25519 signatures are 64 bytes; refuse anything much longer before decoding it.
     if ((sig as string).length > 4 * ED25519_SIG_BYTES) bad(`signatures[${i}].sig is too long`);
-    return Object.freeze({ keyid: (keyid as string | undefined) ?? '', sig: decodeBase64(sig as string, `DSSE signatures[${i}].sig`) });
-  });
+    signatures.push(Object.freeze({ keyid: (keyid as string | undefined) ?? '', sig: decodeBase64(sig as string, `DSSE signatures[${i}].sig`) }));
+  }
   return Object.freeze({ payloadType: payloadType as string, payload: payloadBytes, signatures: Object.freeze(signatures) });
+}
+
+function bad(why: string): never {
+  throw new OcitrustError('ENVELOPE_MALFORMED', `DSSE envelope: ${why}`);
 }
 
 /**

@@ -69,6 +69,8 @@ export interface SignatureStatementInput {
 /** Tag grammar of the distribution reference spec. */
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const HEX_LEN: Readonly<Record<string, number>> = { sha256: 64, sha384: 96, sha512: 128 };
+/** Hex pattern per digest algorithm of {@link HEX_LEN}, compiled once. */
+const HEX_RE: ReadonlyMap<string, RegExp> = new Map(Object.entries(HEX_LEN).map(([alg, len]) => [alg, new RegExp(`^[0-9a-f]{${len}}$`)]));
 const MAX_SUBJECTS = 1024;
 
 /**
@@ -158,26 +160,30 @@ function parseSubjects(v: unknown): readonly StatementSubject[] {
   if (!Array.isArray(v) || v.length === 0) bad('subject must be a non-empty array');
   const list = v as unknown[];
   if (list.length > MAX_SUBJECTS) bad(`more than ${MAX_SUBJECTS} subjects`);
-  return Object.freeze(
-    list.map((s, i): StatementSubject => {
-      if (!isJsonObject(s)) bad(`subject[${i}] is not an object`);
-      const o = s as Record<string, unknown>;
-      const name = own(o, 'name');
-      if (name !== undefined && (typeof name !== 'string' || name.length === 0)) bad(`subject[${i}].name must be a non-empty string`);
-      const digest = own(o, 'digest');
-      if (!isJsonObject(digest) || Object.keys(digest).length === 0) bad(`subject[${i}].digest must be a non-empty object`);
-      const set: Record<string, string> = {};
-      for (const [alg, hex] of Object.entries(digest as Record<string, unknown>)) {
-        if (typeof hex !== 'string') bad(`subject[${i}].digest[${JSON.stringify(alg.slice(0, 32))}] must be a string`);
-        const len = Object.prototype.hasOwnProperty.call(HEX_LEN, alg) ? HEX_LEN[alg] : undefined;
-        if (len !== undefined && !new RegExp(`^[0-9a-f]{${len}}$`).test(hex as string)) {
-          bad(`subject[${i}].digest.${alg} must be ${len} lowercase hex characters`);
-        }
-        Object.defineProperty(set, alg, { value: hex, enumerable: true });
+  const out: StatementSubject[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i];
+    if (!isJsonObject(s)) bad(`subject[${i}] is not an object`);
+    const o = s as Record<string, unknown>;
+    const name = own(o, 'name');
+    if (name !== undefined && (typeof name !== 'string' || name.length === 0)) bad(`subject[${i}].name must be a non-empty string`);
+    const digest = own(o, 'digest');
+    if (!isJsonObject(digest)) bad(`subject[${i}].digest must be a non-empty object`);
+    const algs = Object.keys(digest as Record<string, unknown>);
+    if (algs.length === 0) bad(`subject[${i}].digest must be a non-empty object`);
+    const set: Record<string, string> = {};
+    for (const alg of algs) {
+      const hex = (digest as Record<string, unknown>)[alg];
+      if (typeof hex !== 'string') bad(`subject[${i}].digest[${JSON.stringify(alg.slice(0, 32))}] must be a string`);
+      const re = HEX_RE.get(alg);
+      if (re !== undefined && !re.test(hex as string)) {
+        bad(`subject[${i}].digest.${alg} must be ${HEX_LEN[alg]} lowercase hex characters`);
       }
-      return Object.freeze(name === undefined ? { digest: Object.freeze(set) } : { name: name as string, digest: Object.freeze(set) });
-    }),
-  );
+      Object.defineProperty(set, alg, { value: hex, enumerable: true });
+    }
+    out.push(Object.freeze(name === undefined ? { digest: Object.freeze(set) } : { name: name as string, digest: Object.freeze(set) }));
+  }
+  return Object.freeze(out);
 }
 
 function parseSignaturePredicate(p: Readonly<Record<string, unknown>>): SignaturePredicate {
@@ -185,7 +191,7 @@ function parseSignaturePredicate(p: Readonly<Record<string, unknown>>): Signatur
   const mediaType = own(p, 'mediaType');
   const size = own(p, 'size');
   const role = own(p, 'role');
-  const signedAt = parseTime(own(p, 'signedAt'));
+  const signedAt = parseTimeQuick(own(p, 'signedAt'));
   const expiresRaw = own(p, 'expires');
   if (tag !== undefined && (typeof tag !== 'string' || !TAG_RE.test(tag))) bad('predicate.tag is not a valid tag');
   if (typeof mediaType !== 'string' || mediaType.length === 0) bad('predicate.mediaType must be a non-empty string');
@@ -194,7 +200,7 @@ function parseSignaturePredicate(p: Readonly<Record<string, unknown>>): Signatur
   if (signedAt === null) bad('predicate.signedAt must be a time YYYY-MM-DDTHH:MM:SSZ');
   let expires: Date | undefined;
   if (expiresRaw !== undefined) {
-    const e = parseTime(expiresRaw);
+    const e = parseTimeQuick(expiresRaw);
     if (e === null) bad('predicate.expires must be a time YYYY-MM-DDTHH:MM:SSZ');
     expires = e as Date;
   }
@@ -207,6 +213,50 @@ function parseSignaturePredicate(p: Readonly<Record<string, unknown>>): Signatur
     ...(expires === undefined ? {} : { expires }),
   };
   return Object.freeze(out);
+}
+
+/**
+ * {@link parseTime} with a shortcut for the common case, same answers: a string in the exact
+ * form `YYYY-MM-DDTHH:MM:SSZ` with a year from 1970 on and every field in range (day within
+ * its month) is read from its digits directly, without the Date string parser and the
+ * toISOString round trip; anything else is left to parseTime itself. Such a string is exactly
+ * what parseTime accepts, at the same instant, and formatTime gives it back unchanged.
+ * Exported for the equivalence test only.
+ */
+export function parseTimeQuick(s: unknown): Date | null {
+  if (typeof s === 'string' && s.length === 20) {
+    const y = digits(s, 0, 4);
+    const mo = digits(s, 5, 2);
+    const d = digits(s, 8, 2);
+    const h = digits(s, 11, 2);
+    const mi = digits(s, 14, 2);
+    const sec = digits(s, 17, 2);
+    if (
+      s.charCodeAt(4) === 0x2d && s.charCodeAt(7) === 0x2d && s.charCodeAt(10) === 0x54 &&
+      s.charCodeAt(13) === 0x3a && s.charCodeAt(16) === 0x3a && s.charCodeAt(19) === 0x5a &&
+      y >= 1970 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth(y, mo) &&
+      h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 59
+    ) {
+      return new Date(Date.UTC(y, mo - 1, d, h, mi, sec));
+    }
+  }
+  return parseTime(s);
+}
+
+/** Value of `n` ASCII digits at `at`, or -1 when any of them is not a digit. */
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+function daysInMonth(y: number, mo: number): number {
+  if (mo === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
 }
 
 function bad(why: string): never {

@@ -58,6 +58,8 @@ export interface VerifyPolicy {
 }
 
 const KEYS = new Set(['requiredRoles', 'bindTag', 'identityRemap', 'clockSkewSeconds', 'maxSignatures', 'multiArch', 'predicateType']);
+/** Every policy {@link normalizePolicy} returned (weakly held). */
+const normalized = new WeakSet<object>();
 const MODES: readonly MultiArchMode[] = ['index', 'all-children', 'platform'];
 const MAX_SKEW = 24 * 3600;
 const REPO_PREFIX = /^[a-z0-9][a-z0-9.:_-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/i;
@@ -69,6 +71,9 @@ const REPO_PREFIX = /^[a-z0-9][a-z0-9.:_-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/i;
  * @throws POLICY_INVALID naming the field and what was expected.
  */
 export function normalizePolicy(options: VerifyPolicyOptions = {}): VerifyPolicy {
+  // A policy this function made is deeply frozen, so normalizing it again would give an equal
+  // one: hand it back as is (verifiers pass the same normalized policy on every call).
+  if (typeof options === 'object' && options !== null && normalized.has(options)) return options as VerifyPolicy;
   if (!isJsonObject(options)) invalid('policy', 'an object', options);
   for (const k of Object.keys(options)) {
     if (!KEYS.has(k)) throw new OcitrustError('POLICY_INVALID', `policy: unknown field ${JSON.stringify(k.slice(0, 64))}`);
@@ -88,7 +93,7 @@ export function normalizePolicy(options: VerifyPolicyOptions = {}): VerifyPolicy
   if (!MODES.includes(multiArch as MultiArchMode)) invalid('multiArch', MODES.join(' | '), multiArch);
   const predicateType = o.predicateType ?? SIGNATURE_PREDICATE_TYPE;
   if (typeof predicateType !== 'string' || predicateType.length === 0) invalid('predicateType', 'non-empty string', predicateType);
-  return Object.freeze({
+  const policy: VerifyPolicy = Object.freeze({
     requiredRoles: normalizeRoles(o.requiredRoles),
     bindTag: bindTag as boolean,
     identityRemap: normalizeRemap(o.identityRemap),
@@ -97,6 +102,8 @@ export function normalizePolicy(options: VerifyPolicyOptions = {}): VerifyPolicy
     multiArch: multiArch as MultiArchMode,
     predicateType: predicateType as string,
   });
+  normalized.add(policy);
+  return policy;
 }
 
 /**

@@ -54,8 +54,12 @@ export interface VerifyInput {
  */
 export function verifyImage(input: VerifyInput): VerifyResult {
   checkInput(input);
-  return new ImageVerification(input, normalizePolicy(input.policy ?? {})).run();
+  const policy = input.policy === undefined ? (defaultPolicy ??= normalizePolicy({})) : normalizePolicy(input.policy);
+  return new ImageVerification(input, policy).run();
 }
+
+/** The normalized default policy (it is frozen, and so are its defaults), made once. */
+let defaultPolicy: VerifyPolicy | undefined;
 
 /**
  * Combines an index result with its children's results under a multi-architecture mode
@@ -107,6 +111,8 @@ interface Counted {
   readonly role: string;
   readonly keyid: string;
   readonly signedAt: Date | undefined;
+  /** `signedAt` as the statement spelled it, which is formatTime(signedAt) (parseTime round-trips). */
+  readonly signedAtText: string;
 }
 
 /**
@@ -121,9 +127,9 @@ class ImageVerification {
   readonly #targetPath: string;
   readonly #digest: { algorithm: string; hex: string };
   readonly #failures: VerifyFailure[] = [];
-  readonly #rolesByName: Map<string, TrustedRole>;
+  readonly #rolesByName: ReadonlyMap<string, TrustedRole>;
   /** Roles whose delegation may vouch for this target path (TUF preorder, stopping at terminating). */
-  readonly #eligible: Set<string>;
+  readonly #eligible: ReadonlySet<string>;
   #ignored = 0;
 
   constructor(input: VerifyInput, policy: VerifyPolicy) {
@@ -135,8 +141,9 @@ class ImageVerification {
     this.#subjectName = expectedSubjectName(policy, input.reference.repository);
     this.#targetPath = targetPathOf(this.#subjectName, { tag: input.reference.tag, digest: input.digest });
     this.#digest = parseDigest(input.digest);
-    this.#rolesByName = new Map(input.trust.roles.map((r) => [r.name, r]));
-    this.#eligible = eligibleRoles(input.trust.roles, this.#targetPath);
+    const roles = roleIndex(input.trust.roles);
+    this.#rolesByName = roles.byName;
+    this.#eligible = roles.eligible(this.#targetPath);
   }
 
   run(): VerifyResult {
@@ -173,16 +180,17 @@ class ImageVerification {
       this.fail('SIGNATURE_LIMIT_EXCEEDED', `${all.length} signature envelopes found, only the first ${max} were examined`);
     }
     const counted: Counted[] = [];
-    all.slice(0, max).forEach((e, i) => {
+    const n = Math.min(all.length, max);
+    for (let i = 0; i < n; i++) {
       const label = `envelope ${i + 1}`;
       try {
-        counted.push(...this.checkEnvelope(e, label));
+        for (const c of this.checkEnvelope(all[i]!, label)) counted.push(c);
       } catch (err) {
         // Untrusted input only ever costs this one envelope; unexpected errors fail closed.
         const oe = toOcitrustError(err);
         this.fail(oe.code, `${label}: ${oe.message}`);
       }
-    });
+    }
     return counted;
   }
 
@@ -213,6 +221,7 @@ class ImageVerification {
   // The envelope digest is what revocations scope to, so it is computed here from the bytes.
   private checkEnvelopeDigest(e: EnvelopeInput, label: string): string | null {
     const actual = digestOf(e.bytes, 'sha256');
+    if (e.digest === actual) return actual;
     if (isDigest(e.digest)) {
       const alg = parseDigest(e.digest).algorithm;
       const mine = alg === 'sha256' ? actual : digestOf(e.bytes, alg);
@@ -239,11 +248,19 @@ class ImageVerification {
 
   // Step 4b: what the statement says must be about this image, now.
   private checkStatement(st: Statement, label: string): void {
-    const named = st.subject.filter((s) => s.name === this.#subjectName);
-    if (named.length === 0) {
+    const subjectName = this.#subjectName;
+    const { algorithm, hex } = this.#digest;
+    let named = false;
+    let digestMatches = false;
+    for (const s of st.subject) {
+      if (s.name !== subjectName) continue;
+      named = true;
+      if (s.digest[algorithm] === hex) digestMatches = true;
+    }
+    if (!named) {
       const names = st.subject.map((s) => q(s.name ?? '')).join(', ');
-      this.fail('STATEMENT_SUBJECT_MISMATCH', `${label}: statement is for ${names}, not ${q(this.#subjectName)}`);
-    } else if (!named.some((s) => s.digest[this.#digest.algorithm] === this.#digest.hex)) {
+      this.fail('STATEMENT_SUBJECT_MISMATCH', `${label}: statement is for ${names}, not ${q(subjectName)}`);
+    } else if (!digestMatches) {
       this.fail('STATEMENT_DIGEST_MISMATCH', `${label}: statement digest differs from the resolved ${this.#in.digest}`);
     }
     const tag = this.#in.reference.tag;
@@ -281,6 +298,8 @@ class ImageVerification {
   private checkRoles(st: Statement, keys: readonly PublicKey[], envelopeDigest: string, label: string): Counted[] {
     const named = st.kind === 'signature' ? st.signature.role : typeof st.predicate.role === 'string' ? st.predicate.role : undefined;
     const signedAt = st.kind === 'signature' ? st.signature.signedAt : undefined;
+    // parseStatement accepted this text as a time, so it is already formatTime(signedAt).
+    const signedAtText = signedAt !== undefined ? (st.predicate.signedAt as string) : '';
     let roles: TrustedRole[];
     if (named !== undefined) {
       const role = this.#rolesByName.get(named);
@@ -313,7 +332,7 @@ class ImageVerification {
         this.fail('SIG_REVOKED', `${label}: ${revoked}`);
         continue;
       }
-      for (const k of members) out.push({ role: role.name, keyid: k.keyid, signedAt });
+      for (const k of members) out.push({ role: role.name, keyid: k.keyid, signedAt, signedAtText });
     }
     return out;
   }
@@ -375,15 +394,14 @@ class ImageVerification {
 
   // Step 7: the result, with each counted (role, keyid) once.
   private result(verified: boolean, counted: readonly Counted[]): VerifyResult {
-    const sigs = new Map<string, { role: string; keyid: string; at: Date | undefined }>();
+    const sigs = new Map<string, Counted>();
     for (const c of counted) {
       const k = `${c.role}\u0000${c.keyid}`;
       const prev = sigs.get(k);
-      if (!prev || (c.signedAt && (!prev.at || c.signedAt > prev.at))) sigs.set(k, { role: c.role, keyid: c.keyid, at: c.signedAt });
+      if (!prev || (c.signedAt && (!prev.signedAt || c.signedAt > prev.signedAt))) sigs.set(k, c);
     }
-    const signatures: VerifiedSignature[] = [...sigs.values()].map((s) =>
-      Object.freeze({ role: s.role, keyid: s.keyid, signedAt: s.at ? formatTime(s.at) : '' }),
-    );
+    const signatures: VerifiedSignature[] = [];
+    for (const s of sigs.values()) signatures.push(Object.freeze({ role: s.role, keyid: s.keyid, signedAt: s.signedAtText }));
     const { repository, tag, digest } = this.#in.reference;
     return Object.freeze({
       verified,
@@ -401,6 +419,46 @@ class ImageVerification {
 
 /** Failures that veto the verdict whatever signatures counted. */
 const BLOCKING: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TRUST_EXPIRED', 'REFERENCE_DIGEST_MISMATCH']);
+
+/** Lookups over one delegated-role list that every verification against it needs. */
+interface RoleIndex {
+  readonly byName: ReadonlyMap<string, TrustedRole>;
+  /** {@link eligibleRoles} of a target path. */
+  eligible(target: string): ReadonlySet<string>;
+}
+
+const ELIGIBLE_CACHE_MAX = 256;
+/** Indexes of frozen role lists (see {@link roleIndex}); entries die with their list. */
+const roleIndexes = new WeakMap<readonly TrustedRole[], RoleIndex>();
+
+/**
+ * The role index of `roles`. A trusted view from lib/metadata (trustViewFromTargets) freezes
+ * the list, every role and every role's paths, so nothing the index is derived from can change
+ * any more: such a list is indexed once and its eligible sets are remembered per target path
+ * (bounded). A list that is not frozen all the way down is indexed afresh on every call.
+ */
+function roleIndex(roles: readonly TrustedRole[]): RoleIndex {
+  const cached = roleIndexes.get(roles);
+  if (cached !== undefined) return cached;
+  const byName = new Map(roles.map((r) => [r.name, r]));
+  if (!(Object.isFrozen(roles) && roles.every((r) => Object.isFrozen(r) && Object.isFrozen(r.paths)))) {
+    return { byName, eligible: (target) => eligibleRoles(roles, target) };
+  }
+  const byTarget = new Map<string, ReadonlySet<string>>();
+  const index: RoleIndex = {
+    byName,
+    eligible(target) {
+      let set = byTarget.get(target);
+      if (set === undefined) {
+        if (byTarget.size >= ELIGIBLE_CACHE_MAX) byTarget.clear();
+        byTarget.set(target, (set = eligibleRoles(roles, target)));
+      }
+      return set;
+    },
+  };
+  roleIndexes.set(roles, index);
+  return index;
+}
 
 /**
  * Roles whose delegation may vouch for `target`, in metadata order, stopping after the first
@@ -426,9 +484,13 @@ function checkInput(input: VerifyInput): void {
   assertArg(reference.digest === undefined || isDigest(reference.digest), 'input.reference.digest', 'a digest sha256:<hex>', reference.digest);
   assertArg(isDigest(digest), 'input.digest', 'a digest sha256:<hex>', digest);
   assertArg(typeof subject === 'object' && subject !== null && typeof subject.mediaType === 'string' && Number.isSafeInteger(subject.size), 'input.subject', '{mediaType: string, size: integer}', subject);
-  assertArg(Array.isArray(envelopes) && envelopes.every((e) => typeof e === 'object' && e !== null && e.bytes instanceof Uint8Array), 'input.envelopes', 'array of {bytes: Uint8Array, digest}', envelopes);
+  assertArg(Array.isArray(envelopes) && envelopes.every(isEnvelopeInput), 'input.envelopes', 'array of {bytes: Uint8Array, digest}', envelopes);
   assertArg(typeof trust === 'object' && trust !== null && trust.keys instanceof Map && Array.isArray(trust.roles) && Array.isArray(trust.revocations) && trust.expires instanceof Date, 'input.trust', 'TrustedTargets', trust);
   assertArg(typeof clock === 'object' && clock !== null && typeof clock.now === 'function', 'input.clock', 'Clock', clock);
+}
+
+function isEnvelopeInput(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as EnvelopeInput).bytes instanceof Uint8Array;
 }
 
 /** Quotes untrusted text for a message, bounded. */

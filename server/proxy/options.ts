@@ -43,6 +43,9 @@ export type BypassFn = (request: FastifyRequest, repository: string) => Promise<
 /** Called after every manifest decision (audit, metrics). Must not throw. */
 export type DecisionListener = (request: FastifyRequest, ctx: Omit<DecideContext, 'manifestBytes' | 'callerToken'>, decision: Decision & { readonly bypass: boolean }) => void;
 
+/** Called when a manifest with a `subject` (a signature or other referrer) was pushed through the proxy. Must not throw. */
+export type ReferrerListener = (repository: string, subjectDigest: string) => void;
+
 /** Options of {@link proxyPlugin}. */
 export interface ProxyOptions {
   /** Base URL of the upstream registry (`http://127.0.0.1:5000`, `https://registry.example.com`). */
@@ -76,6 +79,11 @@ export interface ProxyOptions {
   /** Extra route config (the trust server passes `{ open: true }`: the proxy authenticates callers itself). */
   readonly routeConfig?: Readonly<Record<string, unknown>>;
   readonly onDecision?: DecisionListener;
+  /**
+   * Told about referrers pushed through the proxy, so that a refusal cached for their subject
+   * is not reused (sign right after a refused pull, and the next pull verifies again).
+   */
+  readonly onReferrerPushed?: ReferrerListener;
   /** TLS: extra CA certificates (PEM) trusted for an https upstream. */
   readonly upstreamCa?: string | Buffer;
 }
@@ -94,6 +102,7 @@ export interface ResolvedProxyOptions {
   readonly maxSockets: number;
   readonly routeConfig: Readonly<Record<string, unknown>>;
   readonly onDecision: DecisionListener | undefined;
+  readonly onReferrerPushed: ReferrerListener | undefined;
   readonly upstreamCa: string | Buffer | undefined;
 }
 
@@ -152,6 +161,7 @@ export function resolveProxyOptions(o: ProxyOptions): ResolvedProxyOptions {
     maxSockets: n(o.maxSockets, 'maxSockets', 128),
     routeConfig: o.routeConfig ?? {},
     onDecision: o.onDecision,
+    onReferrerPushed: o.onReferrerPushed,
     upstreamCa: o.upstreamCa,
   };
 }

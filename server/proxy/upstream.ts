@@ -89,14 +89,15 @@ export class Upstream {
 
 /**
  * Reads a response body into memory, refusing more than `max` bytes (Content-Length first,
- * then while reading: the connection is cut at the limit, never buffered past it).
- * @throws OcitrustError PROXY_UPSTREAM_BAD_RESPONSE, PROXY_UPSTREAM_UNREACHABLE
+ * then while reading: the connection is cut at the limit, never buffered past it). Also used
+ * for manifest pushes from clients, with `tooLarge` DIST_TOO_LARGE (413).
+ * @throws OcitrustError PROXY_UPSTREAM_BAD_RESPONSE (or `tooLarge`), PROXY_UPSTREAM_UNREACHABLE
  */
-export async function readBounded(res: IncomingMessage, max: number, what: string): Promise<Buffer> {
+export async function readBounded(res: IncomingMessage, max: number, what: string, tooLarge: 'PROXY_UPSTREAM_BAD_RESPONSE' | 'DIST_TOO_LARGE' = 'PROXY_UPSTREAM_BAD_RESPONSE'): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
   if (Number.isSafeInteger(declared) && declared > max) {
     res.destroy();
-    throw new OcitrustError('PROXY_UPSTREAM_BAD_RESPONSE', `${what}: ${declared} bytes, more than the limit of ${max}`);
+    throw new OcitrustError(tooLarge, `${what}: ${declared} bytes, more than the limit of ${max}`);
   }
   const parts: Buffer[] = [];
   let total = 0;
@@ -105,7 +106,7 @@ export async function readBounded(res: IncomingMessage, max: number, what: strin
       total += chunk.length;
       if (total > max) {
         res.destroy();
-        throw new OcitrustError('PROXY_UPSTREAM_BAD_RESPONSE', `${what}: more than the limit of ${max} bytes`);
+        throw new OcitrustError(tooLarge, `${what}: more than the limit of ${max} bytes`);
       }
       parts.push(chunk);
     }

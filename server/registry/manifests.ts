@@ -30,7 +30,7 @@ export async function getManifest(ctx: RegistryContext, call: Call, name: string
       ...(m.artifactType !== null ? { artifactType: m.artifactType } : {}),
       ...(m.subject !== null ? { subject: m.subject } : {}),
     };
-    const d = await gate(name, reference, digest, info);
+    const d = await gate(name, reference, digest, info, call.request);
     if (!(d === true || (typeof d === 'object' && d !== null && d.allow === true))) {
       const reason = typeof d === 'object' && d !== null && d.allow === false ? d.reason : 'refused by the pull policy';
       throw new OcitrustError('DIST_DENIED', `pull of ${name}@${digest} denied: ${reason}`, { details: { detail: { digest, reason } } });

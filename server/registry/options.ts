@@ -52,6 +52,8 @@ export type ManifestGate = (
   reference: string,
   digest: string,
   info: ManifestInfo,
+  /** The pull request itself (its authenticated principal: signing tools must read what they sign). */
+  request?: FastifyRequest,
 ) => GateDecision | Promise<GateDecision>;
 
 /** Bounds of the embedded registry. */

@@ -34,6 +34,8 @@ export interface DistributionOptions {
   readonly token?: TokenServer;
   /** Allow manifest/blob DELETE (default true). */
   readonly deleteEnabled?: boolean;
+  /** More top-level config.yml lines appended as is (e.g. a `notifications:` section). */
+  readonly extraConfig?: readonly string[];
 }
 
 const READY_TIMEOUT_MS = 15_000;
@@ -80,6 +82,7 @@ export async function startDistribution(opts: DistributionOptions = {}): Promise
       `    rootcertbundle: ${opts.token.certPath}`,
     );
   }
+  if (opts.extraConfig) lines.push(...opts.extraConfig);
   await writeFile(configPath, lines.join('\n') + '\n');
 
   const proc = spawn('docker-registry', ['serve', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });

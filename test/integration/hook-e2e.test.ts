@@ -238,3 +238,63 @@ describe('admission webhooks end to end (trust server, embedded registry, signed
     }
   });
 });
+
+describe('trust server --admission-policy (CLI process)', () => {
+  it('serves the webhooks with the given policy and timeout, and refuses to start with a broken policy', async () => {
+    const { spawn } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { PROJECT_ROOT } = await import('../helpers/cli.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ocitrust-admission-cli-'));
+    const run = (args: string[]) =>
+      spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'cli', 'main.ts'), 'server', '--data', join(dir, 'data'), '--listen', '127.0.0.1:0', '-o', 'json', '--log-level', 'warn', ...args], {
+        cwd: PROJECT_ROOT,
+        env: { PATH: process.env.PATH, HOME: dir, OCITRUST_HOME: join(dir, 'home'), OCITRUST_SERVER_SECRET: TEST_SECRET },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    try {
+      writeFileSync(join(dir, 'policy.yaml'), 'version: 1\nrules:\n  - {name: team, images: ["registry.example.com/team/*"], server: "http://127.0.0.1:1"}\nunmatched: deny\n');
+      const p = run(['--admission-policy', join(dir, 'policy.yaml'), '--admission-timeout', '5']);
+      let out = '';
+      let err = '';
+      p.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+      const url = await new Promise<string>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no listening line:\n${out}\n${err}`)), 30_000);
+        p.stdout!.on('data', (b: Buffer) => {
+          out += b.toString();
+          const m = /"listening":"([^"]+)"/.exec(out);
+          if (m) {
+            clearTimeout(t);
+            resolve(m[1]!);
+          }
+        });
+        p.once('exit', (code) => reject(new Error(`exited ${code}:\n${out}\n${err}`)));
+      });
+      try {
+        const r = JSON.parse(readFileSync(new URL('pod-create.json', FIXTURES), 'utf8'));
+        const t0 = performance.now();
+        const res = await postReview(url, 'validate', r);
+        assert.equal(res.status, 200);
+        assert.equal(res.body.response.allowed, false);
+        const msg: string = res.body.response.status.message;
+        // envoy matches no rule; the team images' trust server is unreachable: both deny, with the reason.
+        assert.match(msg, /registry\.example\.com\/infra\/envoy:v1\.30.*POLICY_FILE_NO_MATCH/);
+        assert.match(msg, /registry\.example\.com\/team\/app:1\.2\.3.*TUF_SOURCE_UNREACHABLE/);
+        assert.ok(performance.now() - t0 < 5000 * 0.8 + 1000, 'answered within the deadline of the 5 s timeout');
+      } finally {
+        p.kill('SIGTERM');
+        await new Promise((resolve) => p.once('exit', resolve));
+      }
+
+      writeFileSync(join(dir, 'broken.yaml'), 'version: 1\nrules:\n  - {name: team, images: ["bitnami/*"], mode: enforced}\n');
+      const bad = run(['--admission-policy', join(dir, 'broken.yaml')]);
+      let badErr = '';
+      bad.stderr!.on('data', (b: Buffer) => (badErr += b.toString()));
+      const code = await new Promise<number | null>((resolve) => bad.once('exit', resolve));
+      assert.equal(code, 2, badErr);
+      assert.match(badErr, /POLICY_FILE_INVALID|is invalid/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
