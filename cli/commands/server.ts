@@ -38,12 +38,16 @@ export function register(program: Command, kit: CommandKit): void {
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--log-level <level>', 'fatal, error, warn, info, debug (env OCITRUST_LOG_LEVEL)', undefined)
     .option('--admission-policy <file>', 'serve the Kubernetes admission webhooks /admission/validate and /admission/mutate with this policy file (docs/admission.md; env OCITRUST_ADMISSION_POLICY)')
+    .option('--proxy-upstream <url>', 'serve /v2/ as a verifying proxy in front of this registry instead of the embedded registry (docs/proxy.md; env OCITRUST_PROXY_UPSTREAM)')
+    .option('--proxy-registry-name <host>', 'registry host that trust data names the proxied repositories under (default: the upstream host:port)')
+    .option('--policy <file>', 'with --proxy-upstream: the policy file (docs/policy.md); default: enforce every repository that has a trust collection on this server')
+    .option('--notifications-token-file <file>', 'with --proxy-upstream: accept the upstream\'s notification events at POST /v1/registry/events with the bearer token in this file')
     .option('--admission-timeout <seconds>', 'the webhook configurations\' timeoutSeconds, 1-30 (env OCITRUST_ADMISSION_TIMEOUT_SECONDS, default 10); the server answers within 80 % of it')
     .action(
       kit.action(async (ctx: CliContext, opts) => {
         const { host, port } = parseListen(opts.listen as string);
         const { startServer } = await import('../../server/main.js');
-        const data = dataDir(ctx, opts.data as string | undefined);
+        const data = dataDir(ctx, (opts.data ?? server.opts().data) as string | undefined);
         const admissionPolicy = (opts.admissionPolicy as string | undefined) ?? (ctx.io.env.OCITRUST_ADMISSION_POLICY || undefined);
         const timeoutText = (opts.admissionTimeout as string | undefined) ?? (ctx.io.env.OCITRUST_ADMISSION_TIMEOUT_SECONDS || undefined);
         const admissionTimeout = timeoutText === undefined ? undefined : Number(timeoutText);
@@ -51,14 +55,40 @@ export function register(program: Command, kit: CommandKit): void {
           throw new OcitrustError('CLI_USAGE', `--admission-timeout: expected whole seconds from 1 to 30, got ${JSON.stringify(String(timeoutText).slice(0, 20))}`);
         }
         if (admissionTimeout !== undefined && !admissionPolicy) throw new OcitrustError('CLI_USAGE', '--admission-timeout needs --admission-policy');
+        const upstream = (opts.proxyUpstream as string | undefined) ?? (ctx.io.env.OCITRUST_PROXY_UPSTREAM || undefined);
+        if (!upstream && (opts.policy || opts.proxyRegistryName || opts.notificationsTokenFile)) {
+          throw new OcitrustError('CLI_USAGE', '--policy, --proxy-registry-name and --notifications-token-file need --proxy-upstream');
+        }
+        const plugins = [];
+        if (upstream) {
+          const { proxyServerPlugin } = await import('../../server/proxy/server-plugin.js');
+          const { loadPolicyFile } = await import('../../lib/policy/load.js');
+          const { readFile } = await import('node:fs/promises');
+          const policy = opts.policy ? await loadPolicyFile(ctx.path(opts.policy as string)) : undefined;
+          let notificationsToken: string | undefined;
+          if (opts.notificationsTokenFile) {
+            notificationsToken = (await readFile(ctx.path(opts.notificationsTokenFile as string), 'utf8').catch((e: unknown) => {
+              throw new OcitrustError('CLI_INPUT_UNREADABLE', `--notifications-token-file: ${(e as Error).message}`);
+            })).trim();
+          }
+          plugins.push(
+            proxyServerPlugin({
+              upstream,
+              ...(opts.proxyRegistryName ? { registryName: opts.proxyRegistryName as string } : {}),
+              ...(policy ? { policy } : {}),
+              ...(notificationsToken ? { notificationsToken } : {}),
+            }),
+          );
+        }
         const s = await startServer({
+          ...(plugins.length ? { plugins } : {}),
           dataDir: data,
           port,
           host: host ?? '127.0.0.1',
-          registry: opts.registry !== false,
+          registry: opts.registry !== false && !upstream,
           anonymousRead: opts.anonymousRead !== false,
           logger: { level: (opts.logLevel as string | undefined) ?? ctx.io.env.OCITRUST_LOG_LEVEL ?? 'info' },
-          ...(opts.database ? { database: opts.database as string } : {}),
+          ...((opts.database ?? server.opts().database) ? { database: (opts.database ?? server.opts().database) as string } : {}),
           ...(opts.tlsCert ? { tlsCert: ctx.path(opts.tlsCert as string) } : {}),
           ...(opts.tlsKey ? { tlsKey: ctx.path(opts.tlsKey as string) } : {}),
           ...(admissionPolicy ? { admission: { policy: ctx.path(admissionPolicy), ...(admissionTimeout !== undefined ? { timeoutSeconds: admissionTimeout } : {}) } } : {}),
@@ -93,8 +123,8 @@ export function register(program: Command, kit: CommandKit): void {
         const { tokenCommand } = await import('../../server/token-command.js');
         const r = await tokenCommand({
           action: 'create',
-          dataDir: dataDir(ctx, opts.data as string | undefined),
-          ...(opts.database ? { database: opts.database as string } : {}),
+          dataDir: dataDir(ctx, (opts.data ?? server.opts().data) as string | undefined),
+          ...((opts.database ?? server.opts().database) ? { database: (opts.database ?? server.opts().database) as string } : {}),
           role: opts.role as string,
           collections: opts.collections as string,
           ...(opts.name ? { name: opts.name as string } : {}),
@@ -113,7 +143,7 @@ export function register(program: Command, kit: CommandKit): void {
     db(token.command('list').description('list tokens (never their secrets)')).action(
       kit.action(async (ctx: CliContext, opts) => {
         const { tokenCommand } = await import('../../server/token-command.js');
-        const r = await tokenCommand({ action: 'list', dataDir: dataDir(ctx, opts.data as string | undefined), ...(opts.database ? { database: opts.database as string } : {}) });
+        const r = await tokenCommand({ action: 'list', dataDir: dataDir(ctx, (opts.data ?? server.opts().data) as string | undefined), ...((opts.database ?? server.opts().database) ? { database: (opts.database ?? server.opts().database) as string } : {}) });
         if (r.action !== 'list') return 3;
         if (ctx.out.json) return void ctx.out.data({ tokens: r.tokens });
         ctx.out.result(
@@ -131,7 +161,7 @@ export function register(program: Command, kit: CommandKit): void {
     db(token.command('revoke').description('revoke a token').argument('<id>', 'token id (tok_…)')).action(
       kit.action(async (ctx: CliContext, opts, id: string) => {
         const { tokenCommand } = await import('../../server/token-command.js');
-        const r = await tokenCommand({ action: 'revoke', id, dataDir: dataDir(ctx, opts.data as string | undefined), ...(opts.database ? { database: opts.database as string } : {}) });
+        const r = await tokenCommand({ action: 'revoke', id, dataDir: dataDir(ctx, (opts.data ?? server.opts().data) as string | undefined), ...((opts.database ?? server.opts().database) ? { database: (opts.database ?? server.opts().database) as string } : {}) });
         if (r.action !== 'revoke') return 3;
         if (ctx.out.json) return void ctx.out.data({ token: r.token });
         ctx.out.text(`Revoked token ${r.token.id}`);
