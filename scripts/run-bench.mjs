@@ -7,6 +7,9 @@ import { spawnSync, execSync } from 'node:child_process';
 import os from 'node:os';
 
 const only = process.argv.slice(2);
+// Some benchmarks run the built CLI (dist/cli/main.js) as whole processes.
+const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
 const files = readdirSync('bench')
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => only.length === 0 || only.includes(f.replace(/\.bench\.ts$/, '')))
