@@ -11,6 +11,7 @@
 import { CATALOGUE, OcitrustError, assertArg, type ErrorCode } from './errors/index.js';
 import { isJsonObject, parseJson } from './json.js';
 import { DEFAULT_LIMITS, type Limits } from './config.js';
+import { defaultFetch, type FetchFunction } from './http/fetch.js';
 import { PublicKey } from './keys/key.js';
 
 /** What the server tells about a collection (`GET …/keys`, `POST /v1/collections`). */
@@ -34,7 +35,7 @@ export interface TrustServerClientOptions {
   readonly token?: string;
   /** `requestTimeoutMs` bounds each request, body included. */
   readonly limits?: Limits;
-  /** Injected fetch (default: the global one). */
+  /** Injected fetch (default: {@link defaultFetch}, node:http with keep-alive). */
   readonly fetch?: typeof fetch;
 }
 
@@ -52,7 +53,7 @@ export class TrustServerClient {
   readonly baseUrl: string;
   readonly #token: string | undefined;
   readonly #limits: Limits;
-  readonly #fetch: typeof fetch;
+  readonly #fetch: FetchFunction;
 
   /** @throws INVALID_ARGUMENT for a URL that is not absolute http(s) */
   constructor(baseUrl: string, opts: TrustServerClientOptions = {}) {
@@ -66,7 +67,7 @@ export class TrustServerClient {
     this.baseUrl = u.toString().replace(/\/+$/, '');
     this.#token = opts.token;
     this.#limits = opts.limits ?? DEFAULT_LIMITS;
-    this.#fetch = opts.fetch ?? fetch;
+    this.#fetch = opts.fetch ?? defaultFetch;
   }
 
   /**

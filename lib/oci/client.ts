@@ -8,7 +8,7 @@
  * before and while reading, and every malformed answer becomes a coded error.
  */
 import { createHash } from 'node:crypto';
-import { OcitrustError } from '../errors/index.js';
+import { OcitrustError, isOcitrustError } from '../errors/index.js';
 import { digestOf, isDigest, parseDigest } from '../crypto/hash.js';
 import { limits as makeLimits, type Limits } from '../config.js';
 import { parseJson, isJsonObject } from '../json.js';
@@ -114,8 +114,11 @@ export interface RegistryClient {
   pushBlob(repo: RepositoryRef, bytes: Uint8Array, opts?: { mountFrom?: string; chunkSize?: number }): Promise<PushBlobResult>;
   /** Every tag of the repository (empty when the repository is unknown). */
   listTags(repo: RepositoryRef): Promise<string[]>;
-  /** The referrers API; `{supported: false}` on 404 (spec: fall back to the tag schema). */
-  getReferrers(repo: RepositoryRef, digest: string, opts?: { artifactType?: string }): Promise<ReferrersResult>;
+  /**
+   * The referrers API; `{supported: false}` on 404 (spec: fall back to the tag schema). A
+   * client may remember a registry without the API for a while; `fresh` asks it again.
+   */
+  getReferrers(repo: RepositoryRef, digest: string, opts?: { artifactType?: string; fresh?: boolean }): Promise<ReferrersResult>;
 }
 
 /** Options of {@link HttpRegistryClient}. */
@@ -132,6 +135,12 @@ export interface HttpRegistryClientOptions {
   readonly limits?: Partial<Limits>;
   readonly retry?: Partial<RetryPolicy>;
   readonly userAgent?: string;
+  /**
+   * How long a registry that answered the referrers API with 404 is remembered as one without
+   * it, so later listings go straight to the tag schema (ms, default 300 000; 0 = always ask).
+   * Like oras-go's per-repository referrers state; `getReferrers({fresh: true})` asks again.
+   */
+  readonly referrersCapabilityTtlMs?: number;
   /** Most tags/list pages followed (default 1000). */
   readonly maxTagPages?: number;
   /** Largest tags/list page accepted (bytes, default 8 MiB). */
@@ -188,10 +197,13 @@ export class HttpRegistryClient implements RegistryClient {
   readonly #limits: Limits;
   readonly #plain: boolean | readonly string[];
   readonly #maxTagPages: number;
+  readonly #noReferrersApi = new Map<string, number>();
+  readonly #capabilityTtlMs: number;
   readonly #maxTagPageBytes: number;
 
   constructor(opts: HttpRegistryClientOptions = {}) {
     this.#limits = makeLimits(opts.limits);
+    this.#capabilityTtlMs = opts.referrersCapabilityTtlMs ?? 300_000;
     this.#t = new Transport({
       fetch: opts.fetch,
       timeoutMs: this.#limits.requestTimeoutMs,
@@ -502,7 +514,15 @@ export class HttpRegistryClient implements RegistryClient {
     const digest = digestOf(bytes);
     const size = bytes.length;
     const what = `blob upload ${repo.registry}/${repo.path}@${digest}`;
-    if ((await this.headBlob(repo, digest)) !== undefined) return { digest, size, how: 'exists' };
+    let present: number | undefined;
+    try {
+      present = await this.headBlob(repo, digest);
+    } catch (e) {
+      // distribution answers 500 to a HEAD while another writer commits the same blob (its
+      // filesystem driver is not atomic); uploading content-addressed bytes again is harmless.
+      if (!isOcitrustError(e, 'REGISTRY_ERROR')) throw e;
+    }
+    if (present !== undefined) return { digest, size, how: 'exists' };
     const start = await this.#startUpload(repo, opts.mountFrom ? { mount: digest, from: opts.mountFrom } : undefined);
     if (start.mounted) return { digest, size, how: 'mounted' };
     let location = start.location;
@@ -542,6 +562,12 @@ export class HttpRegistryClient implements RegistryClient {
           headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
           body: bytes,
         });
+        if (res.status >= 500) {
+          // The same race as above, on commit: another writer's copy of these bytes is as good.
+          await res.discard();
+          if ((await this.headBlob(repo, digest).catch(() => undefined)) === size) return { digest, size, how: 'exists' };
+          throw new OcitrustError('BLOB_UPLOAD_FAILED', `${what}: PUT refused (${res.status})`);
+        }
         if (res.status !== 201) {
           const { text } = await errorDetail(res);
           throw new OcitrustError('BLOB_UPLOAD_FAILED', `${what}: PUT refused (${res.status})${text ? `: ${text}` : ''}`);
@@ -594,8 +620,10 @@ export class HttpRegistryClient implements RegistryClient {
     return [...seen];
   }
 
-  async getReferrers(repo: RepositoryRef, digest: string, opts: { artifactType?: string } = {}): Promise<ReferrersResult> {
+  async getReferrers(repo: RepositoryRef, digest: string, opts: { artifactType?: string; fresh?: boolean } = {}): Promise<ReferrersResult> {
     parseDigest(digest);
+    const known = this.#noReferrersApi.get(repo.registry);
+    if (known !== undefined && !opts.fresh && Date.now() < known) return { supported: false };
     const what = `referrers of ${repo.registry}/${repo.path}@${digest}`;
     const origin = new URL(this.baseUrl(repo.registry)).origin;
     let url: string | undefined = this.#url(repo, `referrers/${digest}`);
@@ -615,8 +643,10 @@ export class HttpRegistryClient implements RegistryClient {
       // Spec "Listing Referrers": a registry supporting the API MUST NOT answer 404.
       if (res.status === 404 && page === 0) {
         await res.discard();
+        if (this.#capabilityTtlMs > 0) this.#noReferrersApi.set(repo.registry, Date.now() + this.#capabilityTtlMs);
         return { supported: false };
       }
+      if (page === 0) this.#noReferrersApi.delete(repo.registry);
       if (res.status !== 200) return this.#fail(res, what);
       const ct = res.contentType;
       if (ct !== undefined && ct !== OCI_INDEX && ct !== 'application/json') {

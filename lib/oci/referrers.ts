@@ -148,7 +148,8 @@ export async function listReferrers(
   const max = opts.maxReferrers ?? DEFAULT_LIMITS.maxSignatures;
   const want = (d: Descriptor): boolean => opts.artifactType === undefined || d.artifactType === opts.artifactType;
   if (!opts.forceFallback) {
-    const api = await client.getReferrers(repo, subjectDigest, opts.artifactType ? { artifactType: opts.artifactType } : {});
+    // The complete listing asks the registry again even if the client remembers it without the API.
+    const api = await client.getReferrers(repo, subjectDigest, { ...(opts.artifactType ? { artifactType: opts.artifactType } : {}), ...(opts.complete ? { fresh: true } : {}) });
     if (api.supported) {
       return { descriptors: api.manifests.filter(want), source: 'api', missingFromIndex: [], scannedTags: false };
     }

@@ -1,5 +1,5 @@
 /**
- * HTTP transport for registry traffic: Node's global fetch (undici, keep-alive by default),
+ * HTTP transport for registry traffic: {@link defaultFetch} (node:http, keep-alive agents),
  * a per-request timeout that covers headers *and* body, bounded body reads (Content-Length
  * checked before reading, bytes counted while reading, never more than the limit buffered),
  * and retries with exponential backoff and full jitter on 429/502/503/504 that honour
@@ -11,6 +11,7 @@
  */
 import { OcitrustError } from '../errors/index.js';
 import { DEFAULT_LIMITS } from '../config.js';
+import { defaultFetch } from '../http/fetch.js';
 
 /** The subset of `fetch` the transport uses; inject a wrapper to count or observe requests. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -211,8 +212,8 @@ export function parseRetryAfter(v: string | null, now: number = Date.now()): num
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The HTTP transport. One instance per client; connection reuse comes from undici's global
- * keep-alive pool.
+ * The HTTP transport. One instance per client; connection reuse comes from the process-wide
+ * keep-alive agents of lib/http/fetch.ts.
  */
 export class Transport {
   readonly #fetch: FetchLike;
@@ -222,7 +223,7 @@ export class Transport {
   readonly #random: () => number;
 
   constructor(opts: TransportOptions = {}) {
-    this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.#fetch = opts.fetch ?? defaultFetch;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_LIMITS.requestTimeoutMs;
     this.#retry = { ...DEFAULT_RETRY, ...(opts.retry ?? {}) };
     this.#userAgent = opts.userAgent ?? 'ocitrust';

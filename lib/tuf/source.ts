@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OcitrustError, assertArg } from '../errors/index.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
+import { defaultFetch, type FetchFunction } from '../http/fetch.js';
 
 /** One metadata file of the consistent-snapshot layout: `N.root.json`, `timestamp.json`, `N.snapshot.json`, `N.targets.json`. */
 export type MetadataFile =
@@ -56,7 +57,7 @@ export interface HttpMetadataSourceOptions {
   readonly limits?: Limits;
   /** Extra request headers, e.g. `authorization`. */
   readonly headers?: Readonly<Record<string, string>>;
-  /** Injected fetch (default: the global one). */
+  /** Injected fetch (default: {@link defaultFetch}, node:http with keep-alive). */
   readonly fetch?: typeof fetch;
 }
 
@@ -73,7 +74,7 @@ export class HttpMetadataSource implements MetadataSource {
   readonly #base: URL;
   readonly #limits: Limits;
   readonly #headers: Readonly<Record<string, string>>;
-  readonly #fetch: typeof fetch;
+  readonly #fetch: FetchFunction;
 
   /** @throws INVALID_ARGUMENT */
   constructor(baseUrl: string | URL, collection: string, opts: HttpMetadataSourceOptions = {}) {
@@ -91,7 +92,7 @@ export class HttpMetadataSource implements MetadataSource {
     this.description = this.#base.toString();
     this.#limits = opts.limits ?? DEFAULT_LIMITS;
     this.#headers = { ...(opts.headers ?? {}) };
-    this.#fetch = opts.fetch ?? fetch;
+    this.#fetch = opts.fetch ?? defaultFetch;
   }
 
   async fetch(file: MetadataFile, maxBytes: number): Promise<Uint8Array | null> {

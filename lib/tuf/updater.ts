@@ -123,10 +123,16 @@ export class Updater {
     const set = this.#startSet(cached);
     const startRoot = set.root;
 
+    // The timestamp is asked for together with the first root probe (one round trip, not
+    // two); it is used only if no newer root turns up, so 5.4 still runs under the final root.
+    const probe = source.fetch({ role: 'root', version: set.root.signed.version + 1 }, L.maxMetadataBytes);
+    const early = source.fetch({ role: 'timestamp' }, L.maxSmallMetadataBytes);
+    early.catch(() => undefined);
+
     // 5.3: walk N+1, N+2, … until the source has no newer root.
     for (let steps = 0; ; steps++) {
       const next = set.root.signed.version + 1;
-      const bytes = await source.fetch({ role: 'root', version: next }, L.maxMetadataBytes);
+      const bytes = steps === 0 ? await probe : await source.fetch({ role: 'root', version: next }, L.maxMetadataBytes);
       if (bytes === null) break;
       if (steps >= L.maxRootRotations) {
         throw new OcitrustError('TUF_ROOT_CHAIN_TOO_LONG', `more than ${L.maxRootRotations} root versions after v${startRoot.signed.version}; pin a newer root`);
@@ -144,7 +150,7 @@ export class Updater {
 
     // 5.4: the cached timestamp (even expired) is the baseline for rollback checks.
     if (cache?.timestamp) tryLoad(() => set.updateTimestamp(cache.timestamp!));
-    const tsBytes = await source.fetch({ role: 'timestamp' }, L.maxSmallMetadataBytes);
+    const tsBytes = set.root === startRoot ? await early : await source.fetch({ role: 'timestamp' }, L.maxSmallMetadataBytes);
     if (tsBytes === null) throw missing(source, 'timestamp.json');
     set.updateTimestamp(tsBytes);
 

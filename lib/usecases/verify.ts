@@ -16,6 +16,8 @@ import { listSignatures, updateFallbackIndex } from '../oci/referrers.js';
 import { collectEnvelopes, type SignatureEnvelope, type DroppedSignature } from '../oci/signature-artifact.js';
 import { isIndex, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, type Descriptor, type Platform } from '../oci/types.js';
 import { verifyImage, verifyIndex } from '../verify/verifier.js';
+import { parseEnvelope } from '../statements/dsse.js';
+import { parseStatement } from '../statements/statement.js';
 import { normalizePolicy, type VerifyPolicy, type VerifyPolicyOptions } from '../verify/policy.js';
 import { failure, type VerifyFailure, type VerifyResult } from '../verify/result.js';
 import type { TrustedTargets } from '../verify/trust.js';
@@ -66,6 +68,13 @@ export async function verifyReference(o: VerifyReferenceOptions): Promise<Refere
   const ref = typeof o.reference === 'string' ? parseReference(o.reference) : o.reference;
   const policy = normalizePolicy(o.policy ?? {});
   const clock = o.clock ?? systemClock;
+  const reference = { repository: ref.repository, ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) };
+
+  // Steps 2–3 do not depend on the trust metadata, so the registry round trips run while it
+  // refreshes (wall time max(trust, registry), not the sum). Errors keep their order: a trust
+  // failure is reported first, as if the registry had not been asked.
+  const top = ref.digest === undefined ? settle(o.registry.getManifest(ref, ref.tag ?? 'latest')) : undefined;
+  const discovery = settle(top ? top.then((m) => discover(o.registry, ref, m.digest, policy.maxSignatures)) : discover(o.registry, ref, ref.digest!, policy.maxSignatures));
 
   // Step 1: trust metadata. A security failure here is a verdict (exit 1), not an exception.
   let trust: TrustedTargets;
@@ -83,17 +92,24 @@ export async function verifyReference(o: VerifyReferenceOptions): Promise<Refere
     }
     throw e;
   }
+  const ctx: Ctx = { o, ref, policy, clock, trust };
+
+  // A digest reference needs no manifest when trusted signatures settle it: the digest pins
+  // the bytes, and what they are (media type, size) is part of what the signers signed.
+  if (ref.digest !== undefined) {
+    const settled = decideByDigest(ctx, reference, ref.digest, await discovery);
+    if (settled) return settled;
+  }
 
   // Step 2: resolve once; by digest when the reference pins one (the registry must return those bytes).
-  const top = await o.registry.getManifest(ref, ref.digest ?? ref.tag ?? 'latest');
-  const ctx: Ctx = { o, ref, policy, clock, trust };
-  const result = await verifyManifest(ctx, top, { repository: ref.repository, ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) });
-  if (!isIndex(top.manifest) || !INDEX_MEDIA_TYPES.includes(top.mediaType)) return result;
+  const manifest = await (top ?? o.registry.getManifest(ref, ref.digest!));
+  const result = await verifyManifest(ctx, manifest, reference, await discovery);
+  if (!isIndex(manifest.manifest) || !INDEX_MEDIA_TYPES.includes(manifest.mediaType)) return result;
 
   // Step 6: multi-architecture. Children are always verified for the report; whether they
   // must pass is the policy's call (verifyIndex).
   const max = o.maxChildren ?? DEFAULT_MAX_CHILDREN;
-  const descs = childManifests(top.manifest);
+  const descs = childManifests(manifest.manifest);
   const extra: VerifyFailure[] = [];
   if (descs.length > max) extra.push(failure('CHILD_MISSING', `index lists ${descs.length} manifests; only the first ${max} were verified`));
   const children: ReferenceVerification[] = [];
@@ -132,17 +148,72 @@ interface Ctx {
   readonly trust: TrustedTargets;
 }
 
+/** What step 3 found for one digest: the fast-path listing and the envelopes it carried. */
+interface Discovery {
+  readonly listing: Awaited<ReturnType<typeof listSignatures>>;
+  readonly first: { envelopes: SignatureEnvelope[]; dropped: DroppedSignature[] };
+}
+
+/** Step 3, fast path: the referrers API (or the fallback index) and the envelopes it carries. */
+async function discover(registry: RegistryClient, ref: ImageReference, digest: string, max: number): Promise<Discovery> {
+  const listing = await listSignatures(registry, ref, digest, { maxReferrers: max });
+  const first = await collectEnvelopes(registry, ref, digest, listing.descriptors, { maxSignatures: max });
+  return { listing, first };
+}
+
+/** Marks a promise handled now (it may be abandoned when the trust step fails) and returns it. */
+function settle<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/**
+ * A digest reference verified without its manifest: each media type and size the envelopes
+ * claim for the digest is tried as the subject; when exactly one verifies and it is not an
+ * index (whose children the report covers), that is the verdict. Anything else (no claim
+ * verifies, signers disagree, an index) returns undefined and the caller fetches the manifest,
+ * so failures are reported exactly as before.
+ */
+function decideByDigest(ctx: Ctx, reference: { repository: string; tag?: string; digest?: string }, digest: string, d: Discovery): ReferenceVerification | undefined {
+  const claims = new Map<string, { mediaType: string; size: number }>();
+  for (const e of d.first.envelopes) {
+    const c = claimOf(e.envelope);
+    if (c && MANIFEST_MEDIA_TYPES.includes(c.mediaType) && !INDEX_MEDIA_TYPES.includes(c.mediaType)) claims.set(`${c.mediaType} ${c.size}`, c);
+    if (claims.size > 2) return undefined;
+  }
+  const verified: ReferenceVerification[] = [];
+  for (const c of claims.values()) {
+    const r = run(ctx, { digest, ...c }, reference, d.first.envelopes);
+    if (r.verified) verified.push(Object.freeze({ ...r, failures: Object.freeze([...r.failures, ...droppedFailures(d.first.dropped)]), ...c }));
+  }
+  return verified.length === 1 ? verified[0] : undefined;
+}
+
+/** The media type and size an ocitrust signature envelope claims (unverified; a guess to try). */
+function claimOf(bytes: Uint8Array): { mediaType: string; size: number } | undefined {
+  try {
+    const st = parseStatement(parseEnvelope(bytes).payload);
+    return st.kind === 'signature' ? { mediaType: st.signature.mediaType, size: st.signature.size } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function droppedFailures(dropped: readonly DroppedSignature[]): VerifyFailure[] {
+  return dropped.map((d) => failure(d.code, `signature ${d.digest}: ${d.message}`));
+}
+
 /** Steps 3–5 and 7 for one manifest. */
 async function verifyManifest(
   ctx: Ctx,
   m: FetchedManifest,
   reference: { repository: string; tag?: string; digest?: string },
+  found?: Discovery,
 ): Promise<ReferenceVerification> {
   const { o, ref, policy } = ctx;
   const max = policy.maxSignatures;
   // Step 3: the fast path (referrers API, or the fallback index).
-  const listing = await listSignatures(o.registry, ref, m.digest, { maxReferrers: max });
-  const first = await collectEnvelopes(o.registry, ref, m.digest, listing.descriptors, { maxSignatures: max });
+  const { listing, first } = found ?? (await discover(o.registry, ref, m.digest, max));
   let envelopes: SignatureEnvelope[] = first.envelopes;
   let dropped: DroppedSignature[] = first.dropped;
   let result = run(ctx, m, reference, envelopes);
@@ -150,7 +221,13 @@ async function verifyManifest(
     // DESIGN §4: on a fallback registry the shared index can lose entries to racing writers;
     // each signature also has its own tag. Look there before failing, and repair the index.
     const full = await listSignatures(o.registry, ref, m.digest, { complete: true, maxReferrers: max });
-    if (full.missingFromIndex.length > 0) {
+    if (full.source === 'api') {
+      // The client had remembered this registry as one without the referrers API; it has it now.
+      const again = await collectEnvelopes(o.registry, ref, m.digest, full.descriptors, { maxSignatures: max });
+      envelopes = again.envelopes;
+      dropped = again.dropped;
+      result = run(ctx, m, reference, envelopes);
+    } else if (full.missingFromIndex.length > 0) {
       const more = await collectEnvelopes(o.registry, ref, m.digest, full.missingFromIndex, { maxSignatures: max });
       envelopes = [...envelopes, ...more.envelopes];
       dropped = [...dropped, ...more.dropped];
@@ -162,11 +239,11 @@ async function verifyManifest(
       }
     }
   }
-  const failures = [...result.failures, ...dropped.map((d) => failure(d.code, `signature ${d.digest}: ${d.message}`))];
+  const failures = [...result.failures, ...droppedFailures(dropped)];
   return Object.freeze({ ...result, failures: Object.freeze(failures), mediaType: m.mediaType, size: m.size });
 }
 
-function run(ctx: Ctx, m: FetchedManifest, reference: { repository: string; tag?: string; digest?: string }, envelopes: readonly SignatureEnvelope[]): VerifyResult {
+function run(ctx: Ctx, m: { readonly digest: string; readonly mediaType: string; readonly size: number }, reference: { repository: string; tag?: string; digest?: string }, envelopes: readonly SignatureEnvelope[]): VerifyResult {
   return verifyImage({
     reference,
     digest: m.digest,

@@ -2,7 +2,7 @@
  * The database layer of the ocitrust server (embedded registry and trust server): SQLite by
  * default, PostgreSQL when given a `postgres://` URL, one SQL dialect for both.
  */
-import { assertArg } from '../../lib/errors/index.js';
+import { OcitrustError, assertArg } from '../../lib/errors/index.js';
 import { openPostgres, type PostgresOptions } from './postgres.js';
 import { openSqlite, type SqliteOptions } from './sqlite.js';
 import type { Db, MigrationSet } from './types.js';
@@ -45,6 +45,11 @@ export function isPostgresUrl(urlOrPath: string): boolean {
  */
 export async function openDb(urlOrPath: string, opts: OpenDbOptions = {}): Promise<Db> {
   assertArg(typeof urlOrPath === 'string' && urlOrPath.length > 0, 'database', 'a postgres:// URL or a file path', urlOrPath);
+  // `mysql://…` or a misspelt `postgress://…` must not quietly become a SQLite file named so.
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(urlOrPath)?.[1];
+  if (scheme !== undefined && !isPostgresUrl(urlOrPath)) {
+    throw new OcitrustError('INVALID_ARGUMENT', `database: expected a postgres:// or postgresql:// URL, sqlite:PATH or a file path, got a ${JSON.stringify(scheme.slice(0, 20))}:// URL`);
+  }
   const db = isPostgresUrl(urlOrPath) ? await openPostgres(urlOrPath, opts) : openSqlite(urlOrPath.replace(/^sqlite:/i, ''), opts);
   try {
     for (const set of opts.migrations ?? []) await db.migrate(set);

@@ -202,6 +202,33 @@ for (const factory of REGISTRIES) {
         }
       });
 
+      it('remembers a registry without the referrers API, and asks again when told to', async () => {
+        const c = new HttpRegistryClient({
+          credentials: anonymous,
+          fetch: (u, i) => {
+            requests++;
+            return fetch(u, i);
+          },
+        });
+        const digest = image.manifest.digest;
+        requests = 0;
+        const first = await listSignatures(c, repo(), digest);
+        assert.equal(requests, reg.referrersApi ? 1 : 2, 'referrers (+ fallback index)');
+        requests = 0;
+        const second = await listSignatures(c, repo(), digest);
+        assert.deepEqual(second.descriptors, first.descriptors);
+        assert.equal(second.source, first.source);
+        assert.equal(requests, 1, reg.referrersApi ? 'the referrers API' : 'straight to the fallback index: no second 404');
+        requests = 0;
+        assert.equal((await c.getReferrers(repo(), digest, { fresh: true })).supported, reg.referrersApi);
+        assert.equal(requests, 1, 'fresh asks the registry');
+        const never = new HttpRegistryClient({ credentials: anonymous, referrersCapabilityTtlMs: 0, fetch: (u, i) => (requests++, fetch(u, i)) });
+        await listSignatures(never, repo(), digest);
+        requests = 0;
+        await listSignatures(never, repo(), digest);
+        assert.equal(requests, reg.referrersApi ? 1 : 2, 'with a TTL of 0 every listing asks');
+      });
+
       it('20 concurrent signers on one image lose no signature', async () => {
         const im = makeImage();
         const r = { registry: reg.host, path: 'ocitrust/race' };
