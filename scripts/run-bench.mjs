@@ -2,7 +2,7 @@
 // `npm run bench [-- name...]`: runs bench/<name>.bench.ts (all by default) one after another and
 // writes their markdown output, with the machine and the command, to BENCHMARKS.md.
 // Benchmarks compare side by side in one run (ratios), because these machines are noisy.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync, execSync } from 'node:child_process';
 import os from 'node:os';
 
@@ -36,5 +36,16 @@ const head = [
   'Figures are medians of several rounds with min–max where given; ratios are computed within one run.',
   '',
 ];
-writeFileSync('BENCHMARKS.md', head.join('\n') + sections.join('\n'));
+// A partial run (`npm run bench -- proxy`) replaces only its own sections and keeps the others,
+// each of which still names the command that produced it.
+let merged = sections;
+if (only.length > 0 && existsSync('BENCHMARKS.md')) {
+  const old = readFileSync('BENCHMARKS.md', 'utf8');
+  const kept = new Map();
+  for (const part of old.split(/\n(?=## )/).slice(1)) kept.set(part.slice(3, part.indexOf('\n')).trim(), part.trimEnd() + '\n');
+  for (const sec of sections) kept.set(sec.slice(3, sec.indexOf('\n')).trim(), sec);
+  merged = [...kept.keys()].sort().map((k) => kept.get(k));
+  head[2] = `Command: \`npm run bench\` (each section: \`node --import tsx bench/<name>.bench.ts\`); last partial run: \`npm run bench -- ${only.join(' ')}\``;
+}
+writeFileSync('BENCHMARKS.md', head.join('\n') + merged.join('\n'));
 console.error('bench: wrote BENCHMARKS.md');

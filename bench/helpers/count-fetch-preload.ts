@@ -1,13 +1,14 @@
 // Preloaded into a `trust` process for the untimed counting passes
 // (`node --import tsx --import bench/helpers/count-fetch-preload.ts dist/cli/main.js …`): replaces
-// the global fetch with a recording one and writes the record as JSON to $OCITRUST_BENCH_FETCH_LOG
+// ocitrust's default fetch with a recording one (through the `Symbol.for('ocitrust.fetch')` override
+// that lib/http/fetch.ts reads on every call) and writes the record as JSON to $OCITRUST_BENCH_FETCH_LOG
 // when the process exits.
 import { writeFileSync } from 'node:fs';
 import { recordingFetch } from './recording-fetch.js';
 
 const out = process.env.OCITRUST_BENCH_FETCH_LOG;
 if (out) {
-  const rec = recordingFetch(globalThis.fetch.bind(globalThis));
-  globalThis.fetch = rec.fetch;
+  const rec = recordingFetch();
+  (globalThis as Record<symbol, unknown>)[Symbol.for('ocitrust.fetch')] = rec.fetch;
   process.on('exit', () => writeFileSync(out, JSON.stringify(rec.log)));
 }

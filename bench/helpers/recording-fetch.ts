@@ -1,7 +1,9 @@
 // Counting the HTTP requests a verification makes (issue 8 item 3): a fetch wrapper that records
 // method, URL, request headers, status and body bytes both ways. In-process it is injected
 // (HttpRegistryClient `fetch`, openCollection `fetch`); for a whole `trust` process,
-// count-fetch-preload.ts installs it as the global fetch and writes the record at exit.
+// count-fetch-preload.ts installs it as ocitrust's default fetch (the `Symbol.for('ocitrust.fetch')`
+// override of lib/http/fetch.ts) and writes the record at exit.
+import { nodeFetch } from '../../lib/http/fetch.js';
 
 /** One recorded request. */
 export interface RecordedRequest {
@@ -34,7 +36,7 @@ function bodySize(body: unknown): number {
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
 /**
- * Wraps `base` (default: the global fetch at call time). Response bodies are read in full to
+ * Wraps `base` (default: ocitrust's node:http fetch, the one its clients use). Response bodies are read in full to
  * count them and handed back as a new Response with the same status, headers and URL, so the
  * caller sees what it would have seen.
  */
@@ -45,7 +47,7 @@ export function recordingFetch(base?: typeof fetch): RecordingFetch {
     const method = (init?.method ?? (typeof input === 'object' && 'method' in input ? input.method : 'GET')).toUpperCase();
     const headers: Record<string, string> = {};
     new Headers(init?.headers).forEach((v, k) => (headers[k] = v));
-    const res = await (base ?? globalThis.fetch)(input, init);
+    const res = await (base ?? nodeFetch)(input as string | URL, init);
     const buf = method === 'HEAD' || NULL_BODY.has(res.status) ? null : Buffer.from(await res.arrayBuffer());
     log.push({ method, url, headers, status: res.status, sent: bodySize(init?.body), received: buf?.length ?? 0 });
     const copy = new Response(buf, { status: res.status, statusText: res.statusText, headers: res.headers });

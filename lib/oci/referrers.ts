@@ -242,30 +242,6 @@ export interface UpdateIndexResult {
   readonly entries: number;
 }
 
-/** Options of {@link updateFallbackIndex}. */
-export interface UpdateIndexOptions {
-  /** Descriptors to add (skipped when their digest is already listed). */
-  readonly add?: readonly Descriptor[];
-  /** Digests to remove. */
-  readonly remove?: readonly string[];
-  /** Attempts before giving up (default 12). */
-  readonly maxAttempts?: number;
-  /** From the second attempt on, also merge referrers found through their own tags (heals lost entries). */
-  readonly healFromTags?: boolean;
-  /** Backoff unit between attempts (ms, default 25), multiplied by the attempt and jittered. */
-  readonly backoffMs?: number;
-}
-
-/** Result of {@link updateFallbackIndex}. */
-export interface UpdateIndexResult {
-  /** Attempts used (1 = no race observed). */
-  readonly attempts: number;
-  /** Digest of the index now under the fallback tag (undefined if nothing was written). */
-  readonly indexDigest?: string;
-  /** Entries in the index as read back. */
-  readonly entries: number;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
