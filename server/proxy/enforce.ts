@@ -24,7 +24,7 @@ import type { ImageRuleOptions, Policy } from '../../lib/policy/types.js';
 import { planUnderPolicy, ruleRootBytes } from '../../lib/usecases/policy-verify.js';
 import { verifyReference, type ReferenceVerification } from '../../lib/usecases/verify.js';
 import type { VerifyFailure } from '../../lib/verify/result.js';
-import { VerificationCache, verificationCacheKey, type VerificationCacheOptions } from '../../hook/cache.js';
+import { VerificationCache, verificationCacheKey, type CacheKeyParts, type VerificationCacheOptions } from '../../hook/cache.js';
 import { isCollectionName } from '../names.js';
 import { classifyManifest } from './artifact.js';
 import { primeManifests } from './clients.js';
@@ -149,6 +149,24 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
   const epochs = new Map<string, number>();
   const epochOf = (repository: string, digest: string): number => epochs.get(`${repository}@${digest}`) ?? 0;
   const currentPolicy = (): Policy | undefined => (typeof o.policy === 'function' ? o.policy() : o.policy);
+  // Per-pull work that depends only on its input, kept: a warm pull then costs map lookups.
+  // Parsed manifests by digest and served media type (the digest is computed from the bytes,
+  // so a hit is the same bytes), and the candidate collection names of a repository.
+  const parsed = new Map<string, { readonly manifest: Manifest; readonly kind: 'image' | 'index' | 'artifact' }>();
+  const candidatesOf = new Map<string, readonly string[]>();
+  // Cache keys (a SHA-256 over canonical JSON) by their parts: the same image pulled again
+  // costs a JSON.stringify instead.
+  const keys = new Map<string, string>();
+  function cacheKey(p: CacheKeyParts): string {
+    const k = JSON.stringify([p.repository, p.digest, p.tag ?? null, p.rule, p.policyRevision, p.trustVersion]);
+    let v = keys.get(k);
+    if (v === undefined) {
+      v = verificationCacheKey(p);
+      if (keys.size >= 10_000) keys.clear();
+      keys.set(k, v);
+    }
+    return v;
+  }
 
   async function exists(name: string): Promise<boolean> {
     const now = Date.now();
@@ -161,8 +179,27 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
   }
 
   async function findCollection(repository: string): Promise<string | undefined> {
-    for (const c of collectionCandidates(repository)) if (await exists(c)) return c;
+    let candidates = candidatesOf.get(repository);
+    if (candidates === undefined) {
+      candidates = collectionCandidates(repository);
+      if (candidatesOf.size >= 10_000) candidatesOf.clear();
+      candidatesOf.set(repository, candidates);
+    }
+    for (const c of candidates) if (await exists(c)) return c;
     return undefined;
+  }
+
+  /** The manifest parsed and classified, once per digest and media type. */
+  function parse(ctx: DecideContext): { readonly manifest: Manifest; readonly kind: 'image' | 'index' | 'artifact' } {
+    const k = `${ctx.digest} ${ctx.mediaType}`;
+    let hit = parsed.get(k);
+    if (hit === undefined) {
+      const manifest = parseManifest(ctx.manifestBytes, { contentType: ctx.mediaType, maxBytes: limits.maxManifestBytes, what: `manifest ${ctx.repository}@${ctx.digest}` });
+      hit = { manifest, kind: classifyManifest(manifest) };
+      if (parsed.size >= 1000) parsed.clear();
+      parsed.set(k, hit);
+    }
+    return hit;
   }
 
   function defaultOptions(collection: string): ImageRuleOptions {
@@ -248,11 +285,12 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
 
     let manifest: Manifest;
     try {
-      manifest = parseManifest(ctx.manifestBytes, { contentType: ctx.mediaType, maxBytes: limits.maxManifestBytes, what: `manifest ${ctx.repository}@${ctx.digest}` });
+      const m = parse(ctx);
+      if (m.kind === 'artifact') return { allow: true, reason: 'artifact, not a runnable image' };
+      manifest = m.manifest;
     } catch (e) {
       return fromError(e, p.mode);
     }
-    if (classifyManifest(manifest) === 'artifact') return { allow: true, reason: 'artifact, not a runnable image' };
 
     let trustVersion: string;
     try {
@@ -261,14 +299,14 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
       return fromError(e, p.mode);
     }
     const parts = { repository: ctx.repository, rule: p.options.rule, policyRevision: p.options.policyRevision, trustVersion };
-    if (isApproved(verificationCacheKey({ ...parts, digest: ctx.digest }))) return { allow: true, reason: 'listed by a verified index' };
+    if (approved.size > 0 && isApproved(cacheKey({ ...parts, digest: ctx.digest }))) return { allow: true, reason: 'listed by a verified index' };
     let referrers = '';
     try {
       referrers = o.referrersVersion ? await o.referrersVersion(ctx.path, ctx.digest) : '';
     } catch (e) {
       return fromError(e, p.mode);
     }
-    const key = verificationCacheKey({
+    const key = cacheKey({
       ...parts,
       trustVersion: `${trustVersion}|${epochOf(ctx.repository, ctx.digest)}|${referrers}`,
       digest: ctx.digest,

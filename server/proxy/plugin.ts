@@ -16,7 +16,7 @@ import { digestOf, isDigest, parseDigest } from '../../lib/crypto/hash.js';
 import { parseJson, isJsonObject } from '../../lib/json.js';
 import { MANIFEST_MEDIA_TYPES } from '../../lib/oci/types.js';
 import { pathAfterV2, routeV2, type Route } from '../registry/names.js';
-import { presentedToken } from './caller.js';
+import { presentedToken, type PresentedToken } from './caller.js';
 import { proxyWireError } from './errors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { resolveProxyOptions, type Decision, type ProxyOptions, type ResolvedProxyOptions } from './options.js';
@@ -24,6 +24,8 @@ import { readBounded, Upstream } from './upstream.js';
 
 /** Conditional and range fields are not sent with a manifest fetch: the proxy needs the whole bytes. */
 const MANIFEST_OMIT = ['if-none-match', 'if-match', 'if-modified-since', 'if-unmodified-since', 'range', 'if-range'];
+/** The Accept sent for a manifest fetch when the client named none. */
+const ALL_MANIFEST_TYPES = MANIFEST_MEDIA_TYPES.join(', ');
 /** Upstream response fields kept on a manifest the proxy answers itself. */
 const MANIFEST_KEEP = ['etag', 'docker-distribution-api-version', 'last-modified'];
 
@@ -52,25 +54,29 @@ async function handle(ctx: Ctx, request: FastifyRequest, reply: FastifyReply): P
   if (decoded.split('/').some((s, i, all) => s === '.' || s === '..' || (s === '' && i !== all.length - 1)) || /[\u0000-\u001f\u007f\\]/.test(decoded)) {
     throw pathInvalid('dot, empty or control-character segments');
   }
-  if (request.method === 'GET' || request.method === 'HEAD') {
+  const presented = presentedToken(request);
+  // Only a path naming `manifests/` can be a manifest route (or a refused manifest path), so
+  // blob, upload, tag and catalog requests skip the route parse.
+  const manifestLike = decoded.includes('manifests/');
+  if (manifestLike && (request.method === 'GET' || request.method === 'HEAD')) {
     let route: Route | undefined;
     try {
       route = routeV2(decoded);
     } catch {
       if (/(^|\/)manifests\//.test(decoded)) throw pathInvalid('manifest path with an invalid repository name or reference');
     }
-    if (route?.kind === 'manifest') return serveManifest(ctx, request, reply, route.name, route.reference);
+    if (route?.kind === 'manifest') return serveManifest(ctx, request, reply, presented, route.name, route.reference);
   }
-  if (request.method === 'PUT' && ctx.o.onReferrerPushed) {
+  if (manifestLike && request.method === 'PUT' && ctx.o.onReferrerPushed) {
     let route: Route | undefined;
     try {
       route = routeV2(decoded);
     } catch {
       route = undefined;
     }
-    if (route?.kind === 'manifest') return pushManifest(ctx, request, reply, url, route.name);
+    if (route?.kind === 'manifest') return pushManifest(ctx, request, reply, presented, url, route.name);
   }
-  return passThrough(ctx, request, reply, url);
+  return passThrough(ctx, request, reply, presented, url);
 }
 
 function hasBody(request: FastifyRequest): boolean {
@@ -78,30 +84,58 @@ function hasBody(request: FastifyRequest): boolean {
   return (len !== undefined && len !== '0') || request.headers['transfer-encoding'] !== undefined;
 }
 
-/** Sends an upstream response on to the client, streamed (HEAD, 204, 304: headers only). */
-async function relay(ctx: Ctx, request: FastifyRequest, reply: FastifyReply, res: IncomingMessage): Promise<void> {
+/**
+ * Sends an upstream response on to the client, streamed (HEAD, 204, 304: headers only).
+ *
+ * The reply is hijacked and the upstream body piped straight into the client's socket: no
+ * serialisation or onSend machinery on a blob, and backpressure end to end. fastify still runs
+ * the onResponse hooks (metrics) when the response finishes. From here on nothing throws: a
+ * failure mid-body can only cut both connections (the status line has gone out).
+ */
+function relay(request: FastifyRequest, reply: FastifyReply, res: IncomingMessage, headers: Record<string, string | string[]>): void {
   const status = res.statusCode ?? 502;
-  reply.code(status);
-  reply.headers(clientResponseHeaders(res.headers, { upstreamOrigin: ctx.up.origin, realmRewrite: ctx.o.realmRewrite }));
+  reply.hijack();
+  const out = reply.raw;
+  out.writeHead(status, headers);
   if (request.method === 'HEAD' || status === 204 || status === 304 || status < 200) {
     res.resume();
-    await reply.send();
+    out.end();
     return;
   }
-  await reply.send(res);
+  // pipe() plus both ends' failures by hand: stream.pipeline would cost an AbortController and
+  // a DOMException per request (Node 20), a measurable share of a warm manifest hop.
+  res.on('error', (err) => {
+    request.log.warn({ err, status }, 'proxy: upstream answer broke off');
+    // Cut the client's connection: a truncated body must not look complete on a kept-alive socket.
+    out.destroy();
+  });
+  out.on('close', () => {
+    if (!res.complete) res.destroy();
+  });
+  res.pipe(out);
 }
 
-/** Streams a request upstream and its answer back: no body is ever held whole. */
-async function passThrough(ctx: Ctx, request: FastifyRequest, reply: FastifyReply, pathAndQuery: string): Promise<void> {
-  const presented = presentedToken(request);
-  const headers = upstreamRequestHeaders(request.headers, {
+/** {@link relay} with the upstream's headers made fit for the client. */
+function relayUpstream(ctx: Ctx, request: FastifyRequest, reply: FastifyReply, res: IncomingMessage): void {
+  relay(request, reply, res, clientResponseHeaders(res.headers, { upstreamOrigin: ctx.up.origin, realmRewrite: ctx.o.realmRewrite }));
+}
+
+/** The headers of a client request as they go upstream. */
+function forwardHeaders(ctx: Ctx, request: FastifyRequest, presented: PresentedToken | undefined, omit?: readonly string[]): ReturnType<typeof upstreamRequestHeaders> {
+  return upstreamRequestHeaders(request.headers, {
     upstreamHost: ctx.o.upstreamHost,
     clientIp: request.ip,
     dropAuthorization: presented?.via === 'authorization',
     ...(ctx.o.upstreamAuthorization ? { authorization: ctx.o.upstreamAuthorization } : {}),
+    ...(omit ? { omit } : {}),
   });
+}
+
+/** Streams a request upstream and its answer back: no body is ever held whole. */
+async function passThrough(ctx: Ctx, request: FastifyRequest, reply: FastifyReply, presented: PresentedToken | undefined, pathAndQuery: string): Promise<void> {
+  const headers = forwardHeaders(ctx, request, presented);
   const res = await ctx.up.send(request.method, pathAndQuery, headers, hasBody(request) ? request.raw : undefined);
-  await relay(ctx, request, reply, res);
+  relayUpstream(ctx, request, reply, res);
 }
 
 /** The `subject` digest of a manifest body, if it is a JSON manifest with one. */
@@ -119,16 +153,10 @@ function subjectOf(body: Buffer): string | undefined {
  * PUT of a manifest: forwarded like any push, but read first (manifests are small and bounded)
  * so that a referrer pushed through the proxy is noticed once the upstream accepted it.
  */
-async function pushManifest(ctx: Ctx, request: FastifyRequest, reply: FastifyReply, pathAndQuery: string, name: string): Promise<void> {
+async function pushManifest(ctx: Ctx, request: FastifyRequest, reply: FastifyReply, presented: PresentedToken | undefined, pathAndQuery: string, name: string): Promise<void> {
   const { o, up } = ctx;
   const body = hasBody(request) ? await readBounded(request.raw, o.maxManifestBytes, `manifest push to ${name}`, 'DIST_TOO_LARGE') : Buffer.alloc(0);
-  const presented = presentedToken(request);
-  const headers = upstreamRequestHeaders(request.headers, {
-    upstreamHost: o.upstreamHost,
-    clientIp: request.ip,
-    dropAuthorization: presented?.via === 'authorization',
-    ...(o.upstreamAuthorization ? { authorization: o.upstreamAuthorization } : {}),
-  });
+  const headers = forwardHeaders(ctx, request, presented);
   headers['content-length'] = String(body.length);
   const res = await up.send('PUT', pathAndQuery, headers, Readable.from([body]));
   const status = res.statusCode ?? 0;
@@ -142,24 +170,17 @@ async function pushManifest(ctx: Ctx, request: FastifyRequest, reply: FastifyRep
       }
     }
   }
-  await relay(ctx, request, reply, res);
+  relayUpstream(ctx, request, reply, res);
 }
 
 /** GET/HEAD of a manifest: fetch, recompute the digest, decide, answer the same bytes or 403. */
-async function serveManifest(ctx: Ctx, request: FastifyRequest, reply: FastifyReply, name: string, reference: string): Promise<void> {
+async function serveManifest(ctx: Ctx, request: FastifyRequest, reply: FastifyReply, presented: PresentedToken | undefined, name: string, reference: string): Promise<void> {
   const { o, up } = ctx;
-  const presented = presentedToken(request);
-  const headers = upstreamRequestHeaders(request.headers, {
-    upstreamHost: o.upstreamHost,
-    clientIp: request.ip,
-    dropAuthorization: presented?.via === 'authorization',
-    ...(o.upstreamAuthorization ? { authorization: o.upstreamAuthorization } : {}),
-    omit: MANIFEST_OMIT,
-  });
-  if (headers.accept === undefined) headers.accept = MANIFEST_MEDIA_TYPES.join(', ');
+  const headers = forwardHeaders(ctx, request, presented, MANIFEST_OMIT);
+  if (headers.accept === undefined) headers.accept = ALL_MANIFEST_TYPES;
   const res = await up.send('GET', `/v2/${name}/manifests/${reference}`, headers);
   // Challenges, 404s and upstream errors reach the client as the upstream sent them.
-  if (res.statusCode !== 200) return relay(ctx, request, reply, res);
+  if (res.statusCode !== 200) return relayUpstream(ctx, request, reply, res);
 
   const bytes = await readBounded(res, o.maxManifestBytes, `manifest ${name}:${reference} from the upstream`);
   const byDigest = isDigest(reference);
@@ -197,23 +218,27 @@ async function serveManifest(ctx: Ctx, request: FastifyRequest, reply: FastifyRe
   } catch (e) {
     request.log.warn({ err: e }, 'proxy: onDecision listener failed');
   }
-  request.log.info({ repository, reference, digest, allow: decision.allow, bypass, ...(decision.code ? { code: decision.code } : {}) }, 'proxy: manifest decision');
+  // A verified pull is the hot path: one line per pull only at debug. Refusals, warn-rule
+  // passes and publisher bypasses stay at info (they are in the audit log as well).
+  const level = decision.allow && !bypass && !decision.warning ? 'debug' : 'info';
+  request.log[level]({ repository, reference, digest, allow: decision.allow, bypass, ...(decision.code ? { code: decision.code } : {}) }, 'proxy: manifest decision');
   if (!decision.allow) {
     const code = decision.code === 'PROXY_VERIFY_UNAVAILABLE' ? 'PROXY_VERIFY_UNAVAILABLE' : 'PROXY_PULL_DENIED';
     throw new OcitrustError(code, `pull of ${repository}@${digest} denied: ${decision.reason ?? 'refused by the pull policy'}`, {
       details: { detail: { repository, digest, ...(decision.code ? { code: decision.code } : {}) } },
     });
   }
+  const out: Record<string, string> = {};
   for (const k of MANIFEST_KEEP) {
     const v = res.headers[k];
-    if (typeof v === 'string') reply.header(k, v);
+    if (typeof v === 'string') out[k] = v;
   }
-  reply
-    .code(200)
-    .header('content-type', contentType || mediaType || 'application/octet-stream')
-    .header('content-length', String(bytes.length))
-    .header('docker-content-digest', digest);
-  await (request.method === 'HEAD' ? reply.send() : reply.send(bytes));
+  out['content-type'] = contentType || mediaType || 'application/octet-stream';
+  out['content-length'] = String(bytes.length);
+  out['docker-content-digest'] = digest;
+  reply.hijack();
+  reply.raw.writeHead(200, out);
+  reply.raw.end(request.method === 'HEAD' ? undefined : bytes);
 }
 
 const plugin: FastifyPluginAsync<ProxyOptions> = async (app: FastifyInstance, options: ProxyOptions) => {

@@ -21,18 +21,29 @@ export interface UpstreamOptions {
 /** The upstream registry: one keep-alive agent, requests by path. */
 export class Upstream {
   readonly origin: string;
-  readonly #url: URL;
   readonly #agent: http.Agent;
   readonly #timeout: number;
-  readonly #https: boolean;
+  readonly #request: typeof http.request;
+  /** The per-request options that never change, built once (no URL work per request). */
+  readonly #base: http.RequestOptions;
 
   constructor(o: UpstreamOptions) {
-    this.#url = o.url;
     this.origin = o.url.origin;
-    this.#https = o.url.protocol === 'https:';
+    const secure = o.url.protocol === 'https:';
     this.#timeout = o.timeoutMs;
-    const agentOpts = { keepAlive: true, maxSockets: o.maxSockets, maxFreeSockets: 16 };
-    this.#agent = this.#https ? new https.Agent({ ...agentOpts, ...(o.ca ? { ca: o.ca } : {}) }) : new http.Agent(agentOpts);
+    // Keep-alive with LIFO reuse: requests go to the most recently used connection and idle
+    // extras time out at the upstream instead of all being kept half-alive in turn.
+    // Nagle off: a request body's last small segment must not wait for an ACK.
+    const agentOpts = { keepAlive: true, maxSockets: o.maxSockets, maxFreeSockets: Math.min(o.maxSockets, 64), scheduling: 'lifo' as const, noDelay: true };
+    this.#agent = secure ? new https.Agent({ ...agentOpts, ...(o.ca ? { ca: o.ca } : {}) }) : new http.Agent(agentOpts);
+    this.#request = secure ? https.request : http.request;
+    this.#base = {
+      protocol: o.url.protocol,
+      hostname: o.url.hostname.replace(/^\[|\]$/g, ''),
+      port: o.url.port || (secure ? 443 : 80),
+      agent: this.#agent,
+      timeout: o.timeoutMs,
+    };
   }
 
   /**
@@ -49,23 +60,10 @@ export class Upstream {
         const why = (e as NodeJS.ErrnoException | null)?.code ?? (e instanceof Error ? e.message : String(e));
         reject(new OcitrustError('PROXY_UPSTREAM_UNREACHABLE', `upstream ${this.origin}: ${method} failed: ${why}`, { cause: e }));
       };
-      const mod = this.#https ? https : http;
-      const req = mod.request(
-        {
-          protocol: this.#url.protocol,
-          hostname: this.#url.hostname.replace(/^\[|\]$/g, ''),
-          port: this.#url.port || (this.#https ? 443 : 80),
-          method,
-          path,
-          headers,
-          agent: this.#agent,
-          timeout: this.#timeout,
-        },
-        (res) => {
-          settled = true;
-          resolve(res);
-        },
-      );
+      const req = this.#request({ ...this.#base, method, path, headers }, (res) => {
+        settled = true;
+        resolve(res);
+      });
       req.on('timeout', () => req.destroy(new OcitrustError('PROXY_UPSTREAM_UNREACHABLE', `upstream ${this.origin}: no data for ${this.#timeout} ms`)));
       req.on('error', fail);
       if (body) {
@@ -91,28 +89,47 @@ export class Upstream {
  * Reads a response body into memory, refusing more than `max` bytes (Content-Length first,
  * then while reading: the connection is cut at the limit, never buffered past it). Also used
  * for manifest pushes from clients, with `tooLarge` DIST_TOO_LARGE (413).
+ *
+ * Plain 'data'/'end' listeners rather than `for await`: an async iterator per manifest costs
+ * more than the rest of reading a small body.
  * @throws OcitrustError PROXY_UPSTREAM_BAD_RESPONSE (or `tooLarge`), PROXY_UPSTREAM_UNREACHABLE
  */
-export async function readBounded(res: IncomingMessage, max: number, what: string, tooLarge: 'PROXY_UPSTREAM_BAD_RESPONSE' | 'DIST_TOO_LARGE' = 'PROXY_UPSTREAM_BAD_RESPONSE'): Promise<Buffer> {
+export function readBounded(res: IncomingMessage, max: number, what: string, tooLarge: 'PROXY_UPSTREAM_BAD_RESPONSE' | 'DIST_TOO_LARGE' = 'PROXY_UPSTREAM_BAD_RESPONSE'): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
   if (Number.isSafeInteger(declared) && declared > max) {
     res.destroy();
-    throw new OcitrustError(tooLarge, `${what}: ${declared} bytes, more than the limit of ${max}`);
+    return Promise.reject(new OcitrustError(tooLarge, `${what}: ${declared} bytes, more than the limit of ${max}`));
   }
-  const parts: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of res as AsyncIterable<Buffer>) {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let total = 0;
+    let done = false;
+    const finish = (e?: OcitrustError): void => {
+      if (done) return;
+      done = true;
+      res.off('data', onData);
+      // The 'error' listener stays: an error after the end must not become an uncaught one.
+      if (e) reject(e);
+      // A copy, never a view of the socket's read buffer (a cached verdict may keep the bytes).
+      else resolve(Buffer.concat(parts, total));
+    };
+    const onData = (chunk: Buffer): void => {
       total += chunk.length;
       if (total > max) {
+        finish(new OcitrustError(tooLarge, `${what}: more than the limit of ${max} bytes`));
         res.destroy();
-        throw new OcitrustError(tooLarge, `${what}: more than the limit of ${max} bytes`);
+        return;
       }
       parts.push(chunk);
-    }
-  } catch (e) {
-    if (e instanceof OcitrustError) throw e;
-    throw new OcitrustError('PROXY_UPSTREAM_UNREACHABLE', `${what}: the upstream broke off the answer`, { cause: e });
-  }
-  return Buffer.concat(parts, total);
+    };
+    const broke = (cause?: unknown): void => {
+      // 'close' follows every 'end': build the error (a stack trace) only when it is one.
+      if (!done) finish(new OcitrustError('PROXY_UPSTREAM_UNREACHABLE', `${what}: the upstream broke off the answer`, cause === undefined ? undefined : { cause }));
+    };
+    res.on('data', onData);
+    res.once('end', () => finish());
+    res.on('error', broke);
+    // Closed without 'end' (and without an error): cut off as well.
+    res.once('close', () => broke());
+  });
 }

@@ -50,6 +50,10 @@ describe('proxy plugin over HTTP', () => {
           res.end(Buffer.alloc(5 * 1024 * 1024, 0x20));
         } else if (u.startsWith('/v2/team/app/blobs/uploads/')) {
           res.writeHead(202, { location: `${upstreamUrl}/v2/team/app/blobs/uploads/abc?_state=s1`, 'docker-upload-uuid': 'abc', connection: 'close', 'x-hop': 'v' }).end();
+        } else if (u === `/v2/team/app/blobs/sha256:${'e'.repeat(64)}`) {
+          // Breaks off mid-body: 64 KiB of a declared 1 MiB, then the connection dies.
+          res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 1024 * 1024 });
+          res.write(Buffer.alloc(64 * 1024, 1), () => res.socket!.destroy());
         } else if (u === '/v2/team/app/manifests/sig') {
           res.writeHead(201, { location: `/v2/team/app/manifests/${DIGEST}` }).end();
         } else {
@@ -194,6 +198,25 @@ describe('proxy plugin over HTTP', () => {
     const r = await fetch(`${base}/v2/team/app/blobs/uploads/abc?_state=s1`, { method: 'PATCH', body, headers: { 'content-type': 'application/octet-stream' } });
     assert.equal(r.status, 202);
     assert.equal(seen.at(-1)!.body, body.length);
+  });
+
+  it('cuts the client connection when the upstream breaks off a blob, and keeps serving', async () => {
+    const got = await new Promise<{ status: number; received: number; error: string | undefined }>((resolve) => {
+      const u = new URL(base);
+      const r = httpRequest({ host: u.hostname, port: u.port, path: `/v2/team/app/blobs/sha256:${'e'.repeat(64)}` }, (res) => {
+        let received = 0;
+        res.on('data', (c: Buffer) => (received += c.length));
+        res.on('end', () => resolve({ status: res.statusCode!, received, error: undefined }));
+        res.on('error', (e) => resolve({ status: res.statusCode!, received, error: e.message }));
+      });
+      r.on('error', (e) => resolve({ status: 0, received: 0, error: e.message }));
+      r.end();
+    });
+    assert.equal(got.status, 200, 'the status line had gone out');
+    assert.ok(got.received < 1024 * 1024, 'a truncated body never looks complete');
+    assert.notEqual(got.error, undefined, 'the client sees the connection cut');
+    const next = await fetch(`${base}/v2/team/app/manifests/v1`);
+    assert.equal(next.status, 200);
   });
 
   it('answers 502 when the upstream cannot be reached', async () => {
