@@ -9,7 +9,7 @@
 //
 // Notary: Debian's notary 0.7 — notary-server + notary-signer on loopback, mutual TLS, memory
 // storage (bench/notary/harness.ts); the client is `notary add` + `notary publish` and
-// `notary lookup`. ocitrust: `node dist/cli/main.js` (`trust sign`, `trust verify`) against a
+// `notary lookup`. ocitrust: `node dist/cli/bundle/trust.js` (the package bin) (`trust sign`, `trust verify`) against a
 // `trust server` process with its embedded registry, and lib/usecases in-process. Each run
 // measures every case back to back, so ratios are taken pair by pair within one run.
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -404,7 +404,7 @@ function report(results: readonly SizeResult[], growthRows: readonly GrowthRow[]
   const lines: string[] = [];
   lines.push(`Reproduce: \`npm run build && node --import tsx bench/compare.bench.ts --sizes ${SIZES.join(',')} --runs ${RUNS} --iterations ${ITERATIONS}\` (${environmentLine()}).`);
   lines.push('');
-  lines.push('Notary v1: Debian `notary` 0.7 — notary-server in front of notary-signer (mutual TLS, gRPC), both with memory storage, HTTPS from the client, all on loopback; whole `notary` processes with a trust dir each. ocitrust: `node dist/cli/main.js` against a `trust server` process on loopback (SQLite, embedded registry with the referrers API); "library" rows call lib/usecases in the benchmark process. Whole-process figures are medians of the runs with min–max; ratios are the median of per-run ratios.');
+  lines.push('Notary v1: Debian `notary` 0.7 — notary-server in front of notary-signer (mutual TLS, gRPC), both with memory storage, HTTPS from the client, all on loopback; whole `notary` processes with a trust dir each. ocitrust: `node dist/cli/bundle/trust.js` (the package bin, bundled) against a `trust server` process on loopback (SQLite, embedded registry with the referrers API); "library" rows call lib/usecases in the benchmark process. Whole-process figures are medians of the runs with min–max; ratios are the median of per-run ratios.');
   if (notaryWhy) lines.push('', `**Notary columns missing:** ${notaryWhy}.`);
   if (cliWhy) lines.push('', `**ocitrust columns pending:** ${cliWhy}.`);
   if (stale) lines.push('', `**Warning:** ${stale}.`);

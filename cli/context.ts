@@ -3,14 +3,16 @@ import { isAbsolute, resolve } from 'node:path';
 import { OcitrustError } from '../lib/errors/index.js';
 import { passphraseFromEnv } from '../lib/keys/passphrase.js';
 import type { KeyStore } from '../lib/keys/keystore.js';
-import { HttpRegistryClient } from '../lib/oci/client.js';
-import { dockerConfigCredentials, type CredentialProvider } from '../lib/oci/credentials.js';
+// The registry client, the trust server client and the trust opening are imported where they
+// are first used: commands that need none of them (key, init, …) start without loading them.
+import type { HttpRegistryClient } from '../lib/oci/client.js';
+import type { CredentialProvider } from '../lib/oci/credentials.js';
 import { normalizeRepository } from '../lib/reference.js';
-import { TrustServerClient } from '../lib/trust-client.js';
+import type { TrustServerClient } from '../lib/trust-client.js';
 import { OcitrustHome } from '../lib/usecases/home.js';
 import type { AdminContext } from '../lib/usecases/admin.js';
 import type { PassphraseProvider, PassphraseRequest } from '../lib/usecases/keys.js';
-import { openCollection, type CollectionTrust } from '../lib/usecases/trust.js';
+import type { CollectionTrust } from '../lib/usecases/trust.js';
 import type { CliIO } from './io.js';
 import { Output, type OutputFormat } from './output.js';
 import { promptHidden } from './prompt.js';
@@ -42,7 +44,7 @@ export class CliContext {
   readonly out: Output;
   #home?: OcitrustHome;
   #keys?: KeyStore;
-  #registry?: HttpRegistryClient;
+  #registry?: Promise<HttpRegistryClient>;
   #token?: Promise<string | undefined>;
   #passFile?: Promise<string>;
   readonly #passCache = new Map<string, string>();
@@ -91,25 +93,35 @@ export class CliContext {
    * configuration, except for the trust server's own embedded registry (same host and port),
    * which gets the trust server token (it accepts it as a Basic password).
    */
-  get registry(): HttpRegistryClient {
+  registry(): Promise<HttpRegistryClient> {
     if (!this.#registry) {
-      const docker = dockerConfigCredentials({ env: this.io.env });
-      let embedded: string | undefined;
-      try {
-        embedded = new URL(this.serverUrl).host;
-      } catch {
-        embedded = undefined;
-      }
-      const credentials: CredentialProvider = async (registry) => {
-        if (registry === embedded) {
-          const token = await this.token();
-          if (token) return { username: 'ocitrust', password: token };
-        }
-        return docker(registry);
-      };
-      this.#registry = new HttpRegistryClient({ plainHttp: this.globals.plainHttp === true, userAgent: 'ocitrust-cli', credentials });
+      const p = this.#newRegistry();
+      this.#registry = p;
+      // As when it was built synchronously: a failure is not remembered.
+      p.catch(() => {
+        if (this.#registry === p) this.#registry = undefined;
+      });
     }
     return this.#registry;
+  }
+
+  async #newRegistry(): Promise<HttpRegistryClient> {
+    const [{ HttpRegistryClient }, { dockerConfigCredentials }] = await Promise.all([import('../lib/oci/client.js'), import('../lib/oci/credentials.js')]);
+    const docker = dockerConfigCredentials({ env: this.io.env });
+    let embedded: string | undefined;
+    try {
+      embedded = new URL(this.serverUrl).host;
+    } catch {
+      embedded = undefined;
+    }
+    const credentials: CredentialProvider = async (registry) => {
+      if (registry === embedded) {
+        const token = await this.token();
+        if (token) return { username: 'ocitrust', password: token };
+      }
+      return docker(registry);
+    };
+    return new HttpRegistryClient({ plainHttp: this.globals.plainHttp === true, userAgent: 'ocitrust-cli', credentials });
   }
 
   /** The bearer token: OCITRUST_TOKEN, else the contents of --token-file. Never from argv. */
@@ -123,7 +135,7 @@ export class CliContext {
   }
 
   async trustServer(): Promise<TrustServerClient> {
-    const token = await this.token();
+    const [token, { TrustServerClient }] = await Promise.all([this.token(), import('../lib/trust-client.js')]);
     return new TrustServerClient(this.serverUrl, token ? { token } : {});
   }
 
@@ -211,7 +223,7 @@ export class CliContext {
   }
 
   async #openTrust(collection: string, opts: { root?: Uint8Array; server?: string; online?: boolean }): Promise<CollectionTrust> {
-    const token = await this.token();
+    const [token, { openCollection }] = await Promise.all([this.token(), import('../lib/usecases/trust.js')]);
     const t = await openCollection({
       home: this.home,
       collection,

@@ -1,13 +1,38 @@
 #!/usr/bin/env node
-// The `trust` command (package.json "bin"). Everything lives in run.ts so tests can call it.
-import { run } from './run.js';
+// The `trust` command (package.json "bin", bundled by scripts/build-cli.mjs). Everything lives in
+// run.ts so tests can call it; this file only decides what to load. `trust --version` alone is
+// answered here without loading the command-line parser or any command: start-up time is the
+// whole cost of that call (issue 8 item 5).
+import { writeSync } from 'node:fs';
 
-run(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`trust: internal error: ${e instanceof Error ? e.message : String(e)} [INTERNAL]\n`);
-    process.exitCode = 3;
-  },
-);
+// A string literal in the bundle (esbuild `define`); undeclared from the sources, which `typeof`
+// tolerates.
+declare const __OCITRUST_VERSION__: string | undefined;
+
+const argv = process.argv.slice(2);
+
+function internal(e: unknown): void {
+  process.stderr.write(`trust: internal error: ${e instanceof Error ? e.message : String(e)} [INTERNAL]\n`);
+  process.exitCode = 3;
+}
+
+/** Prints what commander prints for the version option, without building process.stdout. */
+function printVersion(v: string): void {
+  const text = `${v}\n`;
+  try {
+    writeSync(1, text);
+  } catch {
+    process.stdout.write(text);
+  }
+}
+
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  if (typeof __OCITRUST_VERSION__ === 'string') printVersion(__OCITRUST_VERSION__);
+  else import('./version.js').then(({ cliVersion }) => cliVersion()).then(printVersion, internal);
+} else {
+  import('./run.js')
+    .then(({ run }) => run(argv))
+    .then((code) => {
+      process.exitCode = code;
+    }, internal);
+}

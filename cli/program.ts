@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
-import { CliContext, type GlobalOptions } from './context.js';
+import type { CliContext, GlobalOptions } from './context.js';
 import type { CliIO } from './io.js';
+import { cliVersion } from './version.js';
 
 /** Shared state of one CLI run: the exit code the actions set. */
 export interface RunState {
@@ -37,15 +38,76 @@ export function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), v];
 }
 
+/** A command module: registers one top-level command (and its subcommands). */
+interface CommandModule {
+  register(program: Command, kit: CommandKit): void;
+}
+
 /**
- * The `trust` program: global options and every command group. Commands are registered from
- * cli/commands/*; heavy modules (the server, database drivers) load inside their actions.
+ * Every top-level command, in the order `trust --help` lists them, each loaded only when needed:
+ * a command module pulls in its use cases and their libraries, which is most of the start-up
+ * cost of the CLI.
  */
-export async function buildProgram(io: CliIO, state: RunState): Promise<Command> {
+const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> = [
+  ['key', () => import('./commands/key.js')],
+  ['init', () => import('./commands/init.js')],
+  ['signer', () => import('./commands/signer.js')],
+  ['sign', () => import('./commands/sign.js')],
+  ['verify', () => import('./commands/verify.js')],
+  ['inspect', () => import('./commands/inspect.js')],
+  ['revoke', () => import('./commands/revoke.js')],
+  ['copy', () => import('./commands/copy.js')],
+  ['server', () => import('./commands/server.js')],
+  ['verify-manifests', () => import('./commands/verify-manifests.js')],
+  ['completion', () => import('./commands/completion.js')],
+];
+
+/** Global options that take a value in the next argument (unless written `--opt=value` or `-oVALUE`). */
+const GLOBAL_WITH_VALUE = new Set(['--server', '--home', '-o', '--output', '--passphrase-file', '--token-file']);
+/**
+ * Global options without a value. Not -h/--help: before the command name, commander shows the
+ * program's help (every command) rather than the command's.
+ */
+const GLOBAL_FLAGS = new Set(['--plain-http', '-q', '--quiet', '-V', '--version']);
+
+/**
+ * The top-level command `argv` runs, when that one command suffices: the first argument after
+ * the global options, when it names a command. Undefined — load every command — when there is
+ * none (`trust`, `trust --help`, `trust -h verify`), for `help` and `completion` (they describe every command),
+ * for an unknown name (commander's error suggests the closest one) and whenever the global
+ * options are anything but plain (`--`, combined or unknown flags): commander then decides, as
+ * it always did.
+ */
+export function invokedCommand(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('-') || a === '-') {
+      if (a === 'completion') return undefined;
+      return COMMANDS.some(([name]) => name === a) ? a : undefined;
+    }
+    if (GLOBAL_FLAGS.has(a)) continue;
+    if (GLOBAL_WITH_VALUE.has(a)) {
+      i++;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0 && GLOBAL_WITH_VALUE.has(a.slice(0, eq))) continue;
+    if (/^-o./.test(a)) continue;
+    return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The `trust` program: global options and the command groups. Commands are registered from
+ * cli/commands/* — only the one `argv` invokes when that is clear (see {@link invokedCommand}),
+ * else all of them; heavy modules (the server, database drivers) load inside their actions.
+ */
+export async function buildProgram(io: CliIO, state: RunState, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('trust');
   program
     .description('Content trust for container images: sign images and verify them before deploy.')
-    .version(await version(), '-V, --version', 'print the version')
+    .version(await cliVersion(), '-V, --version', 'print the version')
     .addOption(new Option('--server <url>', 'trust server URL (env OCITRUST_SERVER, default http://127.0.0.1:7443)'))
     .addOption(new Option('--home <dir>', 'ocitrust home folder: keys, pinned roots, trust cache (env OCITRUST_HOME, default ~/.ocitrust)'))
     .option('--plain-http', 'talk to registries over plain HTTP (loopback registries always are)')
@@ -78,25 +140,16 @@ export async function buildProgram(io: CliIO, state: RunState): Promise<Command>
         const cmd = args[args.length - 1] as Command;
         const opts = args[args.length - 2] as Record<string, unknown>;
         const positional = args.slice(0, -2);
+        // Loaded only when an action runs: `--help` and usage errors never need it.
+        const { CliContext } = await import('./context.js');
         const ctx = new CliContext(io, cmd.optsWithGlobals() as GlobalOptions);
         const code = await (fn as (c: CliContext, o: Record<string, unknown>, ...a: unknown[]) => Promise<number | void>)(ctx, opts, ...positional);
         state.exitCode = code ?? 0;
       };
     },
   };
-  const mods = await Promise.all([
-    import('./commands/key.js'),
-    import('./commands/init.js'),
-    import('./commands/signer.js'),
-    import('./commands/sign.js'),
-    import('./commands/verify.js'),
-    import('./commands/inspect.js'),
-    import('./commands/revoke.js'),
-    import('./commands/copy.js'),
-    import('./commands/server.js'),
-    import('./commands/verify-manifests.js'),
-    import('./commands/completion.js'),
-  ]);
+  const only = invokedCommand(argv);
+  const mods = await Promise.all(COMMANDS.filter(([name]) => only === undefined || name === only).map(([, load]) => load()));
   for (const m of mods) m.register(program, kit);
   // Every subcommand reports usage errors the same way and never exits by itself.
   const configure = (c: Command): void => {
@@ -111,22 +164,4 @@ export async function buildProgram(io: CliIO, state: RunState): Promise<Command>
   };
   configure(program);
   return program;
-}
-
-async function version(): Promise<string> {
-  try {
-    const { readFile } = await import('node:fs/promises');
-    // cli/program.ts runs from the source tree and from dist/cli; package.json is found either way.
-    for (const rel of ['../package.json', '../../package.json']) {
-      try {
-        const pkg = JSON.parse(await readFile(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === 'ocitrust' && typeof pkg.version === 'string') return pkg.version;
-      } catch {
-        // try the next location
-      }
-    }
-  } catch {
-    // fall through
-  }
-  return '0.0.0';
 }

@@ -12,7 +12,7 @@ import { buildProgram } from './program.js';
 export async function run(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
   const state = { exitCode: 0 };
   try {
-    const program = await buildProgram(io, state);
+    const program = await buildProgram(io, state, argv);
     await program.parseAsync([...argv], { from: 'user' });
     return state.exitCode;
   } catch (e) {

@@ -7,7 +7,7 @@ import { spawnSync, execSync } from 'node:child_process';
 import os from 'node:os';
 
 const only = process.argv.slice(2);
-// Some benchmarks run the built CLI (dist/cli/main.js) as whole processes.
+// Some benchmarks run the built CLI (the package bin, dist/cli/bundle/trust.js) as whole processes.
 const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 const files = readdirSync('bench')

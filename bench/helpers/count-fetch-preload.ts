@@ -1,5 +1,5 @@
 // Preloaded into a `trust` process for the untimed counting passes
-// (`node --import tsx --import bench/helpers/count-fetch-preload.ts dist/cli/main.js …`): replaces
+// (`node --import tsx --import bench/helpers/count-fetch-preload.ts dist/cli/bundle/trust.js …`): replaces
 // ocitrust's default fetch with a recording one (through the `Symbol.for('ocitrust.fetch')` override
 // that lib/http/fetch.ts reads on every call) and writes the record as JSON to $OCITRUST_BENCH_FETCH_LOG
 // when the process exits.

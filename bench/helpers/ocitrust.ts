@@ -1,9 +1,9 @@
 // The ocitrust side of the comparisons (issue 8): the real `trust` CLI from the build
-// (`node dist/cli/main.js`, as users run it), a `trust server` with its embedded registry as a
+// (package.json "bin", the bundle `npm run build` writes, as users run it), a `trust server` with its embedded registry as a
 // separate process on 127.0.0.1:0, and in-process helpers that build large repositories fast
 // (pushing images and signing them through the library instead of one process per tag).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +19,8 @@ import type { Signer } from '../../lib/keys/signer.js';
 
 /** The project root. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The built CLI (package.json "bin"). */
-export const DIST_MAIN = join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
+/** The shipped CLI: package.json "bin".trust (the esbuild bundle of scripts/build-cli.mjs). */
+export const DIST_MAIN = join(PROJECT_ROOT, (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { bin: { trust: string } }).bin.trust);
 /** Passphrase of every key the benchmarks make. */
 export const BENCH_PASSPHRASE = 'bench passphrase 0123456789';
 
@@ -69,7 +69,7 @@ export class TrustCli {
     };
   }
 
-  /** `node dist/cli/main.js args…`, timed; rejects unless it exits 0. */
+  /** `trust args…` (node {@link DIST_MAIN}), timed; rejects unless it exits 0. */
   run(args: readonly string[]): Promise<TimedRun> {
     return timeOk(process.execPath, [DIST_MAIN, ...args], { env: this.env });
   }

@@ -17,7 +17,7 @@ export function register(program: Command, kit: CommandKit): void {
           const bar = progressBar(ctx.io, 'copying', ctx.out.quiet);
           let r;
           try {
-            r = await copyImage({ source: src, destination: dst, registry: ctx.registry, onProgress: (d, t) => bar.update(d, t) });
+            r = await copyImage({ source: src, destination: dst, registry: await ctx.registry(), onProgress: (d, t) => bar.update(d, t) });
           } finally {
             bar.end();
           }

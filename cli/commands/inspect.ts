@@ -34,7 +34,7 @@ export function register(program: Command, kit: CommandKit): void {
           const trust = await ctx.openTrust(collection, root ? { root } : {});
           const i = await inspectReference({
             reference: ref,
-            registry: ctx.registry,
+            registry: await ctx.registry(),
             collection,
             metadata: { root: trust.refresh.metadata.root.signed, targets: trust.refresh.metadata.targets.signed },
           });

@@ -3,7 +3,6 @@ import { basename, join } from 'node:path';
 import { Argument, type Command } from 'commander';
 import { OcitrustError } from '../../lib/errors/index.js';
 import { KEY_NAME_PATTERN } from '../../lib/keys/keystore.js';
-import { rotateKey } from '../../lib/usecases/admin.js';
 import type { CliContext } from '../context.js';
 import { table } from '../output.js';
 import { example, type CommandKit } from '../program.js';
@@ -121,6 +120,8 @@ export function register(program: Command, kit: CommandKit): void {
       .action(
         kit.action(async (ctx: CliContext, opts, repo: string, role: 'root' | 'targets') => {
           const collection = ctx.repository(repo);
+          // The admin use cases bring the trust server client: only rotate needs them.
+          const { rotateKey } = await import('../../lib/usecases/admin.js');
           const r = await rotateKey(await ctx.admin(), { collection, role, ...(opts.key ? { newKey: opts.key as string } : {}) });
           if (ctx.out.json) return void ctx.out.data({ collection, role, oldKeyids: r.oldKeyids, newKey: r.newKey, versions: r.versions });
           ctx.out.text(

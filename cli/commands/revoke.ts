@@ -20,7 +20,7 @@ export function register(program: Command, kit: CommandKit): void {
           const ref = parseReference(image);
           const r = await revokeSignatures(await ctx.admin(), {
             reference: ref,
-            registry: ctx.registry,
+            registry: await ctx.registry(),
             reason: opts.reason as string,
             ...(opts.collection ? { collection: ctx.repository(opts.collection as string) } : {}),
             ...(opts.signer ? { role: opts.signer as string } : {}),

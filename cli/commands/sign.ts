@@ -35,7 +35,7 @@ export function register(program: Command, kit: CommandKit): void {
           try {
             r = await signImage({
               reference: ref,
-              registry: ctx.registry,
+              registry: await ctx.registry(),
               signer: signers,
               role: choice.role,
               recursive: opts.recursive === true,

@@ -102,7 +102,7 @@ export async function verifyOne(ctx: CliContext, image: string | ImageReference,
     }
     const r = await verifyReference({
       reference: ref,
-      registry: ctx.registry,
+      registry: await ctx.registry(),
       trust: { refresh: async () => (await ctx.openTrust(collection, { ...(root ? { root } : {}), ...(server ? { server } : {}) })).refresh },
       policy,
       ...(o.platform ? { platform: o.platform } : {}),

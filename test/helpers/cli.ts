@@ -1,10 +1,11 @@
 /**
  * Runs the real `trust` command in a child process, the way users and scripts run it: from
- * source through tsx (fast), or the built `dist/cli/main.js`. Each test gets its own home
+ * source through tsx (fast), or the shipped bin (package.json "bin": the bundle that
+ * `npm run build` writes with scripts/build-cli.mjs). Each test gets its own home
  * folder (keys, pinned roots, trust cache) and passphrases through the environment.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +16,8 @@ import { TEST_SCRYPT, TEST_SECRET } from './trust-server.js';
 /** The project root. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SOURCE_MAIN = join(PROJECT_ROOT, 'cli', 'main.ts');
-/** The built entry point (package.json "bin"). */
-export const DIST_MAIN = join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
+/** The shipped entry point: package.json "bin".trust, as `npm install` links it. */
+export const DIST_MAIN = join(PROJECT_ROOT, (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { bin: { trust: string } }).bin.trust);
 
 /** What a run of `trust` produced. */
 export interface TrustRun {
@@ -31,9 +32,9 @@ export interface TrustRunOptions {
   readonly env?: Record<string, string | undefined>;
   /** Text for stdin (default: none, stdin closed). */
   readonly input?: string;
-  /** Run dist/cli/main.js instead of the sources. */
+  /** Run the shipped bin ({@link DIST_MAIN}) instead of the sources. */
   readonly dist?: boolean;
-  /** Run this built main.js (e.g. a scratch build) instead of the sources. */
+  /** Run this built entry point (e.g. a scratch build of the bundle) instead of the sources. */
   readonly script?: string;
   readonly timeoutMs?: number;
 }
@@ -70,7 +71,7 @@ export class CliSession {
 export function runTrust(args: readonly string[], opts: TrustRunOptions = {}): Promise<TrustRun> {
   const built = opts.script ?? (opts.dist ? DIST_MAIN : undefined);
   const entry = built ? [built] : ['--import', 'tsx', SOURCE_MAIN];
-  if (built && !existsSync(built)) throw new Error(`${built} is missing: run npx tsc -p tsconfig.build.json`);
+  if (built && !existsSync(built)) throw new Error(`${built} is missing: run npm run build`);
   const env: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'CI']) if (process.env[k] !== undefined) env[k] = process.env[k]!;
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;

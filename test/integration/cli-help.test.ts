@@ -1,5 +1,6 @@
 // `--help` on every command carries an example; completion scripts are valid shell; and the
-// built package (dist/, the npm "bin") runs, compiled by the real build into a scratch folder.
+// built package (dist/, the npm "bin": the esbuild bundle) runs, made by the real build — tsc and
+// scripts/build-cli.mjs — into a scratch folder.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -104,6 +105,8 @@ describe('trust CLI help, completion and the built binary', { timeout: 300_000 }
       const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
       const r = spawnSync(process.execPath, [tsc, '-p', join(PROJECT_ROOT, 'tsconfig.build.json'), '--outDir', out], { encoding: 'utf8', cwd: PROJECT_ROOT });
       assert.equal(r.status, 0, `build failed:\n${r.stdout}\n${r.stderr}`);
+      const b = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'build-cli.mjs'), '--outdir', join(out, 'cli', 'bundle')], { encoding: 'utf8', cwd: PROJECT_ROOT });
+      assert.equal(b.status, 0, `bundle failed:\n${b.stdout}\n${b.stderr}`);
       s = new CliSession();
     });
     after(() => {
@@ -111,21 +114,43 @@ describe('trust CLI help, completion and the built binary', { timeout: 300_000 }
       s?.cleanup();
     });
 
-    test('package.json bin points at cli/main.js with a node shebang', async () => {
+    test('package.json bin points at the bundle, which has a node shebang; tsc still builds cli/main.js', async () => {
       const pkg = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; version: string };
-      assert.equal(pkg.bin.trust, 'dist/cli/main.js');
-      const main = join(out, 'cli', 'main.js');
+      assert.equal(pkg.bin.trust, 'dist/cli/bundle/trust.js');
+      const main = join(out, 'cli', 'bundle', 'trust.js');
       assert.ok(existsSync(main));
       assert.match(await readFile(main, 'utf8'), /^#!\/usr\/bin\/env node\n/);
+      assert.ok(existsSync(join(out, 'cli', 'main.js')));
     });
 
     test('runs: --version, key generate, key list -o json, a usage error', async () => {
       const pkg = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
-      const main = join(out, 'cli', 'main.js');
+      const main = join(out, 'cli', 'bundle', 'trust.js');
       const exec = (args: string[]) => runTrust(args, { env: s.env, script: main });
       const v = await exec(['--version']);
       assert.equal(v.code, 0, v.stderr);
-      assert.equal(v.stdout.trim(), pkg.version);
+      assert.equal(v.stdout, `${pkg.version}\n`);
+      const late = await exec(['-q', '--server', 'http://127.0.0.1:1', '--version']);
+      assert.equal(late.stdout, `${pkg.version}\n`, 'the version after global options too');
+      // Only the invoked command is loaded, yet help lists every one, and a typo gets a suggestion.
+      const help = await exec(['--help']);
+      assert.equal(help.code, 0, help.stderr);
+      for (const c of ['key', 'init', 'signer', 'sign', 'verify', 'inspect', 'revoke', 'copy', 'server', 'verify-manifests', 'completion']) {
+        assert.match(help.stdout, new RegExp(`\\n  ${c} `), `--help lists ${c}`);
+      }
+      const vh = await exec(['--server', 'http://127.0.0.1:1', 'verify', '--help']);
+      assert.equal(vh.code, 0, vh.stderr);
+      assert.match(vh.stdout, /^Usage: trust verify \[options\] <image\.\.\.>/);
+      const typo = await exec(['verfy', 'x']);
+      assert.equal(typo.code, 2);
+      assert.match(typo.stderr, /^trust: unknown command 'verfy'\n\(Did you mean verify\?\)/);
+      // Errors from the bundle: one line, the stable code, no stack trace.
+      const badRef = await exec(['verify', 'NOT A REF']);
+      assert.equal(badRef.code, 2);
+      assert.match(badRef.stderr, /^trust: NOT A REF: .*\[REFERENCE_INVALID\]\n$/);
+      const down = await exec(['--server', 'http://127.0.0.1:1', 'signer', 'list', 'localhost:1/x']);
+      assert.equal(down.code, 3);
+      assert.match(down.stderr, /^trust: [^\n]+ \[[A-Z_]+_UNREACHABLE\]\n$/);
       const g = await exec(['key', 'generate', 'distkey', '--dir', s.home]);
       assert.equal(g.code, 0, g.stderr);
       assert.match(g.stdout.trim(), /^[0-9a-f]{64}$/);
