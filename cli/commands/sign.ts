@@ -1,67 +1,135 @@
 import type { Command } from 'commander';
 import { systemClock } from '../../lib/clock.js';
 import { parseReference } from '../../lib/reference.js';
-import { loadChoice, selectSigning, signImage } from '../../lib/usecases/sign.js';
+import { loadChoice, selectSigning, signImage, type SigningChoice } from '../../lib/usecases/sign.js';
+import { isOcitrustError } from '../../lib/errors/index.js';
+import type { Signer } from '../../lib/keys/signer.js';
+import type { ImageReference } from '../../lib/reference.js';
+import { DEFAULT_CONCURRENCY, pool } from '../pool.js';
 import type { CliContext } from '../context.js';
 import { parseDuration } from '../duration.js';
 import { progressBar } from '../progress.js';
-import { example, type CommandKit } from '../program.js';
+import { example, intOption, type CommandKit } from '../program.js';
 
-/** `trust sign`: sign an image as a delegated signer (DESIGN §4). */
+/** What signing one image came to, for the report. */
+interface SignOutcome {
+  readonly image: string;
+  readonly result?: Awaited<ReturnType<typeof signImage>>;
+  readonly error?: { code: string; message: string; exit: number };
+  readonly short?: string;
+}
+
+/** `trust sign`: sign images as a delegated signer (DESIGN §4). */
 export function register(program: Command, kit: CommandKit): void {
   example(
     program
       .command('sign')
-      .description('sign an image: a DSSE statement pushed to the registry as a referrer of the manifest')
-      .argument('<image>', 'image reference (repository:tag or repository@digest)')
+      .description('sign images: a DSSE statement pushed to the registry as a referrer of each manifest')
+      .argument('<image...>', 'image references (repository:tag or repository@digest)')
       .option('--signer <name>', 'the signer role to sign as (default: the one role your local keys can sign for)')
       .option('--key <name>', 'the key to sign with (name, keyid or keyid prefix)')
       .option('--recursive', 'also sign every child manifest of an index (multi-arch)')
       .option('--expires <duration>', 'signature lifetime, e.g. 90d, 1y (default: no expiry)')
       .option('--collection <name>', 'trust collection (default: the image\'s repository)')
+      .option('--concurrency <n>', `images signed at once (default ${DEFAULT_CONCURRENCY})`, intOption('--concurrency', 1))
       .action(
-        kit.action(async (ctx: CliContext, opts, image: string) => {
-          const ref = parseReference(image);
+        kit.action(async (ctx: CliContext, opts, images: string[]) => {
+          // Every reference is checked before anything is signed: a typo in the 900th must not
+          // leave 899 signed and a usage error.
+          const refs = images.map((i) => parseReference(i));
           const expiresIn = opts.expires ? parseDuration(opts.expires as string, '--expires') : undefined;
-          const trust = await ctx.openTrust(opts.collection ? ctx.repository(opts.collection as string) : ref.repository);
-          const choice = await selectSigning(trust.refresh.trusted, ctx.keys, ref, {
-            ...(opts.signer ? { signer: opts.signer as string } : {}),
-            ...(opts.key ? { key: opts.key as string } : {}),
-          });
-          const signers = await loadChoice(ctx.keys, choice, ctx.passphrase);
-          const bar = progressBar(ctx.io, 'signing', ctx.out.quiet);
           const now = systemClock.now();
-          let r;
-          try {
-            r = await signImage({
+          const expires = expiresIn !== undefined ? new Date(Math.floor(now.getTime() / 1000) * 1000 + expiresIn * 1000) : undefined;
+          const registry = await ctx.registry();
+          // Keys are decrypted once per (role, keys), however many images they sign.
+          const loaded = new Map<string, Promise<{ choice: SigningChoice; signers: Signer[] }>>();
+          const prepare = async (ref: ImageReference): Promise<{ choice: SigningChoice; signers: Signer[] }> => {
+            const trust = await ctx.openTrust(opts.collection ? ctx.repository(opts.collection as string) : ref.repository);
+            const choice = await selectSigning(trust.refresh.trusted, ctx.keys, ref, {
+              ...(opts.signer ? { signer: opts.signer as string } : {}),
+              ...(opts.key ? { key: opts.key as string } : {}),
+            });
+            const key = JSON.stringify([choice.role, choice.keys.map((k) => k.keyid)]);
+            let p = loaded.get(key);
+            if (!p) {
+              p = loadChoice(ctx.keys, choice, ctx.passphrase).then((signers) => ({ choice, signers }));
+              loaded.set(key, p);
+            }
+            return p;
+          };
+          const signOne = async (ref: ImageReference, onProgress?: (d: number, t: number) => void): Promise<Awaited<ReturnType<typeof signImage>> & { short: string | undefined }> => {
+            const { choice, signers } = await prepare(ref);
+            const r = await signImage({
               reference: ref,
-              registry: await ctx.registry(),
+              registry,
               signer: signers,
               role: choice.role,
               recursive: opts.recursive === true,
-              ...(expiresIn !== undefined ? { expires: new Date(Math.floor(now.getTime() / 1000) * 1000 + expiresIn * 1000) } : {}),
-              onProgress: (d, t) => bar.update(d, t),
+              ...(expires ? { expires } : {}),
+              ...(onProgress ? { onProgress } : {}),
             });
+            const short = signers.length < choice.threshold ? `signer ${choice.role} needs ${choice.threshold} distinct keys; ${signers.length} signed here, the others must sign too` : undefined;
+            return { ...r, short };
+          };
+
+          const bar = progressBar(ctx.io, 'signing', ctx.out.quiet);
+          let outcomes: SignOutcome[];
+          try {
+            if (refs.length === 1) {
+              // One image: its errors are the command's (exit code and message as always).
+              const r = await signOne(refs[0]!, (d, t) => bar.update(d, t));
+              outcomes = [{ image: images[0]!, result: r, ...(r.short ? { short: r.short } : {}) }];
+            } else {
+              let done = 0;
+              outcomes = await pool(
+                refs,
+                (opts.concurrency as number | undefined) ?? DEFAULT_CONCURRENCY,
+                async (ref, i): Promise<SignOutcome> => {
+                  try {
+                    const r = await signOne(ref);
+                    return { image: images[i]!, result: r, ...(r.short ? { short: r.short } : {}) };
+                  } catch (e) {
+                    if (!isOcitrustError(e)) throw e;
+                    return { image: images[i]!, error: { code: e.code, message: e.message, exit: e.exitCode } };
+                  }
+                },
+                () => bar.update(++done, refs.length),
+              );
+            }
           } finally {
             bar.end();
           }
-          if (ctx.out.json) {
-            return void ctx.out.data({
-              reference: r.reference,
-              digest: r.digest,
-              role: r.role,
-              keyids: r.keyids,
-              signed: r.signed.map((s) => ({ digest: s.digest, mediaType: s.mediaType, ...(s.tag ? { tag: s.tag } : {}), signature: s.signature })),
-            });
-          }
           const how = (m: 'api' | 'fallback'): string => (m === 'api' ? 'referrers API' : 'tag fallback');
-          for (const s of r.signed) ctx.out.text(`Signed ${ref.repository}@${s.digest} as ${r.role} → ${s.signature.digest} (${how(s.signature.mode)})`);
-          if (signers.length < choice.threshold) {
-            ctx.out.notice(`signer ${choice.role} needs ${choice.threshold} distinct keys; ${signers.length} signed here, the others must sign too`);
+          const json = (r: NonNullable<SignOutcome['result']>) => ({
+            reference: r.reference,
+            digest: r.digest,
+            role: r.role,
+            keyids: r.keyids,
+            signed: r.signed.map((s) => ({ digest: s.digest, mediaType: s.mediaType, ...(s.tag ? { tag: s.tag } : {}), signature: s.signature })),
+          });
+          if (ctx.out.json) {
+            // One image: the documented object; several: {"results": [...]} with errors inline.
+            if (refs.length === 1) ctx.out.data(json(outcomes[0]!.result!));
+            else ctx.out.data({ results: outcomes.map((o) => (o.result ? json(o.result) : { reference: o.image, error: { code: o.error!.code, message: o.error!.message } })) });
+          } else {
+            for (const [i, o] of outcomes.entries()) {
+              if (o.error) {
+                ctx.io.stderr.write(`trust: ${o.image}: ${o.error.message} [${o.error.code}]\n`);
+                continue;
+              }
+              const r = o.result!;
+              const repo = refs[i]!.repository;
+              for (const s of r.signed) ctx.out.text(`Signed ${repo}@${s.digest} as ${r.role} → ${s.signature.digest} (${how(s.signature.mode)})`);
+            }
           }
+          for (const n of new Set(outcomes.map((o) => o.short).filter((x): x is string => x !== undefined))) ctx.out.notice(n);
+          const failed = outcomes.filter((o) => o.error);
+          if (failed.length > 0 && refs.length > 1) ctx.out.notice(`${outcomes.length - failed.length} of ${outcomes.length} images signed; ${failed.length} failed`);
+          return failed.reduce((m, o) => Math.max(m, o.error!.exit), 0);
         }),
       ),
     'trust sign registry.example.com/app:v1',
     'trust sign --signer alice --recursive --expires 90d registry.example.com/app:v1',
+    'trust sign --concurrency 16 registry.example.com/app:v1 registry.example.com/app:v2 registry.example.com/web:v7',
   );
 }

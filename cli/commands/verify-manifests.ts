@@ -7,6 +7,7 @@ import { table } from '../output.js';
 import { progressBar } from '../progress.js';
 import { example, type CommandKit } from '../program.js';
 import { combinedExit, describeOutcome, verifyOne, type ImageOutcome } from './verify.js';
+import { pool } from '../pool.js';
 
 /** Reads stdin to the end, bounded. */
 async function readStdin(ctx: CliContext, max: number): Promise<string> {
@@ -19,21 +20,6 @@ async function readStdin(ctx: CliContext, max: number): Promise<string> {
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Runs `f` over `items` with at most `limit` in flight, keeping the order of results. */
-async function pool<T, R>(items: readonly T[], limit: number, f: (t: T) => Promise<R>, onDone?: () => void): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]!);
-      onDone?.();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /** `trust verify-manifests`: every image of Kubernetes YAML, verified before deploy (DESIGN §8). */

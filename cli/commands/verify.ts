@@ -9,7 +9,8 @@ import { planUnderPolicy, ruleRootBytes } from '../../lib/usecases/policy-verify
 import type { CliContext } from '../context.js';
 import type { Style } from '../output.js';
 import { progressBar } from '../progress.js';
-import { collect, example, type CommandKit } from '../program.js';
+import { collect, example, intOption, type CommandKit } from '../program.js';
+import { DEFAULT_CONCURRENCY, pool } from '../pool.js';
 
 /** One entry of `verify -o json` (`{"results":[…]}`). */
 export interface VerifyJson {
@@ -174,6 +175,7 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--platform <os/arch>', 'with --multi-arch platform: the platform being deployed (default linux/amd64)')
       .option('--mirror-of <repo>', 'the images are copies of <repo>: verify them against its collection and signatures')
       .option('--collection <name>', 'trust collection (default: the image\'s repository; e.g. a prefix collection)')
+      .option('--concurrency <n>', `images verified at once (default ${DEFAULT_CONCURRENCY})`, intOption('--concurrency', 1))
       .action(
         kit.action(async (ctx: CliContext, opts, images: string[]) => {
           const flags: VerifyPolicyOptions = {
@@ -193,11 +195,12 @@ export function register(program: Command, kit: CommandKit): void {
           const platform = opts.platform ? parsePlatform(opts.platform as string) : undefined;
           const outcomes: ImageOutcome[] = [];
           const bar = progressBar(ctx.io, 'verifying', ctx.out.quiet || images.length < 3);
+          const one: VerifyOneOptions = { ...(policyFile ? { policyFile } : { flags }), ...(root ? { root } : {}), ...(platform ? { platform } : {}), ...(opts.mirrorOf ? { mirrorOf: opts.mirrorOf as string } : {}), ...(opts.collection ? { collection: ctx.repository(opts.collection as string) } : {}) };
+          let done = 0;
           try {
-            for (const image of images) {
-              outcomes.push(await verifyOne(ctx, image, { ...(policyFile ? { policyFile } : { flags }), ...(root ? { root } : {}), ...(platform ? { platform } : {}), ...(opts.mirrorOf ? { mirrorOf: opts.mirrorOf as string } : {}), ...(opts.collection ? { collection: ctx.repository(opts.collection as string) } : {}) }));
-              bar.update(outcomes.length, images.length);
-            }
+            // Results keep the command line's order; the trust metadata of a collection is
+            // refreshed once and shared by every image in it (CliContext caches the opening).
+            outcomes.push(...(await pool(images, (opts.concurrency as number | undefined) ?? DEFAULT_CONCURRENCY, (image) => verifyOne(ctx, image, one), () => bar.update(++done, images.length))));
           } finally {
             bar.end();
           }

@@ -101,6 +101,41 @@ describe('trust CLI on docker-registry (tag fallback) and a trust server', { ski
     );
   });
 
+  test('bulk: one sign and one verify command for many images, concurrently, in order, failures reported per image', async () => {
+    const repo = await collectionWithAlice('bulk');
+    const tags = Array.from({ length: 12 }, (_, i) => `b${i}`);
+    const images = [];
+    for (const t of tags) images.push(await push(repo, t));
+    const refs = tags.map((t) => `${repo}:${t}`);
+    const signed = await s.run(['sign', '--concurrency', '4', '-o', 'json', ...refs]);
+    ok(signed, 'bulk sign');
+    const sj = JSON.parse(signed.stdout) as { results: { reference: string; digest: string }[] };
+    assert.deepEqual(sj.results.map((r) => r.digest), images.map((im) => im.manifest.digest), 'results in command-line order');
+
+    const verified = await s.run(['verify', '--concurrency', '5', '-o', 'json', ...refs]);
+    ok(verified, 'bulk verify');
+    const vj = JSON.parse(verified.stdout) as { results: { reference: string; verified: boolean }[] };
+    assert.deepEqual(vj.results.map((r) => r.reference), refs);
+    assert.ok(vj.results.every((r) => r.verified));
+
+    // One missing tag among signed ones: the others are signed, the exit says input error.
+    await push(repo, 'c0');
+    const mixed = await s.run(['sign', `${repo}:c0`, `${repo}:missing`, `${repo}:b0`]);
+    assert.equal(mixed.code, 2, mixed.stderr);
+    assert.match(mixed.stderr, /trust: .*:missing: .*\[MANIFEST_NOT_FOUND\]/);
+    assert.match(mixed.stderr, /2 of 3 images signed; 1 failed/);
+    assert.doesNotMatch(mixed.stderr, /\n\s+at /);
+    ok(await s.run(['verify', `${repo}:c0`]), 'the image next to the failed one was signed');
+
+    // A malformed reference anywhere: nothing is signed.
+    await push(repo, 'c1');
+    const bad = await s.run(['sign', `${repo}:c1`, 'Not A Reference']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /\[REFERENCE_INVALID\]/);
+    const c1 = await s.run(['verify', `${repo}:c1`]);
+    assert.equal(c1.code, 1, 'c1 must not have been signed');
+  });
+
   test('the tag moved to other content → exit 1; verifying by digest still passes', async () => {
     const repo = await collectionWithAlice('moved');
     const signed = await push(repo, 'v1');
