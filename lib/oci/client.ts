@@ -111,7 +111,12 @@ export interface RegistryClient {
   /** HEAD a blob: its size, or undefined when absent. */
   headBlob(repo: RepositoryRef, digest: string): Promise<number | undefined>;
   /** Upload a blob unless present (optionally mounting it from another repository first). */
-  pushBlob(repo: RepositoryRef, bytes: Uint8Array, opts?: { mountFrom?: string; chunkSize?: number }): Promise<PushBlobResult>;
+  /**
+   * Upload a blob unless present (optionally mounting it from another repository first).
+   * `fresh: true` skips the existence check for bytes that cannot be there yet (a new
+   * signature envelope): one round trip fewer, and an upload of present bytes is harmless.
+   */
+  pushBlob(repo: RepositoryRef, bytes: Uint8Array, opts?: { mountFrom?: string; chunkSize?: number; fresh?: boolean }): Promise<PushBlobResult>;
   /** Every tag of the repository (empty when the repository is unknown). */
   listTags(repo: RepositoryRef): Promise<string[]>;
   /**
@@ -198,6 +203,8 @@ export class HttpRegistryClient implements RegistryClient {
   readonly #plain: boolean | readonly string[];
   readonly #maxTagPages: number;
   readonly #noReferrersApi = new Map<string, number>();
+  /** Blobs this client saw present or pushed (`registry/path@digest`), bounded: skips repeated HEADs in bulk signing. */
+  readonly #knownBlobs = new Set<string>();
   readonly #capabilityTtlMs: number;
   readonly #maxTagPageBytes: number;
 
@@ -510,13 +517,25 @@ export class HttpRegistryClient implements RegistryClient {
     }
   }
 
-  async pushBlob(repo: RepositoryRef, bytes: Uint8Array, opts: { mountFrom?: string; chunkSize?: number } = {}): Promise<PushBlobResult> {
+  async pushBlob(repo: RepositoryRef, bytes: Uint8Array, opts: { mountFrom?: string; chunkSize?: number; fresh?: boolean } = {}): Promise<PushBlobResult> {
     const digest = digestOf(bytes);
+    const size = bytes.length;
+    const known = `${repo.registry}/${repo.path}@${digest}`;
+    // Blobs are not deleted under a client's feet in practice; if one were, the manifest PUT
+    // naming it fails with a clear error (the registry checks references), never silently.
+    if (this.#knownBlobs.has(known)) return { digest, size, how: 'exists' };
+    const r = await this.#pushBlob(repo, bytes, digest, opts);
+    if (this.#knownBlobs.size >= 4096) this.#knownBlobs.clear();
+    this.#knownBlobs.add(known);
+    return r;
+  }
+
+  async #pushBlob(repo: RepositoryRef, bytes: Uint8Array, digest: string, opts: { mountFrom?: string; chunkSize?: number; fresh?: boolean }): Promise<PushBlobResult> {
     const size = bytes.length;
     const what = `blob upload ${repo.registry}/${repo.path}@${digest}`;
     let present: number | undefined;
     try {
-      present = await this.headBlob(repo, digest);
+      if (!opts.fresh) present = await this.headBlob(repo, digest);
     } catch (e) {
       // distribution answers 500 to a HEAD while another writer commits the same blob (its
       // filesystem driver is not atomic); uploading content-addressed bytes again is harmless.

@@ -364,7 +364,8 @@ export async function pushSignature(
   const sig = buildSignatureManifest({ ...opts, subject, envelope });
   // distribution 2.8 refuses a manifest whose config blob is missing: upload it first.
   await client.pushBlob(repo, emptyBlob());
-  await client.pushBlob(repo, sig.envelope.bytes);
+  // A new envelope (its signature and signedAt make it unique): no existence check.
+  await client.pushBlob(repo, sig.envelope.bytes, { fresh: true });
   const put = await client.putManifest(repo, sig.digest, sig.bytes, OCI_MANIFEST);
   if (put.ociSubject === subject.digest && !opts.forceFallback) {
     return { digest: sig.digest, descriptor: sig.descriptor, mode: 'api', indexUpdated: true };

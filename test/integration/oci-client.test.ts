@@ -202,6 +202,25 @@ for (const factory of REGISTRIES) {
         }
       });
 
+      it('a blob pushed or seen once is not asked about again; fresh bytes skip the existence check', async () => {
+        const methods: string[] = [];
+        const c = new HttpRegistryClient({ credentials: anonymous, fetch: (u, i) => (methods.push(i.method ?? 'GET'), fetch(u, i)) });
+        const bytes = new TextEncoder().encode(`blob ${Math.random()}`);
+        assert.equal((await c.pushBlob(repo(), bytes)).how, 'uploaded');
+        assert.equal(methods.filter((m) => m === 'HEAD').length, 1);
+        methods.length = 0;
+        assert.equal((await c.pushBlob(repo(), bytes)).how, 'exists');
+        assert.equal(methods.length, 0, 'known to this client: no request');
+        const other = new HttpRegistryClient({ credentials: anonymous, fetch: (u, i) => (methods.push(i.method ?? 'GET'), fetch(u, i)) });
+        assert.equal((await other.pushBlob(repo(), bytes)).how, 'exists', 'another client asks the registry');
+        assert.deepEqual(methods, ['HEAD']);
+        methods.length = 0;
+        const fresh = new TextEncoder().encode(`fresh ${Math.random()}`);
+        assert.equal((await other.pushBlob(repo(), fresh, { fresh: true })).how, 'uploaded');
+        assert.ok(!methods.includes('HEAD'));
+        assert.deepEqual(await other.getBlob(repo(), digestOf(fresh)), fresh);
+      });
+
       it('remembers a registry without the referrers API, and asks again when told to', async () => {
         const c = new HttpRegistryClient({
           credentials: anonymous,
