@@ -12,6 +12,7 @@ import { CATALOGUE, OcitrustError, assertArg, type ErrorCode } from './errors/in
 import { isJsonObject, parseJson } from './json.js';
 import { DEFAULT_LIMITS, type Limits } from './config.js';
 import { defaultFetch, type FetchFunction } from './http/fetch.js';
+import { readBoundedBody } from './http/read.js';
 import { PublicKey } from './keys/key.js';
 
 /** What the server tells about a collection (`GET …/keys`, `POST /v1/collections`). */
@@ -119,7 +120,9 @@ export class TrustServerClient {
     }
     let bytes: Uint8Array;
     try {
-      bytes = await readBounded(res, MAX_ANSWER_BYTES, `${method} ${url}`);
+      bytes = await readBoundedBody(res, MAX_ANSWER_BYTES, (declared) =>
+        new OcitrustError('TRUST_SERVER_BAD_RESPONSE', declared !== undefined ? `${method} ${url}: answer of ${declared} bytes exceeds ${MAX_ANSWER_BYTES}` : `${method} ${url}: answer longer than ${MAX_ANSWER_BYTES} bytes`),
+      );
     } catch (e) {
       if (e instanceof OcitrustError) throw e;
       throw networkError(e, method, url, timeoutMs);
@@ -174,29 +177,6 @@ function parseInfo(v: unknown, name: string): CollectionInfo {
     throw new OcitrustError('TRUST_SERVER_BAD_RESPONSE', `trust server: bad server key: ${(e as Error).message}`, { cause: e });
   }
   return { name: typeof v.name === 'string' ? v.name : name, keys: { snapshot, timestamp }, versions: parseVersions(v.versions) };
-}
-
-async function readBounded(res: Response, maxBytes: number, what: string): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new OcitrustError('TRUST_SERVER_BAD_RESPONSE', `${what}: answer of ${declared} bytes exceeds ${maxBytes}`);
-  }
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new OcitrustError('TRUST_SERVER_BAD_RESPONSE', `${what}: answer longer than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return new Uint8Array(Buffer.concat(chunks, total));
 }
 
 function networkError(e: unknown, method: string, url: string, timeoutMs: number): OcitrustError {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { OcitrustError, assertArg } from '../errors/index.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import { defaultFetch, type FetchFunction } from '../http/fetch.js';
+import { readBoundedBody } from '../http/read.js';
 
 /** One metadata file of the consistent-snapshot layout: `N.root.json`, `timestamp.json`, `N.snapshot.json`, `N.targets.json`. */
 export type MetadataFile =
@@ -119,43 +120,15 @@ export class HttpMetadataSource implements MetadataSource {
       const why = res.status >= 300 && res.status < 400 ? ' (redirects are not followed; use the final URL)' : '';
       throw new OcitrustError('TUF_SOURCE_HTTP_ERROR', `GET ${url}: HTTP ${res.status}${why}`, { details: { status: res.status } });
     }
-    const declared = Number(res.headers.get('content-length') ?? NaN);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new OcitrustError('INPUT_TOO_LARGE', `GET ${url}: ${declared} bytes, limit ${maxBytes}`);
-    }
     try {
-      return await readBounded(res, maxBytes, url);
+      return await readBoundedBody(res, maxBytes, (declared) =>
+        new OcitrustError('INPUT_TOO_LARGE', declared !== undefined ? `GET ${url}: ${declared} bytes, limit ${maxBytes}` : `GET ${url}: more than ${maxBytes} bytes`),
+      );
     } catch (e) {
       if (e instanceof OcitrustError) throw e;
       throw networkError(e, url, timeoutMs);
     }
   }
-}
-
-/** Reads a response body, failing as soon as it exceeds `maxBytes` (not after buffering it all). */
-async function readBounded(res: Response, maxBytes: number, url: URL): Promise<Uint8Array> {
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new OcitrustError('INPUT_TOO_LARGE', `GET ${url}: more than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 function networkError(e: unknown, url: URL, timeoutMs: number): OcitrustError {

@@ -1,0 +1,43 @@
+/**
+ * Reading a fetch response body with a bound, for the trust server clients (TUF metadata,
+ * the write API): the declared Content-Length is checked first, then bytes are counted while
+ * reading and the stream is cancelled as soon as the bound is passed, so an endless or huge
+ * body is never buffered.
+ */
+import type { OcitrustError } from '../errors/index.js';
+
+/**
+ * The body of `res`, at most `maxBytes` long.
+ * @param tooLarge builds the error to throw; `declared` is the Content-Length when that was
+ *   already too large, undefined when the bytes read passed the bound.
+ * @throws what `tooLarge` returns; the stream's own errors (network, abort) as they are
+ */
+export async function readBoundedBody(res: Response, maxBytes: number, tooLarge: (declared: number | undefined) => OcitrustError): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge(declared);
+  }
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(undefined);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
