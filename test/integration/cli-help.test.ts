@@ -64,7 +64,7 @@ describe('trust CLI help, completion and the built binary', { timeout: 300_000 }
     const script = io.out();
     assert.match(script, /complete -F _trust trust/);
     assert.match(script, /"signer"\) echo "add remove list"/);
-    assert.match(script, /"sign"\) echo "--signer --key --recursive --expires --collection --help"/);
+    assert.match(script, /"sign"\) echo "--signer --key --recursive --expires --collection --concurrency --help"/);
     const zsh = captureIO();
     assert.equal(await run(['completion', 'zsh'], zsh), 0);
     assert.match(zsh.out(), /^#compdef trust\n/);
