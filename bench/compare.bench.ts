@@ -371,7 +371,7 @@ async function main(): Promise<void> {
       }
       if (ns) res.notaryTargetsBytes = ns.owner.metadataSize(ns.gun);
       if (os) {
-        for (let i = 0; i < 5; i++) await libVerify(os, oc!, 'warm', work);
+        for (let i = 0; i < 50; i++) await libVerify(os, oc!, 'warm', work);
         for (let i = 0; i < ITERATIONS; i++) {
           res.libWarmRefresh.push(await libVerify(os, oc!, 'refresh', work));
           res.libWarm.push(await libVerify(os, oc!, 'warm', work));

@@ -137,6 +137,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(environmentLine() + '\n');
   console.log(table(rows));
   console.log(
-    '\nThe tag-ref path is: GET manifest (tag → digest), GET referrers (404 on a fallback registry), GET the `sha256-<hex>` index; envelopes come from the index annotations, so the count does not grow with signatures. "Complete listing" adds tags/list (the per-signature tags), used only when the fast path does not satisfy the policy.',
+    '\nThe tag-ref path is: GET manifest (tag → digest), then GET referrers, or on a fallback registry GET the `sha256-<hex>` index (the client remembers a registry whose referrers API answered 404, so only its first listing pays that 404; these rounds run warm); envelopes come from the referrers response or the index annotations, so the count does not grow with signatures. A digest reference skips the manifest GET. "Complete listing" asks the referrers API again and adds tags/list (the per-signature tags); it runs only when the fast path does not satisfy the policy.',
   );
 }
