@@ -113,8 +113,9 @@ export interface RegistryClient {
   /** Upload a blob unless present (optionally mounting it from another repository first). */
   /**
    * Upload a blob unless present (optionally mounting it from another repository first).
-   * `fresh: true` skips the existence check for bytes that cannot be there yet (a new
-   * signature envelope): one round trip fewer, and an upload of present bytes is harmless.
+   * `fresh: true` skips the existence check (the registry's and the client's memory) for bytes
+   * that cannot be there yet or must be uploaded again: one round trip fewer, and an upload of
+   * present bytes is harmless.
    */
   pushBlob(repo: RepositoryRef, bytes: Uint8Array, opts?: { mountFrom?: string; chunkSize?: number; fresh?: boolean }): Promise<PushBlobResult>;
   /** Every tag of the repository (empty when the repository is unknown). */
@@ -281,7 +282,7 @@ export class HttpRegistryClient implements RegistryClient {
     if (res.status === 502 || res.status === 503 || res.status === 504) {
       throw new OcitrustError('REGISTRY_RATE_LIMITED', `${what}: registry unavailable (${res.status}) after retries${detail}`);
     }
-    throw new OcitrustError('REGISTRY_ERROR', `${what}: unexpected status ${res.status}${detail}`);
+    throw new OcitrustError('REGISTRY_ERROR', `${what}: unexpected status ${res.status}${detail}`, { details: { status: res.status, codes } });
   }
 
   async getManifest(repo: RepositoryRef, reference: string): Promise<FetchedManifest> {
@@ -523,7 +524,7 @@ export class HttpRegistryClient implements RegistryClient {
     const known = `${repo.registry}/${repo.path}@${digest}`;
     // Blobs are not deleted under a client's feet in practice; if one were, the manifest PUT
     // naming it fails with a clear error (the registry checks references), never silently.
-    if (this.#knownBlobs.has(known)) return { digest, size, how: 'exists' };
+    if (!opts.fresh && this.#knownBlobs.has(known)) return { digest, size, how: 'exists' };
     const r = await this.#pushBlob(repo, bytes, digest, opts);
     if (this.#knownBlobs.size >= 4096) this.#knownBlobs.clear();
     this.#knownBlobs.add(known);

@@ -362,11 +362,23 @@ export async function pushSignature(
   opts: PushSignatureOptions = {},
 ): Promise<PushSignatureResult> {
   const sig = buildSignatureManifest({ ...opts, subject, envelope });
-  // distribution 2.8 refuses a manifest whose config blob is missing: upload it first.
-  await client.pushBlob(repo, emptyBlob());
-  // A new envelope (its signature and signedAt make it unique): no existence check.
-  await client.pushBlob(repo, sig.envelope.bytes, { fresh: true });
-  const put = await client.putManifest(repo, sig.digest, sig.bytes, OCI_MANIFEST);
+  let put: Awaited<ReturnType<RegistryClient['putManifest']>> | undefined;
+  for (let attempt = 1; put === undefined; attempt++) {
+    // distribution 2.8 refuses a manifest whose config blob is missing: upload it first.
+    await client.pushBlob(repo, emptyBlob(), attempt > 1 ? { fresh: true } : {});
+    // A new envelope (its signature and signedAt make it unique): no existence check.
+    await client.pushBlob(repo, sig.envelope.bytes, { fresh: true });
+    try {
+      put = await client.putManifest(repo, sig.digest, sig.bytes, OCI_MANIFEST);
+    } catch (e) {
+      // distribution's filesystem driver rewrites a blob link non-atomically while another
+      // writer commits the same blob (here: the empty config of concurrent signers), and can
+      // answer MANIFEST_BLOB_UNKNOWN meanwhile; upload both blobs again and retry, bounded.
+      const codes = isOcitrustError(e, 'REGISTRY_ERROR') ? (e.details?.codes as readonly string[] | undefined) : undefined;
+      if (attempt >= 3 || !codes?.includes('MANIFEST_BLOB_UNKNOWN')) throw e;
+      await sleep(25 * attempt);
+    }
+  }
   if (put.ociSubject === subject.digest && !opts.forceFallback) {
     return { digest: sig.digest, descriptor: sig.descriptor, mode: 'api', indexUpdated: true };
   }

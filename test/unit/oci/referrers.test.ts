@@ -32,7 +32,7 @@ import {
   type Descriptor,
 } from '../../../lib/oci/types.js';
 import { digestOf } from '../../../lib/crypto/hash.js';
-import { isOcitrustError } from '../../../lib/errors/index.js';
+import { OcitrustError, isOcitrustError } from '../../../lib/errors/index.js';
 import { makeImage } from '../../helpers/oci-layout.js';
 
 const repo = { registry: 'reg.test', path: 'team/app' };
@@ -311,5 +311,47 @@ describe('oci/referrers', () => {
       assert.equal(envelopes.length, 3);
       assert.deepEqual(dropped.map((d) => d.code), ['REFERRERS_TOO_MANY', 'REFERRERS_TOO_MANY']);
     });
+  });
+});
+
+describe('pushSignature against a registry that loses a blob link under concurrency', () => {
+  // distribution 2.8's filesystem driver can answer MANIFEST_BLOB_UNKNOWN while another writer
+  // commits the same blob; the signer uploads the blobs again and retries, a bounded number of times.
+  class Flaky extends MemoryRegistryClient {
+    failures: number;
+    constructor(failures: number) {
+      super({ referrersApi: true });
+      this.failures = failures;
+    }
+    override async putManifest(...a: Parameters<MemoryRegistryClient['putManifest']>): ReturnType<MemoryRegistryClient['putManifest']> {
+      if (a[1].startsWith('sha256:') && this.failures-- > 0) {
+        throw new OcitrustError('REGISTRY_ERROR', 'PUT manifest: unexpected status 400: MANIFEST_BLOB_UNKNOWN', { details: { status: 400, codes: ['MANIFEST_BLOB_UNKNOWN'] } });
+      }
+      return super.putManifest(...a);
+    }
+  }
+
+  it('retries after re-uploading both blobs, and gives up after three attempts', async () => {
+    const c = new Flaky(0);
+    const subject = await seedImage(c);
+    c.failures = 2;
+    const blobsBefore = c.calls.pushBlob ?? 0;
+    const r = await pushSignature(c, repo, subject, envelope(1));
+    assert.equal(r.mode, 'api');
+    assert.equal((c.calls.pushBlob ?? 0) - blobsBefore, 6, 'config and envelope, three times');
+    c.failures = 3;
+    await assert.rejects(pushSignature(c, repo, subject, envelope(2)), (e: unknown) => isOcitrustError(e, 'REGISTRY_ERROR'));
+  });
+
+  it('does not retry other registry errors', async () => {
+    const c = new MemoryRegistryClient({ referrersApi: true });
+    const subject = await seedImage(c);
+    let puts = 0;
+    c.putManifest = async () => {
+      puts++;
+      throw new OcitrustError('REGISTRY_ERROR', 'PUT manifest: unexpected status 400: MANIFEST_INVALID', { details: { status: 400, codes: ['MANIFEST_INVALID'] } });
+    };
+    await assert.rejects(pushSignature(c, repo, subject, envelope(3)));
+    assert.equal(puts, 1);
   });
 });
