@@ -121,14 +121,17 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
     });
 
     app.addHook('onRequest', async (request) => {
-      if (request.routeOptions.config?.open) {
-        request.principal = { actor: 'anonymous', tokenId: null, token: null, source: request.ip, certSubject: null };
-        return;
-      }
-      if (allowlist && !allowlist.allows(request.ip)) {
+      // The allowlist is a network boundary: it covers every route, the ones that authenticate
+      // callers themselves (registry proxy, notifications, admission webhooks) included; only
+      // health probes, which the orchestrator sends from its own addresses, are exempt.
+      if (allowlist && !request.routeOptions.config?.probe && !allowlist.allows(request.ip)) {
         const p: Principal = { actor: 'anonymous', tokenId: null, token: null, source: request.ip, certSubject: null };
         await authz.deny(p, 'IP_NOT_ALLOWED', `${request.method} ${routeOf(request)}`, null, 'address not in the allowlist');
         throw new OcitrustError('IP_NOT_ALLOWED', `address ${request.ip} is not allowed to connect`);
+      }
+      if (request.routeOptions.config?.open) {
+        request.principal = { actor: 'anonymous', tokenId: null, token: null, source: request.ip, certSubject: null };
+        return;
       }
       request.principal = await authz.authenticate(request);
     });

@@ -55,7 +55,8 @@ export interface AppOptions {
   /**
    * More routes registered after the built-in ones, each given the server context (metrics,
    * authz, audit): e.g. the admission webhooks of hook/routes.ts. Routes with `config: {open: true}`
-   * skip token authentication and the IP allowlist.
+   * skip token authentication (they authenticate callers themselves); the IP allowlist still
+   * applies to them, as to every route but the health probes (`config: {probe: true}`).
    */
   readonly plugins?: readonly ServerPlugin[];
   /**

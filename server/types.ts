@@ -25,7 +25,9 @@ declare module 'fastify' {
     metricsRoute: string | null;
   }
   interface FastifyContextConfig {
-    /** Route is exempt from the IP allowlist and authentication (health probes). */
+    /** Route authenticates callers itself (or not at all): no bearer-token authentication here. */
     open?: boolean;
+    /** Health probe: exempt from the IP allowlist too (the orchestrator probes from its own addresses). */
+    probe?: boolean;
   }
 }

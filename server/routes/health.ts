@@ -9,11 +9,11 @@ import type { RouteContext } from './context.js';
 export async function healthRoutes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
   const status = { type: 'object', required: ['status'], properties: { status: { type: 'string' } } } as const;
 
-  app.get('/healthz', { config: { open: true }, schema: { summary: 'Liveness', tags: ['operations'], response: { 200: status } } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { open: true, probe: true }, schema: { summary: 'Liveness', tags: ['operations'], response: { 200: status } } }, async () => ({ status: 'ok' }));
 
   app.get(
     '/readyz',
-    { config: { open: true }, schema: { summary: 'Readiness: the database answers', tags: ['operations'], response: { 200: status, 503: { $ref: 'ErrorBody#' } } } },
+    { config: { open: true, probe: true }, schema: { summary: 'Readiness: the database answers', tags: ['operations'], response: { 200: status, 503: { $ref: 'ErrorBody#' } } } },
     async () => {
       try {
         await ctx.db.ping();

@@ -191,6 +191,24 @@ describe('trust server authorization', () => {
       }
     });
 
+    it('the allowlist also covers routes that authenticate callers themselves (proxy, notifications, webhooks)', async () => {
+      // Such routes are `open` (no bearer token here); the network boundary still applies.
+      const t4 = await testApp({
+        allowIps: ['10.0.0.0/8'],
+        plugins: [async (app) => void app.get('/v2/', { config: { open: true } }, async () => ({ ok: true }))],
+      });
+      try {
+        const outside = await t4.app.inject({ url: '/v2/', remoteAddress: '127.0.0.1' });
+        assert.equal(outside.statusCode, 403);
+        assert.equal(outside.json().code, 'IP_NOT_ALLOWED');
+        const inside = await t4.app.inject({ url: '/v2/', remoteAddress: '10.9.8.7' });
+        assert.equal(inside.statusCode, 200);
+        assert.deepEqual(inside.json(), { ok: true });
+      } finally {
+        await t4.close();
+      }
+    });
+
     it('refuses clients outside the allowlist with IP_NOT_ALLOWED, audited; health probes pass', async () => {
       const t3 = await testApp({ allowIps: ['10.0.0.0/8'] });
       try {
@@ -200,6 +218,7 @@ describe('trust server authorization', () => {
         const inside = await t3.app.inject({ url: `/v1/collections/${NAME}/timestamp.json`, remoteAddress: '10.1.2.3' });
         assert.equal(inside.statusCode, 404, 'allowed through (the collection does not exist there)');
         assert.equal((await t3.app.inject({ url: '/readyz', remoteAddress: '127.0.0.1' })).statusCode, 200);
+        assert.equal((await t3.app.inject({ url: '/healthz', remoteAddress: '127.0.0.1' })).statusCode, 200);
         const audit = await t3.app.ocitrust.audit.query({ outcome: 'denied' });
         assert.equal(audit.entries[0]?.code, 'IP_NOT_ALLOWED');
         assert.equal(audit.entries[0]?.source, '127.0.0.1');

@@ -109,8 +109,11 @@ describe('trust server operations', () => {
       ],
     });
     try {
-      const r = await t2.app.inject({ method: 'POST', url: '/admission/validate', remoteAddress: '10.9.9.9' });
-      assert.equal(r.statusCode, 200, 'open routes skip tokens and the allowlist');
+      const r = await t2.app.inject({ method: 'POST', url: '/admission/validate', remoteAddress: '127.0.0.1' });
+      assert.equal(r.statusCode, 200, 'open routes skip token authentication');
+      const outside = await t2.app.inject({ method: 'POST', url: '/admission/validate', remoteAddress: '10.9.9.9' });
+      assert.equal(outside.statusCode, 403, 'but not the allowlist');
+      assert.equal(outside.json().code, 'IP_NOT_ALLOWED');
       assert.match((await t2.app.inject({ url: '/metrics' })).body, /^ocitrust_verify_outcomes_total\{source="hook",outcome="verified"\} 1$/m);
     } finally {
       await t2.close();
