@@ -26,6 +26,7 @@ import { isDigest, sha256Hex } from '../lib/crypto/hash.js';
 import { parseReference, type ImageReference } from '../lib/reference.js';
 import { HttpRegistryClient, type FetchedManifest, type RegistryClient, type RepositoryRef } from '../lib/oci/client.js';
 import { loadPolicyFile } from '../lib/policy/load.js';
+import { watchPolicyFile, type WatchedPolicy } from './policy-reload.js';
 import type { ImageRuleOptions, Policy, RuleSettings } from '../lib/policy/types.js';
 import { HttpMetadataSource, metadataFileName, type MetadataFile, type MetadataSource } from '../lib/tuf/source.js';
 import { MemoryTrustCache, type TrustCache } from '../lib/tuf/store.js';
@@ -518,6 +519,10 @@ export interface AdmissionServerOptions extends Omit<AdmissionVerifierOptions, '
   readonly onOutcome?: (outcome: AdmissionOutcome, action: AdmissionAction) => void;
   /** Receives the verifier once built (tests and benchmarks read its stats). */
   readonly onVerifier?: (v: AdmissionVerifier) => void;
+  /** With a policy path: how often the file is polled for edits (ms, default 2000). */
+  readonly policyReloadIntervalMs?: number;
+  /** With a policy path: receives the watcher (tests reload on demand). */
+  readonly onPolicyWatch?: (w: WatchedPolicy) => void;
 }
 
 /** Rule settings that verify (not `skip`) and have no trust source when the webhook has no local one. */
@@ -541,7 +546,7 @@ export async function mountAdmission(
   o: AdmissionServerOptions,
   clock: Clock = systemClock,
 ): Promise<AdmissionVerifier> {
-  const policy: Policy | (() => Policy) = typeof o.policy === 'string' ? await loadPolicyFile(o.policy) : o.policy;
+  let policy: Policy | (() => Policy) = typeof o.policy === 'string' ? await loadPolicyFile(o.policy) : o.policy;
   const current = typeof policy === 'function' ? policy() : policy;
   // Label-selected rules need the namespace's labels: in a cluster, from the API server.
   const namespaceLabels = o.namespaceLabels ?? (current.usesNamespaceLabels ? await inClusterNamespaceLabels() : undefined);
@@ -557,7 +562,29 @@ export async function mountAdmission(
       throw new OcitrustError('SERVER_CONFIG_INVALID', `admission policy rules ${missing.join(', ')} name no trust server; set \`server\` in them or in \`defaults\``);
     }
   }
-  const { policy: _p, timeoutSeconds, deadlineMs, namespaceLabels: _n, onOutcome, onVerifier, ...verifierOpts } = o;
+  if (typeof o.policy === 'string') {
+    // A policy file is followed: edits take effect without a restart once they load and pass
+    // the same checks as at start-up; a broken edit keeps the last good policy (policy-reload.ts).
+    const path = o.policy;
+    const watched = watchPolicyFile(path, current, {
+      ...(o.policyReloadIntervalMs !== undefined ? { intervalMs: o.policyReloadIntervalMs } : {}),
+      check: (next) => {
+        if (next.usesNamespaceLabels && !namespaceLabels) {
+          throw new OcitrustError('SERVER_CONFIG_INVALID', 'the new policy selects namespaces by label, and this server has no source of namespace labels');
+        }
+        const missing = ctx.trust ? [] : rulesWithoutSource(next);
+        if (missing.length > 0) throw new OcitrustError('SERVER_CONFIG_INVALID', `admission policy rules ${missing.join(', ')} name no trust server`);
+      },
+      onReload: (r) => {
+        if (r.ok) app.log.info({ policy: path, revision: r.revision }, 'admission policy reloaded');
+        else app.log.warn({ policy: path, code: isOcitrustError(r.error) ? r.error.code : 'INTERNAL', err: r.error instanceof Error ? r.error.message : String(r.error) }, 'admission policy not reloaded; the previous policy stays in force');
+      },
+    });
+    app.addHook('onClose', async () => watched.stop());
+    o.onPolicyWatch?.(watched);
+    policy = watched.get;
+  }
+  const { policy: _p, timeoutSeconds, deadlineMs, namespaceLabels: _n, onOutcome, onVerifier, policyReloadIntervalMs: _r, onPolicyWatch: _w, ...verifierOpts } = o;
   const verifier = createAdmissionVerifier({
     ...verifierOpts,
     ...(ctx.trust ? { localTrust: ctx.trust } : {}),
