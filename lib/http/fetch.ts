@@ -121,8 +121,9 @@ function bodyStream(msg: IncomingMessage, signal: AbortSignal | undefined, decla
       },
       cancel() {
         finished = true;
-        if (msg.complete) return;
-        if (declared !== undefined && declared <= DRAIN_LIMIT && !signal?.aborted) msg.resume();
+        // A complete message may still hold unread data (paused): resuming it lets 'end' fire,
+        // which is what returns the socket to the pool.
+        if (msg.complete || (declared !== undefined && declared <= DRAIN_LIMIT && !signal?.aborted)) msg.resume();
         else msg.destroy();
       },
     },
@@ -180,6 +181,24 @@ function makeResponse(msg: IncomingMessage, url: string, redirected: boolean, me
   return res as unknown as Response;
 }
 
+/**
+ * Settles a response nobody reads (a redirect hop, a null body): reads it to its end when it is
+ * complete or small, so its socket is back in the pool before the next request (which would
+ * otherwise open another connection), and destroys it otherwise.
+ */
+function discard(msg: IncomingMessage): Promise<void> {
+  const cl = msg.headers['content-length'];
+  const small = cl !== undefined && /^[0-9]{1,15}$/.test(cl) && Number(cl) <= DRAIN_LIMIT;
+  if (msg.readableEnded || msg.destroyed) return Promise.resolve();
+  if (!msg.complete && !small) {
+    msg.destroy();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    msg.once('end', resolve).once('close', resolve).resume();
+  });
+}
+
 function headerRecord(h: RequestInit['headers']): Record<string, string> {
   const out: Record<string, string> = {};
   if (!h) return out;
@@ -206,6 +225,9 @@ function bodyBytes(b: RequestInit['body']): Uint8Array | undefined {
 
 function once(url: URL, method: string, headers: Record<string, string>, body: Uint8Array | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
+    // Before the request exists: destroying one that has no 'error' listener yet would throw
+    // an uncaught 'socket hang up'.
+    if (signal?.aborted) return reject(signal.reason);
     const https = url.protocol === 'https:';
     const out: OutgoingHttpHeaders = { ...headers };
     if (body !== undefined) out['content-length'] = String(body.byteLength);
@@ -220,10 +242,7 @@ function once(url: URL, method: string, headers: Record<string, string>, body: U
         reject(signal!.reason);
       }
     };
-    if (signal) {
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
+    signal?.addEventListener('abort', onAbort, { once: true });
     req.setNoDelay(true);
     req.on('response', (msg) => {
       settled = true;
@@ -259,14 +278,17 @@ export async function nodeFetch(input: string | URL, init: RequestInit = {}): Pr
   const signal = init.signal ?? undefined;
   const mode = init.redirect ?? 'follow';
   for (let hop = 0; ; hop++) {
+    url.hash = ''; // never sent, and not part of response.url
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('fetch failed', { cause: new Error(`unsupported protocol ${url.protocol}`) });
     const msg = await once(url, method, headers, body, signal);
     const status = msg.statusCode ?? 0;
     const location = msg.headers.location;
     if (mode === 'manual' || ![301, 302, 303, 307, 308].includes(status) || location === undefined) {
-      return makeResponse(msg, url.toString(), hop > 0, method, signal);
+      const res = makeResponse(msg, url.toString(), hop > 0, method, signal);
+      if (res.body === null) await discard(msg);
+      return res;
     }
-    msg.resume();
+    await discard(msg);
     if (mode === 'error') throw new TypeError('fetch failed', { cause: new Error(`unexpected redirect to ${location}`) });
     if (hop >= MAX_REDIRECTS) throw new TypeError('fetch failed', { cause: new Error('redirect count exceeded') });
     let next: URL;
