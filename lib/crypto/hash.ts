@@ -73,6 +73,23 @@ export function fromHex(s: string): Uint8Array | null {
   return new Uint8Array(Buffer.from(s, 'hex'));
 }
 
+/**
+ * The chunks of a body joined into one array (one copy; a single chunk is returned as it is).
+ * @example concatBytes([a, b]) // a followed by b
+ */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let total = 0;
+  for (const p of parts) total += p.byteLength;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+}
+
 /** Constant-time comparison of equal-length byte arrays (false on length mismatch). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

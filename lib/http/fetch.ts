@@ -17,6 +17,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { concatBytes } from '../crypto/hash.js';
 
 /** A fetch-compatible function (the shape ocitrust's clients accept for injection). */
 export type FetchFunction = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -131,12 +132,16 @@ function bodyStream(msg: IncomingMessage, signal: AbortSignal | undefined, decla
   );
 }
 
+/** A Content-Length value as a number, or undefined when absent or malformed. */
+function declaredLength(v: string | null | undefined): number | undefined {
+  return v !== null && v !== undefined && /^[0-9]{1,15}$/.test(v) ? Number(v) : undefined;
+}
+
 /** What the callers read from a response; typed as `Response` for drop-in use. */
 function makeResponse(msg: IncomingMessage, url: string, redirected: boolean, method: string, signal: AbortSignal | undefined): Response {
   const status = msg.statusCode ?? 0;
   const headers = new ResponseHeaders(msg.rawHeaders);
-  const cl = headers.get('content-length');
-  const declared = cl !== null && /^[0-9]{1,15}$/.test(cl) ? Number(cl) : undefined;
+  const declared = declaredLength(headers.get('content-length'));
   const nullBody = method === 'HEAD' || status === 204 || status === 304;
   if (nullBody) msg.resume();
   let body: ReadableStream<Uint8Array> | null = nullBody ? null : bodyStream(msg, signal, declared);
@@ -146,15 +151,13 @@ function makeResponse(msg: IncomingMessage, url: string, redirected: boolean, me
     used = true;
     if (!body) return new Uint8Array(0);
     const parts: Uint8Array[] = [];
-    let total = 0;
     const reader = body.getReader();
     for (;;) {
       const r = await reader.read();
       if (r.done) break;
       parts.push(r.value);
-      total += r.value.byteLength;
     }
-    return new Uint8Array(Buffer.concat(parts, total));
+    return parts.length === 0 ? new Uint8Array(0) : concatBytes(parts);
   };
   const res = {
     status,
@@ -187,8 +190,8 @@ function makeResponse(msg: IncomingMessage, url: string, redirected: boolean, me
  * otherwise open another connection), and destroys it otherwise.
  */
 function discard(msg: IncomingMessage): Promise<void> {
-  const cl = msg.headers['content-length'];
-  const small = cl !== undefined && /^[0-9]{1,15}$/.test(cl) && Number(cl) <= DRAIN_LIMIT;
+  const declared = declaredLength(msg.headers['content-length']);
+  const small = declared !== undefined && declared <= DRAIN_LIMIT;
   if (msg.readableEnded || msg.destroyed) return Promise.resolve();
   if (!msg.complete && !small) {
     msg.destroy();

@@ -5,6 +5,7 @@
  * body is never buffered.
  */
 import type { OcitrustError } from '../errors/index.js';
+import { concatBytes } from '../crypto/hash.js';
 
 /**
  * The body of `res`, at most `maxBytes` long.
@@ -32,12 +33,5 @@ export async function readBoundedBody(res: Response, maxBytes: number, tooLarge:
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }

@@ -110,7 +110,6 @@ export interface RegistryClient {
   getBlob(repo: RepositoryRef, digest: string, opts?: { size?: number; maxBytes?: number }): Promise<Uint8Array>;
   /** HEAD a blob: its size, or undefined when absent. */
   headBlob(repo: RepositoryRef, digest: string): Promise<number | undefined>;
-  /** Upload a blob unless present (optionally mounting it from another repository first). */
   /**
    * Upload a blob unless present (optionally mounting it from another repository first).
    * `fresh: true` skips the existence check (the registry's and the client's memory) for bytes

@@ -11,6 +11,7 @@
  */
 import { OcitrustError } from '../errors/index.js';
 import { DEFAULT_LIMITS } from '../config.js';
+import { concatBytes } from '../crypto/hash.js';
 import { defaultFetch } from '../http/fetch.js';
 
 /** The subset of `fetch` the transport uses; inject a wrapper to count or observe requests. */
@@ -150,19 +151,8 @@ export class HttpResponse {
   /** Reads the whole body, bounded by `maxBytes`. */
   async bytes(maxBytes: number): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
-    let total = 0;
-    for await (const c of this.chunks(maxBytes)) {
-      parts.push(c);
-      total += c.byteLength;
-    }
-    if (parts.length === 1) return parts[0]!;
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.byteLength;
-    }
-    return out;
+    for await (const c of this.chunks(maxBytes)) parts.push(c);
+    return concatBytes(parts);
   }
 
   /** Reads the body as UTF-8 text (lossy), bounded by `maxBytes`. */

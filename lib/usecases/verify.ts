@@ -15,7 +15,7 @@ import type { FetchedManifest, RegistryClient } from '../oci/client.js';
 import { listSignatures, updateFallbackIndex } from '../oci/referrers.js';
 import { collectEnvelopes, type SignatureEnvelope, type DroppedSignature } from '../oci/signature-artifact.js';
 import { isIndex, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, type Descriptor, type Platform } from '../oci/types.js';
-import { verifyImage, verifyIndex } from '../verify/verifier.js';
+import { verifyImage, verifyIndex, type VerifyReference } from '../verify/verifier.js';
 import { parseEnvelope } from '../statements/dsse.js';
 import { parseStatement } from '../statements/statement.js';
 import { normalizePolicy, type VerifyPolicy, type VerifyPolicyOptions } from '../verify/policy.js';
@@ -68,7 +68,7 @@ export async function verifyReference(o: VerifyReferenceOptions): Promise<Refere
   const ref = typeof o.reference === 'string' ? parseReference(o.reference) : o.reference;
   const policy = normalizePolicy(o.policy ?? {});
   const clock = o.clock ?? systemClock;
-  const reference = { repository: ref.repository, ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) };
+  const reference: VerifyReference = { repository: ref.repository, ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) };
 
   // Steps 2–3 do not depend on the trust metadata, so the registry round trips run while it
   // refreshes (wall time max(trust, registry), not the sum). Errors keep their order: a trust
@@ -174,7 +174,7 @@ function settle<T>(p: Promise<T>): Promise<T> {
  * verifies, signers disagree, an index) returns undefined and the caller fetches the manifest,
  * so failures are reported exactly as before.
  */
-function decideByDigest(ctx: Ctx, reference: { repository: string; tag?: string; digest?: string }, digest: string, d: Discovery): ReferenceVerification | undefined {
+function decideByDigest(ctx: Ctx, reference: VerifyReference, digest: string, d: Discovery): ReferenceVerification | undefined {
   const claims = new Map<string, { mediaType: string; size: number }>();
   for (const e of d.first.envelopes) {
     const c = claimOf(e.envelope);
@@ -207,7 +207,7 @@ function droppedFailures(dropped: readonly DroppedSignature[]): VerifyFailure[] 
 async function verifyManifest(
   ctx: Ctx,
   m: FetchedManifest,
-  reference: { repository: string; tag?: string; digest?: string },
+  reference: VerifyReference,
   found?: Discovery,
 ): Promise<ReferenceVerification> {
   const { o, ref, policy } = ctx;
@@ -243,7 +243,7 @@ async function verifyManifest(
   return Object.freeze({ ...result, failures: Object.freeze(failures), mediaType: m.mediaType, size: m.size });
 }
 
-function run(ctx: Ctx, m: { readonly digest: string; readonly mediaType: string; readonly size: number }, reference: { repository: string; tag?: string; digest?: string }, envelopes: readonly SignatureEnvelope[]): VerifyResult {
+function run(ctx: Ctx, m: { readonly digest: string; readonly mediaType: string; readonly size: number }, reference: VerifyReference, envelopes: readonly SignatureEnvelope[]): VerifyResult {
   return verifyImage({
     reference,
     digest: m.digest,
