@@ -16,6 +16,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { parseAllDocuments } from 'yaml';
 import { admissionRoutes } from '../../hook/routes.js';
 import { parsePolicy } from '../../lib/policy/index.js';
+import { podReview } from '../helpers/admission-review.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
@@ -43,22 +44,7 @@ function post(port: number, path: string, body: unknown, ca: Buffer, servername:
   });
 }
 
-const pod = (ns: string, image: string) => ({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: `uid-${ns}-${image.length}`,
-    kind: { group: '', version: 'v1', kind: 'Pod' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    name: 'p',
-    namespace: ns,
-    operation: 'CREATE',
-    userInfo: { username: 'admin' },
-    object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: ns }, spec: { containers: [{ name: 'c', image }] } },
-    oldObject: null,
-    dryRun: false,
-  },
-});
+const pod = (ns: string, image: string) => podReview({ namespace: ns, images: [image], uid: `uid-${ns}-${image.length}`, name: 'p', username: 'admin' });
 
 describe('admission webhooks over HTTPS with the documented certificates', { skip }, () => {
   let dir: string;

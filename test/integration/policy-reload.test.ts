@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { loadPolicyFile } from '../../lib/policy/load.js';
 import { watchPolicyFile, type WatchedPolicy } from '../../server/policy-reload.js';
 import { testApp } from '../helpers/trust-server.js';
+import { podReview } from '../helpers/admission-review.js';
 
 // Both decide before any network I/O: skip, and a denied tag.
 const ALLOW_ALL = 'version: 1\nrules:\n  - name: app\n    images: ["registry.example.com/**"]\n    mode: skip\n';
@@ -71,21 +72,7 @@ describe('policy file hot reload', () => {
     writeFileSync(path, ALLOW_ALL);
     let watched: WatchedPolicy | undefined;
     const t = await testApp({ admission: { policy: path, policyReloadIntervalMs: 20, onPolicyWatch: (w) => (watched = w) } });
-    const review = {
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: 'u-1',
-        kind: { group: '', version: 'v1', kind: 'Pod' },
-        resource: { group: '', version: 'v1', resource: 'pods' },
-        namespace: 'default',
-        operation: 'CREATE',
-        userInfo: { username: 'x' },
-        object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'registry.example.com/app:latest' }] } },
-        oldObject: null,
-        dryRun: false,
-      },
-    };
+    const review = podReview({ namespace: 'default', images: ['registry.example.com/app:latest'] });
     const allowed = async (): Promise<boolean> => {
       const r = await t.app.inject({ method: 'POST', url: '/admission/validate', payload: review });
       assert.equal(r.statusCode, 200, r.body);

@@ -7,6 +7,7 @@ import type { ImageReference } from '../../../lib/reference.js';
 import { isOcitrustError } from '../../../lib/errors/index.js';
 import { reviewAdmission, admissionDeadlineMs, type VerifyResultLike, type AdmissionOutcome } from '../../../hook/admission.js';
 import { applyJsonPatch } from './json-patch.js';
+import { podReview } from '../../helpers/admission-review.js';
 
 const fixture = (name: string): Record<string, any> =>
   JSON.parse(readFileSync(new URL(`../../fixtures/k8s/admission/${name}`, import.meta.url), 'utf8'));
@@ -196,21 +197,7 @@ describe('reviewAdmission', () => {
   });
 
   describe('decisions taken before any I/O', () => {
-    const pod = (ns: string, images: string[]) => ({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: 'u-1',
-        kind: { group: '', version: 'v1', kind: 'Pod' },
-        resource: { group: '', version: 'v1', resource: 'pods' },
-        namespace: ns,
-        operation: 'CREATE',
-        userInfo: { username: 'x' },
-        object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: ns }, spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) } },
-        oldObject: null,
-        dryRun: false,
-      },
-    });
+    const pod = (ns: string, images: string[]) => podReview({ namespace: ns, images });
     const never = async (): Promise<VerifyResultLike> => assert.fail('verifyImage must not be called');
 
     it('denyTags and an image without a tag (latest) are refused without verifying', async () => {
