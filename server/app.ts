@@ -66,7 +66,7 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
     await db.migrate(trustMigrations);
     const metrics = new ServerMetrics();
     const audit = new AuditLog(db, opts.clock, (outcome) => metrics.auditWrites.inc({ outcome }));
-    const authz = new Authz({ db, audit, clock: opts.clock, anonymousRead: opts.anonymousRead, tokenCacheTtlMs: opts.tokenCacheTtlMs });
+    const authz = new Authz({ db, audit, clock: opts.clock, anonymousRead: opts.anonymousRead });
 
     app = Fastify({
       logger: loggerOption(opts),
