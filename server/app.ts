@@ -74,7 +74,10 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
       trustProxy: opts.trustProxy as boolean,
       bodyLimit: 1024 * 1024,
       return503OnClosing: true,
-      ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+      // No coercion: a wrongly typed value is a coded 400, never silently turned into the declared
+      // type (`{"name":123}` is not the name "123", a string is not a one-element array). Query
+      // strings are strings; routes parse numbers in them explicitly (server/query.ts).
+      ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false } },
       ...(listener.https ? { https: listener.https } : {}),
     } as FastifyServerOptions) as unknown as FastifyInstance;
     const log = app.log;
