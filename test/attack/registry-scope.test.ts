@@ -17,6 +17,7 @@ import { startEmbeddedRegistry, type EmbeddedRegistry } from '../helpers/embedde
 import { makeImage, type TestImage } from '../helpers/oci-layout.js';
 import { publishCollection, startProxyServer, type ProxyServer } from '../helpers/proxy.js';
 import { TEST_SCRYPT, TEST_SECRET, tokenFor } from '../helpers/trust-server.js';
+import { CliSession, startTrustServer, type TestTrustServer } from '../helpers/cli.js';
 
 const OCI_ACCEPT = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -174,5 +175,36 @@ describe('attack: registry token scope (verifying proxy)', () => {
     assert.equal(await read(), 403);
     for (const who of ['barePublisher', 'bareWildcard', 'proxyHost']) assert.equal(await read(t[who]), 403, who);
     assert.equal(await read(t.qualifiedPublisher), 200);
+  });
+});
+
+describe('attack: registry token scope (the real `trust sign` against the embedded registry)', () => {
+  let ts: TestTrustServer;
+  let s: CliSession;
+  let repo: string;
+
+  before(async () => {
+    ts = await startTrustServer({ registry: true });
+    s = new CliSession({ server: ts.url, token: await ts.token() });
+    repo = `${new URL(ts.url).host}/team/app`;
+    for (const args of [['key', 'generate', 'alice', '--dir', s.home], ['init', repo], ['signer', 'add', '--key', join(s.home, 'alice.pub'), 'alice', repo]]) {
+      const r = await s.run(args, { dist: true });
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    }
+    assert.equal(await push(ts.url, 'team/app', makeImage(), await ts.token('publisher', [repo])), 201);
+  });
+  after(async () => {
+    await ts?.close();
+    s?.cleanup();
+  });
+
+  it('a host-less publisher token cannot sign; the token for the collection can, and the image verifies', async () => {
+    const bare = await s.run(['sign', `${repo}:v1`], { dist: true, env: { OCITRUST_TOKEN: await ts.token('publisher', ['team/app']) } });
+    assert.notEqual(bare.code, 0, bare.stdout);
+    assert.match(bare.stderr, /REGISTRY_DENIED|denied/i);
+    const signed = await s.run(['sign', `${repo}:v1`], { dist: true, env: { OCITRUST_TOKEN: await ts.token('publisher', [repo]) } });
+    assert.equal(signed.code, 0, signed.stderr);
+    const verified = await s.run(['verify', `${repo}:v1`], { dist: true });
+    assert.equal(verified.code, 0, verified.stderr);
   });
 });
