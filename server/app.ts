@@ -84,7 +84,7 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
       // No coercion: a wrongly typed value is a coded 400, never silently turned into the declared
       // type (`{"name":123}` is not the name "123", a string is not a one-element array). Query
       // strings are strings; routes parse numbers in them explicitly (server/query.ts).
-      ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false } },
+      ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false, verbose: true } },
       ...(listener.https ? { https: listener.https } : {}),
     } as FastifyServerOptions) as unknown as FastifyInstance;
     const log = app.log;

@@ -94,6 +94,45 @@ export function installErrorHandling(app: FastifyInstance, distribution: () => b
   });
 }
 
+/** The JSON type of a value, as JSON Schema names it. */
+function jsonType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+interface SchemaError {
+  readonly keyword: string;
+  readonly instancePath?: string;
+  readonly message?: string;
+  readonly params: Record<string, unknown>;
+  readonly data?: unknown;
+}
+
+/**
+ * Validation messages in the house style, "<where>: expected X, got Y" (ajv runs with `verbose`
+ * so the offending value is at hand; only its type or a short quote is shown).
+ */
+export function schemaErrorFormatter(errors: readonly SchemaError[], dataVar: string): Error {
+  const e = errors[0];
+  if (!e) return new Error(`${dataVar}: invalid`);
+  const where = `${dataVar}${e.instancePath ?? ''}`;
+  const got = typeof e.data === 'string' ? JSON.stringify(e.data.slice(0, 40)) : jsonType(e.data);
+  switch (e.keyword) {
+    case 'type':
+      return new Error(`${where}: expected ${String(e.params.type)}, got ${jsonType(e.data)}`);
+    case 'required':
+      return new Error(`${where}: expected a property ${JSON.stringify(e.params.missingProperty)}`);
+    case 'additionalProperties':
+      return new Error(`${where}: unexpected property ${JSON.stringify(String(e.params.additionalProperty).slice(0, 40))}`);
+    case 'enum':
+      return new Error(`${where}: expected one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${got}`);
+    default:
+      return new Error(`${where} ${e.message ?? 'is invalid'}`);
+  }
+}
+
 /**
  * Fastify options that answer what never reaches a route with a coded body too: a URL with
  * broken percent-encoding or invalid UTF-8, an overlong path parameter (`frameworkErrors`), and
@@ -101,8 +140,9 @@ export function installErrorHandling(app: FastifyInstance, distribution: () => b
  * sections, timeouts (`clientErrorHandler`, which writes to the socket itself). Under `/v2/`
  * the answer has the distribution error shape.
  */
-export function frameworkErrorOptions(distribution: () => boolean): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler'> {
+export function frameworkErrorOptions(distribution: () => boolean): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler' | 'schemaErrorFormatter'> {
   return {
+    schemaErrorFormatter: schemaErrorFormatter as FastifyServerOptions['schemaErrorFormatter'],
     frameworkErrors: (error, request, reply) => {
       const err =
         error.code === 'FST_ERR_BAD_URL' ? new OcitrustError('REQUEST_URL_INVALID', 'the request URL has broken percent-encoding or is not UTF-8: expected %XX escapes of UTF-8 bytes')
