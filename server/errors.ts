@@ -138,7 +138,7 @@ export function schemaErrorFormatter(errors: readonly SchemaError[], dataVar: st
  * broken percent-encoding or invalid UTF-8, an overlong path parameter (`frameworkErrors`), and
  * requests node's HTTP parser refuses: invalid bytes, malformed headers, oversized header
  * sections, timeouts (`clientErrorHandler`, which writes to the socket itself). Under `/v2/`
- * the answer has the distribution error shape.
+ * the answer has the distribution error shape. Also sets {@link schemaErrorFormatter}.
  */
 export function frameworkErrorOptions(distribution: () => boolean): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler' | 'schemaErrorFormatter'> {
   return {
