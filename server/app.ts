@@ -10,7 +10,7 @@ import { registryAuthorizer } from './registry-access.js';
 import type { Db } from './storage/types.js';
 import { AuditLog } from './audit.js';
 import { Authz, routeOf, type Principal } from './auth.js';
-import { installErrorHandling } from './errors.js';
+import { frameworkErrorOptions, installErrorHandling } from './errors.js';
 import { IpAllowlist } from './ip-allowlist.js';
 import { ServerMetrics } from './metrics.js';
 import { expandCollectionPaths } from './openapi.js';
@@ -66,15 +66,25 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
     await db.migrate(trustMigrations);
     const metrics = new ServerMetrics();
     const audit = new AuditLog(db, opts.clock, (outcome) => metrics.auditWrites.inc({ outcome }));
-    const authz = new Authz({ db, audit, clock: opts.clock, anonymousRead: opts.anonymousRead, tokenCacheTtlMs: opts.tokenCacheTtlMs });
+    const authz = new Authz({ db, audit, clock: opts.clock, anonymousRead: opts.anonymousRead });
 
+    // Whether /v2/ is served (embedded registry or a proxy plugin): known once every route is registered.
+    let servesV2 = false;
+    const distribution = (): boolean => servesV2;
+    let closing = false;
     app = Fastify({
       logger: loggerOption(opts),
       logController: new LogController({ disableRequestLogging: !opts.requestLogging }),
       trustProxy: opts.trustProxy as boolean,
       bodyLimit: 1024 * 1024,
-      return503OnClosing: true,
-      ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+      // Requests that arrive while closing get SERVER_NOT_READY from the onRequest hook below,
+      // a coded body, rather than fastify's own 503 body.
+      return503OnClosing: false,
+      ...frameworkErrorOptions(distribution),
+      // No coercion: a wrongly typed value is a coded 400, never silently turned into the declared
+      // type (`{"name":123}` is not the name "123", a string is not a one-element array). Query
+      // strings are strings; routes parse numbers in them explicitly (server/query.ts).
+      ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false, verbose: true } },
       ...(listener.https ? { https: listener.https } : {}),
     } as FastifyServerOptions) as unknown as FastifyInstance;
     const log = app.log;
@@ -107,7 +117,7 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
         done(e as Error, undefined);
       }
     });
-    installErrorHandling(app);
+    installErrorHandling(app, distribution);
 
     await app.register(swagger, {
       openapi: {
@@ -120,7 +130,12 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
       refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     });
 
-    app.addHook('onRequest', async (request) => {
+    app.addHook('preClose', async () => void (closing = true));
+    app.addHook('onRequest', async (request, reply) => {
+      if (closing) {
+        void reply.header('connection', 'close');
+        throw new OcitrustError('SERVER_NOT_READY', 'the server is shutting down; retry (another instance may answer)');
+      }
       // The allowlist is a network boundary: it covers every route, the ones that authenticate
       // callers themselves (registry proxy, notifications, admission webhooks) included; only
       // health probes, which the orchestrator sends from its own addresses, are exempt.
@@ -180,6 +195,7 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
       if (ownsDb) await db.close();
     });
     await app.ready();
+    servesV2 = app.hasRoute({ method: 'GET', url: '/v2/*' });
     return app;
   } catch (e) {
     if (app) await app.close().catch(() => undefined);

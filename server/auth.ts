@@ -3,7 +3,7 @@ import { OcitrustError } from '../lib/errors/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Queryable } from './storage/types.js';
 import type { AuditLog } from './audit.js';
-import { findTokenBySecret, hashToken, isTokenSecret, tokenAllows, tokenUsable, type TokenRecord, type TokenRole } from './tokens.js';
+import { findTokenBySecret, isTokenSecret, tokenAllows, tokenUsable, type TokenRecord, type TokenRole } from './tokens.js';
 
 /** Who sent a request: a token, or nobody (anonymous). */
 export interface Principal {
@@ -24,17 +24,16 @@ export interface AuthzOptions {
   readonly clock: Clock;
   /** Whether reads need no token (default true). */
   readonly anonymousRead: boolean;
-  /** How long a token lookup is reused (ms); a revocation reaches other instances within it. */
-  readonly tokenCacheTtlMs: number;
 }
 
 /**
  * Bearer-token authentication and role checks. Tokens are looked up by the SHA-256 of the
- * secret (cached briefly); every denial is written to the audit log before the request fails.
+ * secret on every request, never from a cache: a revocation (by the API, the operator's command
+ * line or another instance on the same database) takes effect with its commit, and one indexed
+ * lookup costs tens of microseconds. Every denial is written to the audit log before the request fails.
  */
 export class Authz {
   readonly #o: AuthzOptions;
-  readonly #cache = new Map<string, { token: TokenRecord | null; at: number }>();
 
   constructor(o: AuthzOptions) {
     this.#o = o;
@@ -43,11 +42,6 @@ export class Authz {
   /** Whether reads need no token. */
   get anonymousRead(): boolean {
     return this.#o.anonymousRead;
-  }
-
-  /** Forgets cached lookups (after a revocation on this instance). */
-  forget(): void {
-    this.#cache.clear();
   }
 
   /**
@@ -62,7 +56,7 @@ export class Authz {
     const secret = secretOf(header);
     // Registry clients answer a Basic challenge with empty credentials when they have none.
     if (secret === '') return { actor: 'anonymous', tokenId: null, token: null, source, certSubject };
-    const token = secret && isTokenSecret(secret) ? await this.lookup(secret) : null;
+    const token = secret && isTokenSecret(secret) ? await findTokenBySecret(this.#o.db, secret) : null;
     if (!token || !tokenUsable(token, this.#o.clock.now())) {
       const anonymous: Principal = { actor: 'anonymous', tokenId: token?.id ?? null, token: null, source, certSubject };
       const why = secret === null ? 'the Authorization header is not "Bearer <token>"' : !token ? 'unknown token' : token.revokedAt ? 'revoked token' : 'expired token';
@@ -72,17 +66,6 @@ export class Authz {
       throw new OcitrustError('AUTH_TOKEN_INVALID', `${why}; create a new one with \`trust server token create\``, details ? { details } : undefined);
     }
     return { actor: token.name, tokenId: token.id, token, source, certSubject };
-  }
-
-  private async lookup(secret: string): Promise<TokenRecord | null> {
-    const key = hashToken(secret);
-    const now = Date.now();
-    const hit = this.#cache.get(key);
-    if (hit && now - hit.at < this.#o.tokenCacheTtlMs) return hit.token;
-    const token = await findTokenBySecret(this.#o.db, secret);
-    if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(key, { token, at: now });
-    return token;
   }
 
   /**

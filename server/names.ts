@@ -39,6 +39,24 @@ export function checkCollectionName(name: unknown): string {
   );
 }
 
+/**
+ * The name token patterns are matched against for repository `path` of the registry named
+ * `registryName` (its host[:port]): `<registryName>/<path>`, the repository's default collection
+ * name. The embedded registry (access and its pull gate's publisher bypass), the verifying proxy
+ * and the notification receiver all qualify repositories here, so a pattern such as
+ * `registry.example.com/team/*` means the same on them as on the trust API, and a host-less
+ * pattern (`team/*`) matches no repository anywhere.
+ * @example qualifiedRepository('127.0.0.1:7443', 'team/app') // '127.0.0.1:7443/team/app'
+ */
+export function qualifiedRepository(registryName: string, path: string): string {
+  return `${registryName}/${path}`;
+}
+
+/** True when `name` is a registry host[:port] that can qualify repositories (see {@link qualifiedRepository}). */
+export function isRegistryName(name: unknown): name is string {
+  return typeof name === 'string' && !name.includes('/') && isCollectionName(name);
+}
+
 /** What a GET under `/v1/collections/` asks for, after the tail was split. */
 export type CollectionResource =
   | { kind: 'root'; version: number | null }

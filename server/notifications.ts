@@ -23,6 +23,7 @@ import { parseJson, isJsonObject } from '../lib/json.js';
 import type { RegistryClient } from '../lib/oci/client.js';
 import { listSignatures } from '../lib/oci/referrers.js';
 import type { AuditLog } from './audit.js';
+import { qualifiedRepository } from './names.js';
 import type { ServerPlugin } from './options.js';
 
 /** The envelope media type Docker distribution posts. */
@@ -214,7 +215,7 @@ export function notificationRoutes(o: NotificationOptions): ServerPlugin {
             if (seen.has(e.id)) continue;
             if (seen.size >= window) seen.clear();
             seen.add(e.id);
-            const repository = o.registryName ? `${o.registryName}/${e.repository}` : e.repository;
+            const repository = o.registryName ? qualifiedRepository(o.registryName, e.repository) : e.repository;
             await ctx.audit.record({
               actor: `registry:${e.actor ?? 'anonymous'}`,
               action: `registry.${e.action}`,

@@ -8,10 +8,13 @@ export const REGISTRY_CHALLENGE = 'Basic realm="ocitrust"';
 
 /**
  * Access control of the embedded registry with the trust server's tokens: pulling needs
- * reader (or anonymous reads on), pushing and deleting need publisher on a pattern matching
- * the repository name. Registry-wide endpoints (`/v2/`, `_catalog`) need any valid token when
- * anonymous reads are off; `/v2/` without an Authorization header always challenges. Denials are audited by {@link Authz.require}; a missing token gets a
- * 401 challenge so registry clients log in.
+ * reader (or anonymous reads on), pushing and deleting need publisher, on a pattern matching
+ * the repository's collection-qualified name (`<registry name>/<repository>`, as on the trust
+ * API: a host-less pattern such as `team/*` matches nothing here). When the registry's name is
+ * unknown only tokens for every collection (`**`) qualify. Registry-wide endpoints (`/v2/`,
+ * `_catalog`) need any valid token when anonymous reads are off; `/v2/` without an
+ * Authorization header always challenges. Denials are audited by {@link Authz.require}; a
+ * missing token gets a 401 challenge so registry clients log in.
  */
 export function registryAuthorizer(authz: Authz): AuthorizeHook {
   return async (request, access: AccessRequest): Promise<AccessDecision> => {
@@ -26,11 +29,14 @@ export function registryAuthorizer(authz: Authz): AuthorizeHook {
       return { allow: false, status: 401, message: 'authentication required', wwwAuthenticate: REGISTRY_CHALLENGE };
     }
     try {
-      await authz.require(p, need, access.repository, `registry.${access.action}`);
+      await authz.require(p, need, access.name, `registry.${access.action}`);
       return true;
     } catch (e) {
       if (isOcitrustError(e, 'AUTH_REQUIRED')) return { allow: false, status: 401, message: e.message, wwwAuthenticate: REGISTRY_CHALLENGE };
-      if (isOcitrustError(e, 'PERMISSION_DENIED')) return { allow: false, status: 403, message: e.message };
+      if (isOcitrustError(e, 'PERMISSION_DENIED')) {
+        const why = access.name === null ? `; the registry's name is unknown (set registryName), so only tokens for every collection (**) may ${access.action} ${access.repository}` : '';
+        return { allow: false, status: 403, message: e.message + why };
+      }
       throw e;
     }
   };

@@ -17,7 +17,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { AuditLog } from '../audit.js';
 import { secretOf } from '../auth.js';
 import type { Queryable } from '../storage/types.js';
-import { findTokenBySecret, isTokenSecret, tokenAllows, tokenUsable } from '../tokens.js';
+import { findTokenBySecret, isTokenSecret, tokenAllows, tokenUsable, type TokenRecord } from '../tokens.js';
 import { OCITRUST_TOKEN_HEADER } from './headers.js';
 import type { BypassFn } from './options.js';
 
@@ -43,6 +43,16 @@ export function presentedToken(request: FastifyRequest): PresentedToken | undefi
   return undefined;
 }
 
+/**
+ * True when `token` is a usable publisher (or admin) token for the image: on a pattern matching
+ * the collection that governs it, or its collection-qualified repository name (see
+ * qualifiedRepository in server/names.ts). The one rule of the push-then-sign bypass, for the
+ * proxy and the embedded registry's pull gate.
+ */
+export function publisherOf(token: TokenRecord, collection: string, qualifiedRepository: string, now: Date): boolean {
+  return tokenAllows(token, 'publisher', collection, now) || (collection !== qualifiedRepository && tokenAllows(token, 'publisher', qualifiedRepository, now));
+}
+
 /** Options of {@link publisherBypass}. */
 export interface PublisherBypassOptions {
   readonly db: Queryable;
@@ -61,6 +71,7 @@ export interface PublisherBypassOptions {
  * @throws OcitrustError AUTH_TOKEN_INVALID
  */
 export function publisherBypass(o: PublisherBypassOptions): BypassFn {
+  // `repository` is the collection-qualified name (the proxy qualifies with its registryName).
   return async (request, repository) => {
     const presented = presentedToken(request);
     if (!presented) return false;
@@ -72,7 +83,7 @@ export function publisherBypass(o: PublisherBypassOptions): BypassFn {
       throw new OcitrustError('AUTH_TOKEN_INVALID', `the ocitrust token presented to the proxy is not valid (${why})`);
     }
     const collection = o.collectionOf ? await o.collectionOf(repository) : repository;
-    const ok = tokenAllows(token, 'publisher', collection, now) || (collection !== repository && tokenAllows(token, 'publisher', repository, now));
+    const ok = publisherOf(token, collection, repository, now);
     if (ok) {
       await o.audit.record({ actor: token.name, tokenId: token.id, action: 'proxy.bypass', collection, source: request.ip, outcome: 'ok', detail: `unverified manifest read of ${repository} (publisher token)` });
     }

@@ -18,9 +18,10 @@ import type { ServerPlugin } from '../options.js';
 import { BlobStore } from '../registry/blob-store.js';
 import { MetadataStore } from '../registry/metadata-store.js';
 import type { ManifestGate } from '../registry/options.js';
-import { tokenAllows } from '../tokens.js';
+import { qualifiedRepository } from '../names.js';
 import { TRUST_CHANNEL } from '../trust/service.js';
 import type { OcitrustServerContext } from '../types.js';
+import { publisherOf } from './caller.js';
 import { LocalRegistryClient } from './clients.js';
 import { createEnforcer, type Enforcer } from './enforce.js';
 
@@ -29,7 +30,9 @@ export interface RegistryEnforcementOptions {
   /**
    * The registry host under which trust data names this registry's repositories (its public
    * `host:port`, e.g. `registry.example.com` or `127.0.0.1:7443`): repository `team/app` is
-   * collection `<registryName>/team/app`. Required: it must never come from a request.
+   * collection `<registryName>/team/app`. Required: it must never come from a request. Give the
+   * registry the same name (`registryOptions.registryName`) so that its access checks and this
+   * gate qualify repositories alike.
    */
   readonly registryName: string;
   readonly policy?: Policy | (() => Policy);
@@ -54,7 +57,7 @@ export interface RegistryEnforcement {
  *
  * @example
  * const e = registryEnforcement({ registryName: 'registry.example.com' });
- * await startServer({ dataDir, plugins: [e.plugin], registryOptions: { beforeManifestGet: e.beforeManifestGet } });
+ * await startServer({ dataDir, plugins: [e.plugin], registryOptions: { registryName: 'registry.example.com', beforeManifestGet: e.beforeManifestGet } });
  * @throws OcitrustError INVALID_ARGUMENT without a registryName
  */
 export function registryEnforcement(o: RegistryEnforcementOptions): RegistryEnforcement {
@@ -86,13 +89,14 @@ export function registryEnforcement(o: RegistryEnforcementOptions): RegistryEnfo
   const beforeManifestGet: ManifestGate = async (path, reference, digest, _info, request) => {
     if (!bound) return { allow: false, reason: 'SERVER_NOT_READY: pull enforcement is not bound to the trust server yet' };
     const { enforcer, store, ctx } = bound;
-    const repository = `${o.registryName}/${path}`;
+    const repository = qualifiedRepository(o.registryName, path);
     // Push-then-sign: the registry already authenticated the caller with the server's tokens.
     const token = request?.principal?.token;
     if (token) {
       const now = clock.now();
       const collection = await enforcer.collectionFor(repository);
-      if (tokenAllows(token, 'publisher', collection, now) || tokenAllows(token, 'publisher', path, now)) {
+      // Patterns match qualified names only: a host-less `team/app` token is no publisher here.
+      if (publisherOf(token, collection, repository, now)) {
         await ctx.audit.record({ actor: token.name, tokenId: token.id, action: 'registry.bypass', collection, source: request.ip, outcome: 'ok', detail: `unverified manifest read of ${repository}@${digest} (publisher token)` });
         return true;
       }

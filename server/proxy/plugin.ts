@@ -15,6 +15,7 @@ import { OcitrustError, isOcitrustError } from '../../lib/errors/index.js';
 import { digestOf, isDigest, parseDigest } from '../../lib/crypto/hash.js';
 import { parseJson, isJsonObject } from '../../lib/json.js';
 import { MANIFEST_MEDIA_TYPES } from '../../lib/oci/types.js';
+import { qualifiedRepository } from '../names.js';
 import { pathAfterV2, routeV2, type Route } from '../registry/names.js';
 import { presentedToken, type PresentedToken } from './caller.js';
 import { proxyWireError } from './errors.js';
@@ -164,7 +165,7 @@ async function pushManifest(ctx: Ctx, request: FastifyRequest, reply: FastifyRep
     const subject = subjectOf(body);
     if (subject !== undefined) {
       try {
-        o.onReferrerPushed!(`${o.registryName}/${name}`, subject);
+        o.onReferrerPushed!(qualifiedRepository(o.registryName, name), subject);
       } catch (e) {
         request.log.warn({ err: e }, 'proxy: onReferrerPushed listener failed');
       }
@@ -190,7 +191,7 @@ async function serveManifest(ctx: Ctx, request: FastifyRequest, reply: FastifyRe
   }
   const contentType = typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : '';
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
-  const repository = `${o.registryName}/${name}`;
+  const repository = qualifiedRepository(o.registryName, name);
 
   const bypass = o.canBypass ? await o.canBypass(request, repository) : false;
   let decision: Decision;

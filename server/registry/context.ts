@@ -1,5 +1,7 @@
+import { isIPv4 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OcitrustError } from '../../lib/errors/index.js';
+import { qualifiedRepository } from '../names.js';
 import type { BlobStore } from './blob-store.js';
 import type { RegistryQuery } from './http.js';
 import type { MetadataStore } from './metadata-store.js';
@@ -38,12 +40,30 @@ export function keyedLock(): <T>(key: string, fn: () => Promise<T>) => Promise<T
 }
 
 /**
- * Asks the authorize hook; fails closed on anything but an explicit allow.
+ * This registry's name for a request: the configured `registryName`, else the IPv4 address and
+ * port of the listener the request arrived on (the socket's local end: chosen by the server, not
+ * the client's Host header). Undefined when neither is known (IPv6 listeners, inject()).
+ */
+export function registryNameOf(ctx: RegistryContext, request: FastifyRequest): string | undefined {
+  if (ctx.opts.registryName !== undefined) return ctx.opts.registryName;
+  const socket = request.raw.socket as { localAddress?: string; localPort?: number } | undefined;
+  let ip = socket?.localAddress;
+  const port = socket?.localPort;
+  if (ip === undefined || !port) return undefined;
+  if (ip.startsWith('::ffff:') && isIPv4(ip.slice(7))) ip = ip.slice(7);
+  return isIPv4(ip) ? `${ip}:${port}` : undefined;
+}
+
+/**
+ * Asks the authorize hook, with the repository's collection-qualified name; fails closed on
+ * anything but an explicit allow.
  * @throws OcitrustError DIST_UNAUTHORIZED, DIST_DENIED, or what the hook throws
  */
-export async function checkAccess(ctx: RegistryContext, request: FastifyRequest, access: AccessRequest): Promise<void> {
+export async function checkAccess(ctx: RegistryContext, request: FastifyRequest, want: Omit<AccessRequest, 'name'>): Promise<void> {
   const hook = ctx.opts.authorize;
   if (!hook) return;
+  const registryName = want.repository === null ? undefined : registryNameOf(ctx, request);
+  const access: AccessRequest = { ...want, name: want.repository !== null && registryName !== undefined ? qualifiedRepository(registryName, want.repository) : null };
   const d = await hook(request, access);
   if (d === true || (typeof d === 'object' && d !== null && d.allow === true)) return;
   const what = `${access.action} on ${access.repository ?? 'the registry'}`;
@@ -57,7 +77,7 @@ export async function checkAccess(ctx: RegistryContext, request: FastifyRequest,
 }
 
 /** True when the hook allows `access` (for optional steps like a cross-repo mount); errors count as no. */
-export async function mayAccess(ctx: RegistryContext, request: FastifyRequest, access: AccessRequest): Promise<boolean> {
+export async function mayAccess(ctx: RegistryContext, request: FastifyRequest, access: Omit<AccessRequest, 'name'>): Promise<boolean> {
   try {
     await checkAccess(ctx, request, access);
     return true;

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { assertArg } from '../../lib/errors/index.js';
+import { isRegistryName } from '../names.js';
 import type { Db } from '../storage/index.js';
 
 /** What a request wants to do to a repository. */
@@ -10,6 +11,13 @@ export interface AccessRequest {
   /** The repository, or null for registry-wide endpoints (`GET /v2/`, `/v2/_catalog`). */
   readonly repository: string | null;
   readonly action: RegistryAction;
+  /**
+   * The collection-qualified name of the repository (`<registry name>/<repository>`, see
+   * qualifiedRepository in server/names.ts) that token patterns are matched against; null for
+   * registry-wide endpoints and when the registry's name is unknown (not configured, and the
+   * listener address is not IPv4).
+   */
+  readonly name: string | null;
 }
 
 /**
@@ -99,6 +107,13 @@ export interface RegistryOptions {
   readonly limits?: Partial<RegistryLimits>;
   /** Whether DELETE of manifests, tags and blobs is allowed (default true; false → 405 UNSUPPORTED). */
   readonly allowDelete?: boolean;
+  /**
+   * The host[:port] under which image references and trust data name this registry's
+   * repositories (its public address, e.g. `registry.example.com`): repository `team/app` is
+   * `<registryName>/team/app` for token patterns. Default: the IPv4 address and port the request
+   * arrived on (the listener's, e.g. `127.0.0.1:7443`). Never taken from the request's Host header.
+   */
+  readonly registryName?: string;
 }
 
 /** Options after defaults. */
@@ -109,6 +124,7 @@ export interface ResolvedOptions {
   readonly beforeManifestGet: ManifestGate | undefined;
   readonly limits: RegistryLimits;
   readonly allowDelete: boolean;
+  readonly registryName: string | undefined;
 }
 
 /**
@@ -121,6 +137,7 @@ export function resolveOptions(o: RegistryOptions): ResolvedOptions {
   assertArg(o.db && typeof o.db.query === 'function' && typeof o.db.transaction === 'function', 'registry db', 'an open Db (openDb)', o.db);
   assertArg(o.authorize === undefined || typeof o.authorize === 'function', 'registry authorize', 'a function', o.authorize);
   assertArg(o.beforeManifestGet === undefined || typeof o.beforeManifestGet === 'function', 'registry beforeManifestGet', 'a function', o.beforeManifestGet);
+  assertArg(o.registryName === undefined || isRegistryName(o.registryName), 'registry registryName', 'a lowercase registry host[:port], e.g. registry.example.com:5000', o.registryName);
   const limits = { ...DEFAULT_REGISTRY_LIMITS, ...(o.limits ?? {}) };
   for (const [k, v] of Object.entries(limits)) {
     assertArg(Number.isSafeInteger(v) && v > 0, `registry limits.${k}`, 'a positive integer', v);
@@ -132,5 +149,6 @@ export function resolveOptions(o: RegistryOptions): ResolvedOptions {
     beforeManifestGet: o.beforeManifestGet,
     limits: Object.freeze(limits),
     allowDelete: o.allowDelete ?? true,
+    registryName: o.registryName,
   };
 }

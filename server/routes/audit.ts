@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { auditEntrySchema, type AuditOutcome } from '../audit.js';
 import { checkCollectionName } from '../names.js';
+import { queryInteger } from '../query.js';
 import type { RouteContext } from './context.js';
 
 interface AuditQuerystring {
@@ -9,7 +10,7 @@ interface AuditQuerystring {
   since?: string;
   until?: string;
   outcome?: AuditOutcome;
-  limit?: number;
+  limit?: string;
   cursor?: string;
 }
 
@@ -35,7 +36,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: RouteContext): Prom
             since: { type: 'string', description: 'Inclusive, YYYY-MM-DDTHH:MM:SSZ.' },
             until: { type: 'string', description: 'Exclusive, YYYY-MM-DDTHH:MM:SSZ.' },
             outcome: { type: 'string', enum: ['ok', 'denied', 'rejected', 'error'] },
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            limit: { type: 'string', maxLength: 20, description: 'Entries per page, 1-1000 (default 100).' },
             cursor: { type: 'string', maxLength: 64 },
           },
         },
@@ -52,10 +53,11 @@ export async function auditRoutes(app: FastifyInstance, ctx: RouteContext): Prom
       },
     },
     async (request) => {
-      const q = request.query;
+      const { limit, ...q } = request.query;
       const collection = q.collection === undefined ? null : checkCollectionName(q.collection);
+      const n = queryInteger(limit, 'limit', 1, 1000, 'AUDIT_QUERY_INVALID');
       await ctx.authz.require(request.principal, 'admin', collection, 'audit.read');
-      return ctx.audit.query(q);
+      return ctx.audit.query({ ...q, ...(n !== undefined ? { limit: n } : {}) });
     },
   );
 }

@@ -110,7 +110,6 @@ export async function tokenRoutes(app: FastifyInstance, ctx: RouteContext): Prom
       await requireCover(request.principal, t ? t.patterns : ['**'], 'token.revoke');
       if (!t) throw new OcitrustError('TOKEN_NOT_FOUND', `no token with id ${request.params.id}`);
       const revoked = await revokeToken(db, t.id, opts.clock);
-      authz.forget();
       await audit.record({ ...actorOf(request), action: 'token.revoke', outcome: 'ok', detail: t.id });
       return revoked;
     },

@@ -66,10 +66,10 @@ describe('pull enforcement in the embedded registry', { skip }, () => {
       auditPruneIntervalMs: 0,
       cacheTtlMs: 0,
       plugins: [enforcement.plugin],
-      registryOptions: { beforeManifestGet: enforcement.beforeManifestGet },
+      registryOptions: { registryName: NAME, beforeManifestGet: enforcement.beforeManifestGet },
     });
     host = new URL(server.url).host;
-    publisher = await tokenFor(server.app, 'publisher', [`${NAME}/team/*`, 'team/*', 'other/*'], 'ci');
+    publisher = await tokenFor(server.app, 'publisher', [`${NAME}/team/*`, `${NAME}/other/*`], 'ci');
     reader = await tokenFor(server.app, 'reader', ['**'], 'viewer');
     coll = await publishCollection(server.app, `${NAME}/team/app`, ['alice']);
     const src = join(dir, 'src');

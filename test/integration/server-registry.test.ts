@@ -23,9 +23,10 @@ describe('embedded registry on the trust server', { skip: missingPrograms('skope
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ocitrust-server-registry-'));
     server = await startServer({ dataDir: join(dir, 'data'), port: 0, secret: TEST_SECRET, scrypt: TEST_SCRYPT, logger: false, handleSignals: false });
-    publisher = await tokenFor(server.app, 'publisher', ['team/*'], 'ci');
-    reader = await tokenFor(server.app, 'reader', ['team/*'], 'viewer');
     host = new URL(server.url).host;
+    // Patterns name repositories as collections do: the registry's name (here its listener address) first.
+    publisher = await tokenFor(server.app, 'publisher', [`${host}/team/*`], 'ci');
+    reader = await tokenFor(server.app, 'reader', [`${host}/team/*`], 'viewer');
   });
   after(async () => {
     await server.close();

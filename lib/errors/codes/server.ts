@@ -14,6 +14,30 @@ export const serverCodes = {
     exit: 2,
     http: 400,
   },
+  REQUEST_URL_INVALID: {
+    meaning: 'The request path or query string has broken percent-encoding or does not decode to UTF-8.',
+    action: 'Percent-encode the URL as UTF-8 (RFC 3986): every % followed by two hex digits.',
+    exit: 2,
+    http: 400,
+  },
+  REQUEST_MALFORMED: {
+    meaning: 'The request is not valid HTTP/1.1: invalid bytes in the request line or a header, a malformed header, an unknown method or version, a bad Content-Length or chunk, or conflicting framing headers.',
+    action: 'Fix the client, or whatever sits between it and the server; the server closes the connection.',
+    exit: 2,
+    http: 400,
+  },
+  REQUEST_HEADERS_TOO_LARGE: {
+    meaning: 'The request line and headers together exceed the server limit (16 KiB by default).',
+    action: 'Send fewer or shorter headers (large tokens or cookies are the usual cause).',
+    exit: 2,
+    http: 431,
+  },
+  REQUEST_TIMEOUT: {
+    meaning: 'The client did not send the whole request within the server timeout.',
+    action: 'Check the network between client and server, then retry.',
+    exit: 3,
+    http: 408,
+  },
   REQUEST_BODY_UNSUPPORTED: {
     meaning: 'The request body has a content type the route does not accept, or is not JSON where JSON is required.',
     action: 'Send the body as application/json.',
