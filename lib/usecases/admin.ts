@@ -176,7 +176,9 @@ export async function publishTargetsChange(
     signers ??= (await loadLocalSigners(ctx.keys, role.keyids, { want: role.threshold, need: role.threshold, role: 'targets', passphrase: ctx.passphrase })).signers;
     const current = trust.refresh.metadata.targets.signed;
     if (o.watch && base) base.check(o.watch.of(current));
-    const next = bumpVersion(change(current, trust), { clock });
+    const changed = change(current, trust);
+    if (o.watch && base) base.intend(o.watch.of(changed));
+    const next = bumpVersion(changed, { clock });
     const md = await signAll(next, signers);
     const r = await ctx.server.publish(collection, { targets: md.toJSON() });
     return { collection, version: r.versions.targets, trust: await open(ctx, collection) };

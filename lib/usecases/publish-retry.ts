@@ -56,27 +56,33 @@ export async function retryOnVersionConflict<T>(attempt: (n: number) => Promise<
 }
 
 /**
- * Remembers the part of the state a change is based on (read on the first attempt) and, on
- * every later attempt, refuses to go on when it differs: another publisher changed the same
- * thing, and re-applying this change would undo theirs.
+ * Remembers the part of the state a change is based on (read on the first attempt) and what
+ * the change makes of it, and on every later attempt refuses to go on when that part is now
+ * neither: another publisher changed the same thing differently, and re-applying this change
+ * would undo theirs. Finding it already as this change would leave it (the same change made
+ * by someone else, or an earlier attempt of ours that did land) is not a conflict.
  *
- * @example const base = changeBase(`signer alice of ${collection}`); … base.check(aliceOf(targets))
+ * @example const base = changeBase(`signer alice of ${c}`); base.check(aliceOf(t)); base.intend(aliceOf(change(t)))
  */
-export function changeBase(what: string): { check(current: unknown): void } {
-  let base: { json: string } | undefined;
+export function changeBase(what: string): { check(current: unknown): void; intend(result: unknown): void } {
+  let base: string | undefined;
+  let intended: string | undefined;
   return {
     check(current: unknown): void {
       const json = canonicalJson(current ?? null);
       if (base === undefined) {
-        base = { json };
+        base = json;
         return;
       }
-      if (json !== base.json) {
+      if (json !== base && json !== intended) {
         throw new OcitrustError(
           'PUBLISH_CHANGE_CONFLICT',
-          `${what} was changed by someone else while this command ran (expected ${clip(base.json)}, got ${clip(json)}); nothing was published — check the current state and run the command again`,
+          `${what} was changed by someone else while this command ran (expected ${clip(base)}, got ${clip(json)}); nothing was published — check the current state and run the command again`,
         );
       }
+    },
+    intend(result: unknown): void {
+      intended ??= canonicalJson(result ?? null);
     },
   };
 }

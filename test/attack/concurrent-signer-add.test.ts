@@ -18,7 +18,8 @@ import { isOcitrustError } from '../../lib/errors/index.js';
 import { publicKeyToPem } from '../../lib/keys/pem.js';
 import { SeedSigner } from '../../lib/keys/signer.js';
 import { TrustServerClient } from '../../lib/trust-client.js';
-import { addSigner, removeSigner, type AdminContext } from '../../lib/usecases/admin.js';
+import { addSigner, removeSigner, revokeSignatures, rotateKey, type AdminContext } from '../../lib/usecases/admin.js';
+import { HttpRegistryClient } from '../../lib/oci/client.js';
 import { OcitrustHome } from '../../lib/usecases/home.js';
 import { CliSession, startTrustServer, type TestTrustServer } from '../helpers/cli.js';
 
@@ -53,7 +54,7 @@ describe('attack: concurrent administration of one collection', () => {
   let work: string;
 
   before(async () => {
-    ts = await startTrustServer();
+    ts = await startTrustServer({ registry: true });
     s = new CliSession({ server: ts.url, token: await ts.token() });
     work = mkdtempSync(join(tmpdir(), 'ocitrust-attack-signers-'));
   });
@@ -134,5 +135,28 @@ describe('attack: concurrent administration of one collection', () => {
     // Removing a signer that someone else changes meanwhile is a real conflict too.
     const racingRemove = racingServer(ctx.server, (collection) => addSigner(admin(), { collection, name: 'alice', keys: [a] }));
     await assert.rejects(removeSigner({ ...ctx, server: racingRemove }, { collection: repo, name: 'alice' }), (e) => isOcitrustError(e, 'PUBLISH_CHANGE_CONFLICT'));
+  });
+
+  it('revoke and key rotate racing an independent signer add both land', async () => {
+    const repo = 'registry.example.com/attack/others';
+    assert.equal((await s.run(['init', repo], { dist: true })).code, 0);
+    const ctx = admin();
+    const digest = `sha256:${'c'.repeat(64)}`;
+    const host = new URL(ts.url).host;
+    const registry = new HttpRegistryClient({ credentials: async () => ({ username: 'ocitrust', password: ctx.token as string }), plainHttp: true });
+    const revokeRace = racingServer(ctx.server, (collection) => addSigner(admin(), { collection, name: 'during-revoke', keys: [new SeedSigner(randomSecretSeed()).publicKey] }));
+    const rev = await revokeSignatures({ ...ctx, server: revokeRace }, { reference: `${host}/attack/others@${digest}`, collection: repo, registry, reason: 'attack test' });
+    assert.ok(revokeRace.raced());
+    const t1 = rev.trust.refresh.metadata.targets.signed;
+    assert.ok(t1.delegations?.role('during-revoke'), 'the racing signer add stands');
+    assert.equal(rev.version, t1.version);
+
+    const rotateRace = racingServer(ctx.server, (collection) => addSigner(admin(), { collection, name: 'during-rotate', keys: [new SeedSigner(randomSecretSeed()).publicKey] }));
+    const rot = await rotateKey({ ...ctx, server: rotateRace }, { collection: repo, role: 'targets' });
+    assert.ok(rotateRace.raced());
+    const after = await addSigner(admin(), { collection: repo, name: 'after-rotate', keys: [new SeedSigner(randomSecretSeed()).publicKey] });
+    const t2 = after.trust.refresh.metadata.targets.signed;
+    for (const name of ['during-revoke', 'during-rotate', 'after-rotate']) assert.ok(t2.delegations?.role(name), name);
+    assert.deepEqual(after.trust.refresh.metadata.root.signed.role('targets').keyids, [rot.newKey.keyid]);
   });
 });

@@ -67,4 +67,13 @@ describe('changeBase', () => {
     gone.check(null);
     assert.throws(() => gone.check({ keyids: ['z'] }), (e) => isOcitrustError(e, 'PUBLISH_CHANGE_CONFLICT'));
   });
+
+  it('finding the state already as the change leaves it (same change elsewhere, or our own landed attempt) is not a conflict', () => {
+    const b = changeBase('signer carol of x');
+    b.check(null);
+    b.intend({ keyids: ['c'] });
+    b.intend({ keyids: ['ignored: the first result counts'] });
+    b.check({ keyids: ['c'] });
+    assert.throws(() => b.check({ keyids: ['d'] }), (e) => isOcitrustError(e, 'PUBLISH_CHANGE_CONFLICT'));
+  });
 });
