@@ -186,10 +186,11 @@ export async function reviewAdmission(body: unknown, action: AdmissionAction, op
   } catch (e) {
     if (!isOcitrustError(e, 'HOOK_REVIEW_INVALID') && !isOcitrustError(e, 'HOOK_KIND_UNSUPPORTED')) throw e;
     const invalid = { code: e.code, message: e.message };
+    const message = clip(`ocitrust denied the request: ${e.code}: ${e.message}`, MAX_MESSAGE);
     return {
       review: respond(reviewUid(body), {
         allowed: false,
-        status: e.code === 'HOOK_REVIEW_INVALID' ? { code: 400, reason: 'BadRequest', message: clip(`ocitrust denied the request: ${e.code}: ${e.message}`, MAX_MESSAGE) } : { code: 403, reason: 'Forbidden', message: clip(`ocitrust denied the request: ${e.code}: ${e.message}`, MAX_MESSAGE) },
+        status: e.code === 'HOOK_REVIEW_INVALID' ? { code: 400, reason: 'BadRequest', message } : { code: 403, reason: 'Forbidden', message },
         auditAnnotations: audit,
       }),
       verdicts: [],
