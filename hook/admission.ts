@@ -11,12 +11,15 @@
  * background and fill the cache for the retry.
  */
 import { systemClock, type Clock } from '../lib/clock.js';
-import { OcitrustError, assertArg, toOcitrustError } from '../lib/errors/index.js';
+import { assertArg, isOcitrustError, toOcitrustError } from '../lib/errors/index.js';
 import { isDigest } from '../lib/crypto/hash.js';
 import { parseReference, type ImageReference } from '../lib/reference.js';
 import { deniedTagGlob, effectiveTag, resolvePolicy } from '../lib/policy/resolve.js';
 import type { ImageRuleOptions, Policy, RuleMode } from '../lib/policy/types.js';
-import { imagesOfObject, jsonPointer, pinnedReference, type ImageOccurrence } from './images.js';
+import { imagesAt, jsonPointer, pinnedReference, type ImageOccurrence } from './images.js';
+import { parseAdmissionReview, reviewScope, reviewUid, type AdmissionRequest } from './review.js';
+
+export { parseAdmissionReview } from './review.js';
 
 /** The part of a VerifyResult (lib/verify) admission needs. */
 export interface VerifyResultLike {
@@ -99,6 +102,8 @@ export interface AdmissionOutcome {
   readonly deadlineExceeded: boolean;
   /** Distinct images sent to `verifyImage`. */
   readonly verified: number;
+  /** Set when the review itself was refused (HOOK_REVIEW_INVALID, HOOK_KIND_UNSUPPORTED): why it was denied. */
+  readonly invalid?: { readonly code: string; readonly message: string };
   readonly elapsedMs: number;
 }
 
@@ -117,46 +122,8 @@ export function admissionDeadlineMs(opts: Pick<AdmissionOptions, 'deadlineMs' | 
   return Math.floor((opts.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000 * DEADLINE_SHARE);
 }
 
-interface ParsedRequest {
-  uid: string;
-  kind: string;
-  operation: string;
-  subResource?: string;
-  namespace?: string;
-  name?: string;
-  object: unknown;
-}
-
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function bad(msg: string): never {
-  throw new OcitrustError('HOOK_REVIEW_INVALID', `AdmissionReview: ${msg}`);
-}
-
-/**
- * Checks the envelope of an AdmissionReview request.
- *
- * @throws OcitrustError HOOK_REVIEW_INVALID
- */
-export function parseAdmissionReview(body: unknown): ParsedRequest {
-  if (!isObj(body)) bad('expected a JSON object');
-  if (body['apiVersion'] !== 'admission.k8s.io/v1') bad(`expected apiVersion admission.k8s.io/v1, got ${JSON.stringify(body['apiVersion'])}`);
-  if (body['kind'] !== 'AdmissionReview') bad(`expected kind AdmissionReview, got ${JSON.stringify(body['kind'])}`);
-  const r = body['request'];
-  if (!isObj(r)) bad('missing request');
-  const uid = r['uid'];
-  if (typeof uid !== 'string' || uid.length === 0 || uid.length > 128) bad('request.uid must be a non-empty string');
-  const kind = r['kind'];
-  if (!isObj(kind) || typeof kind['kind'] !== 'string') bad('request.kind must be a GroupVersionKind');
-  const operation = r['operation'];
-  if (typeof operation !== 'string') bad('request.operation must be a string');
-  const out: ParsedRequest = { uid, kind: kind['kind'], operation, object: r['object'] };
-  if (typeof r['subResource'] === 'string' && r['subResource'] !== '') out.subResource = r['subResource'];
-  if (typeof r['namespace'] === 'string' && r['namespace'] !== '') out.namespace = r['namespace'];
-  if (typeof r['name'] === 'string' && r['name'] !== '') out.name = r['name'];
-  return out;
 }
 
 function clip(s: string, n: number): string {
@@ -186,6 +153,9 @@ type Plan =
 /**
  * Answers one AdmissionReview for the validating (`validate`) or mutating (`mutate`) webhook.
  *
+ * - The review is read strictly (hook/review.ts): one that cannot be interpreted, or a kind
+ *   with no known pod spec that the policy does not skip, is denied (HOOK_REVIEW_INVALID,
+ *   HOOK_KIND_UNSUPPORTED), echoing the uid when there is one; never allowed, never an HTTP error.
  * - Operations other than CREATE and UPDATE, and subresources other than
  *   `ephemeralcontainers`, are allowed untouched (they cannot change images).
  * - Every image of the Pod or pod template is matched against the policy; `skip` rules,
@@ -195,7 +165,6 @@ type Plan =
  *   check; `warn` failures allow with a warning; on `mutate`, verified images written
  *   without a digest are pinned by a JSONPatch (`test` then `replace` per image).
  *
- * @throws OcitrustError HOOK_REVIEW_INVALID when `body` is not an AdmissionReview v1 request
  * @example const { review } = await reviewAdmission(body, 'validate', { policy, verifyImage })
  */
 export async function reviewAdmission(body: unknown, action: AdmissionAction, opts: AdmissionOptions): Promise<AdmissionOutcome> {
@@ -204,9 +173,33 @@ export async function reviewAdmission(body: unknown, action: AdmissionAction, op
   const clock = opts.clock ?? systemClock;
   const started = clock.now().getTime();
   const elapsed = (): number => Math.max(0, clock.now().getTime() - started);
-  const req = parseAdmissionReview(body);
   const policy = typeof opts.policy === 'function' ? opts.policy() : opts.policy;
   const audit = { 'policy-revision': policy.revision };
+
+  // A review that cannot be interpreted is denied, never allowed and never an HTTP error: the
+  // API server turns an HTTP error into its failurePolicy, which may be Ignore (= allow).
+  let req: AdmissionRequest;
+  let scope: ReturnType<typeof reviewScope>;
+  try {
+    req = parseAdmissionReview(body);
+    scope = reviewScope(req, policy.skipKinds ?? []);
+  } catch (e) {
+    if (!isOcitrustError(e, 'HOOK_REVIEW_INVALID') && !isOcitrustError(e, 'HOOK_KIND_UNSUPPORTED')) throw e;
+    const invalid = { code: e.code, message: e.message };
+    const message = clip(`ocitrust denied the request: ${e.code}: ${e.message}`, MAX_MESSAGE);
+    return {
+      review: respond(reviewUid(body), {
+        allowed: false,
+        status: e.code === 'HOOK_REVIEW_INVALID' ? { code: 400, reason: 'BadRequest', message } : { code: 403, reason: 'Forbidden', message },
+        auditAnnotations: audit,
+      }),
+      verdicts: [],
+      deadlineExceeded: false,
+      verified: 0,
+      elapsedMs: elapsed(),
+      invalid,
+    };
+  }
 
   const untouched = (): AdmissionOutcome => ({
     review: respond(req.uid, { allowed: true, auditAnnotations: audit }),
@@ -215,16 +208,14 @@ export async function reviewAdmission(body: unknown, action: AdmissionAction, op
     verified: 0,
     elapsedMs: elapsed(),
   });
-  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return untouched();
-  if (req.subResource !== undefined && req.subResource !== 'ephemeralcontainers') return untouched();
-  if (!isObj(req.object)) bad('request.object must be an object on CREATE and UPDATE');
+  if (scope.kind === 'untouched') return untouched();
 
-  const object = req.object;
+  const object = req.object as Readonly<Record<string, unknown>>;
   const meta = isObj(object['metadata']) ? object['metadata'] : {};
   const namespace = req.namespace ?? (typeof meta['namespace'] === 'string' ? meta['namespace'] : undefined);
   const objName = req.name ?? (typeof meta['name'] === 'string' ? meta['name'] : typeof meta['generateName'] === 'string' ? `${meta['generateName']}*` : '');
-  const subject = `${req.kind} ${namespace ? `${namespace}/` : ''}${objName}`;
-  const occurrences = imagesOfObject(object, [], req.kind);
+  const subject = `${req.kind.kind} ${namespace ? `${namespace}/` : ''}${objName}`;
+  const occurrences = imagesAt(object, scope.specPath);
   if (occurrences.length === 0) return untouched();
 
   const deadlineMs = admissionDeadlineMs(opts);

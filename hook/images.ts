@@ -23,14 +23,37 @@ const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
   CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
 };
 
+/** The API group of each kind above (core is ''): a CRD that reuses a name in another group is not that kind. */
+const WORKLOAD_GROUPS: Readonly<Record<string, string>> = {
+  Pod: '',
+  PodTemplate: '',
+  ReplicationController: '',
+  Deployment: 'apps',
+  StatefulSet: 'apps',
+  DaemonSet: 'apps',
+  ReplicaSet: 'apps',
+  Job: 'batch',
+  CronJob: 'batch',
+};
+
 /** Pod-template locations tried for kinds not listed above (CRDs such as Argo Rollouts). */
 const GENERIC_POD_SPEC_PATHS: readonly (readonly string[])[] = [
   ['spec', 'template', 'spec'],
   ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
 ];
 
+/** Where the PodSpec of a known workload kind lies (see {@link WORKLOAD_KINDS}), or undefined for other kinds. */
+export function knownPodSpecPath(kind: string): readonly string[] | undefined {
+  return Object.prototype.hasOwnProperty.call(POD_SPEC_PATHS, kind) ? POD_SPEC_PATHS[kind] : undefined;
+}
+
 /** The kinds whose pod templates are known by name. */
 export const WORKLOAD_KINDS: readonly string[] = Object.keys(POD_SPEC_PATHS);
+
+/** True when `group`/`kind` is one of {@link WORKLOAD_KINDS} in its own API group (`apps` Deployment, core Pod…). */
+export function isKnownWorkload(group: string, kind: string): boolean {
+  return Object.prototype.hasOwnProperty.call(WORKLOAD_GROUPS, kind) && WORKLOAD_GROUPS[kind] === group;
+}
 
 /** A path into an object: keys and array indexes. */
 export type PathSegments = readonly (string | number)[];
@@ -116,6 +139,48 @@ export function podSpecPath(kind: string | undefined, obj: unknown): readonly st
   return undefined;
 }
 
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${JSON.stringify(v).slice(0, 60)}`;
+}
+
+/** Where and why a pod spec is malformed. */
+export interface PodSpecProblem {
+  /** kubectl-style path of the offending field, e.g. `spec.containers[0].image`. */
+  readonly path: string;
+  /** "expected X, got Y". */
+  readonly message: string;
+}
+
+/**
+ * The first structural problem of the pod spec of `obj` at `specPath`, or undefined when it is
+ * well-formed: the spec must be an object, each container list (when present and not null) a
+ * list of objects, and each container's `image` a string. Without this check a container list
+ * written as a map, or an image written as a list, hides the image from the scanner and the
+ * object passes as "no images" (issue 12, item 12).
+ *
+ * @param prefix path segments of `obj` inside a larger document, for the reported path
+ */
+export function podSpecProblem(obj: unknown, specPath: readonly string[], prefix: PathSegments = []): PodSpecProblem | undefined {
+  const spec = at(obj, specPath);
+  const base = [...prefix, ...specPath];
+  if (!isObj(spec)) return { path: formatPath(base), message: `expected a pod spec object, got ${show(spec)}` };
+  for (const field of CONTAINER_FIELDS) {
+    const list = spec[field];
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) return { path: formatPath([...base, field]), message: `expected a list of containers, got ${show(list)}` };
+    for (let i = 0; i < list.length; i++) {
+      const c: unknown = list[i];
+      if (!isObj(c)) return { path: formatPath([...base, field, i]), message: `expected a container object, got ${show(c)}` };
+      if (typeof c['image'] !== 'string') return { path: formatPath([...base, field, i, 'image']), message: `expected an image reference string, got ${show(c['image'])}` };
+    }
+  }
+  return undefined;
+}
+
 /**
  * Every container image of one Kubernetes object, in document order of the container lists
  * (initContainers, containers, ephemeralContainers). Containers without an `image` are
@@ -129,8 +194,16 @@ export function imagesOfObject(obj: unknown, prefix: PathSegments = [], kindOver
   if (!isObj(obj)) return [];
   const kind = kindOverride ?? (typeof obj['kind'] === 'string' ? obj['kind'] : undefined);
   const specPath = podSpecPath(kind, obj);
-  if (!specPath) return [];
-  const spec = at(obj, specPath) as Record<string, unknown>;
+  return specPath ? imagesAt(obj, specPath, prefix) : [];
+}
+
+/**
+ * Every container image of the pod spec of `obj` at `specPath` (see {@link imagesOfObject});
+ * none when there is no object there.
+ */
+export function imagesAt(obj: unknown, specPath: readonly string[], prefix: PathSegments = []): ImageOccurrence[] {
+  const spec = at(obj, specPath);
+  if (!isObj(spec)) return [];
   const out: ImageOccurrence[] = [];
   for (const field of CONTAINER_FIELDS) {
     const list = spec[field];

@@ -4,8 +4,10 @@
  */
 export { scanManifests, pinManifests, MAX_MANIFEST_BYTES } from './manifests.js';
 export type { ManifestImage, ManifestOptions } from './manifests.js';
-export { imagesOfObject, describeImage, podSpecPath, pinnedReference, formatPath, jsonPointer, WORKLOAD_KINDS, CONTAINER_FIELDS } from './images.js';
-export type { ImageOccurrence, PathSegments } from './images.js';
+export { imagesOfObject, imagesAt, describeImage, podSpecPath, podSpecProblem, isKnownWorkload, knownPodSpecPath, pinnedReference, formatPath, jsonPointer, WORKLOAD_KINDS, CONTAINER_FIELDS } from './images.js';
+export type { ImageOccurrence, PathSegments, PodSpecProblem } from './images.js';
+export { reviewScope, reviewUid, apiVersionOf, ADMISSION_OPERATIONS } from './review.js';
+export type { AdmissionRequest, AdmissionOperation, GroupVersionKind, ReviewScope } from './review.js';
 export { reviewAdmission, parseAdmissionReview, admissionDeadlineMs, DEFAULT_TIMEOUT_SECONDS, DEADLINE_SHARE } from './admission.js';
 export type {
   AdmissionOptions,

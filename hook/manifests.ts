@@ -9,7 +9,7 @@
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
 import { OcitrustError, assertArg } from '../lib/errors/index.js';
 import { parseReference } from '../lib/reference.js';
-import { imagesOfObject, type ImageOccurrence, type PathSegments } from './images.js';
+import { imagesAt, isKnownWorkload, knownPodSpecPath, podSpecPath, podSpecProblem, type ImageOccurrence, type PathSegments } from './images.js';
 
 export { pinnedReference } from './images.js';
 
@@ -97,6 +97,29 @@ function objectsOf(v: unknown, prefix: PathSegments, depth = 0): { obj: Record<s
   return [{ obj: v, prefix }];
 }
 
+/**
+ * The images of one object, after checking the shape of its pod spec. A built-in workload kind
+ * (in its own API group; an object without apiVersion is taken at its kind) must have a
+ * well-formed pod spec where Kubernetes expects it; other kinds are read when they embed a pod
+ * template at a usual place. A malformed one is refused, never read as "no images".
+ *
+ * @throws OcitrustError HOOK_MANIFEST_INVALID
+ */
+function checkedImages(obj: Record<string, unknown>, prefix: PathSegments, where: string): ImageOccurrence[] {
+  const kind = typeof obj['kind'] === 'string' ? obj['kind'] : undefined;
+  const av = typeof obj['apiVersion'] === 'string' ? obj['apiVersion'] : undefined;
+  const group = av === undefined ? undefined : av.includes('/') ? av.slice(0, av.indexOf('/')) : '';
+  const known = kind !== undefined && (group === undefined || isKnownWorkload(group, kind)) ? knownPodSpecPath(kind) : undefined;
+  const specPath = known ?? podSpecPath(undefined, obj);
+  if (!specPath) return [];
+  const problem = podSpecProblem(obj, specPath, prefix);
+  if (problem) {
+    const m = meta(obj);
+    throw new OcitrustError('HOOK_MANIFEST_INVALID', `${where}: ${m.kind ?? 'object'}${m.name !== undefined ? ` ${m.name}` : ''}: ${problem.path}: ${problem.message}`);
+  }
+  return imagesAt(obj, specPath, prefix);
+}
+
 /** Resolves an alias to its anchored node. */
 function deref(doc: Document.Parsed, n: unknown): unknown {
   return isAlias(n) ? n.resolve(doc) : n;
@@ -137,9 +160,10 @@ function nodeAt(doc: Document.Parsed, segs: PathSegments): Node | undefined {
  * Finds every container image in a YAML stream: containers, initContainers and
  * ephemeralContainers of Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets,
  * ReplicationControllers, Jobs, CronJobs, PodTemplates, items of `List` kinds, and pod
- * templates of other kinds. Invalid references (`ko://…`) are reported with their error.
+ * templates of other kinds. Invalid references (`ko://…`) are reported with their error; a
+ * workload whose containers or images have the wrong shape is refused.
  *
- * @throws OcitrustError HOOK_YAML_INVALID, INPUT_TOO_LARGE
+ * @throws OcitrustError HOOK_YAML_INVALID, HOOK_MANIFEST_INVALID, INPUT_TOO_LARGE
  * @example scanManifests(yamlText, { file: 'deploy.yaml' }).map((o) => `${o.kind}/${o.name}: ${o.path} ${o.image}`)
  */
 export function scanManifests(text: string, opts: ManifestOptions = {}): ManifestImage[] {
@@ -150,7 +174,7 @@ export function scanManifests(text: string, opts: ManifestOptions = {}): Manifes
     const doc = docs[documentIndex] as Document.Parsed;
     for (const { obj, prefix } of objectsOf(v, [])) {
       const m = meta(obj);
-      for (const occ of imagesOfObject(obj, prefix)) {
+      for (const occ of checkedImages(obj, prefix, `${file}: document ${documentIndex}`)) {
         const node = nodeAt(doc, occ.imageSegments);
         const pos = node?.range ? lc.linePos(node.range[0]) : undefined;
         out.push({ file, documentIndex, ...m, ...occ, ...(pos ? { line: pos.line, column: pos.col } : {}) });
@@ -184,7 +208,7 @@ function scalarSource(type: string | undefined, value: string, old: string): str
  * quoting style, indentation, key order, anchors and every other byte stay as they were. An
  * anchored image shared through aliases is rewritten once, at its anchor.
  *
- * @throws OcitrustError HOOK_YAML_INVALID, INPUT_TOO_LARGE, INVALID_ARGUMENT (a pin that is not
+ * @throws OcitrustError HOOK_YAML_INVALID, HOOK_MANIFEST_INVALID, INPUT_TOO_LARGE, INVALID_ARGUMENT (a pin that is not
  *   a reference with a digest)
  * @example pinManifests(text, new Map([['nginx:1.27', 'nginx:1.27@sha256:…']]))
  */
@@ -206,7 +230,7 @@ export function pinManifests(text: string, pins: ReadonlyMap<string, string>, op
   values.forEach((v, i) => {
     const doc = docs[i] as Document.Parsed;
     for (const { obj, prefix } of objectsOf(v, [])) {
-      for (const occ of imagesOfObject(obj, prefix)) {
+      for (const occ of checkedImages(obj, prefix, `${file}: document ${i}`)) {
         const to = pins.get(occ.image);
         expected.push(to ?? occ.image);
         if (to === undefined) continue;

@@ -4,7 +4,7 @@
  * it; it can also run on its own fastify instance.
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { OcitrustError, assertArg, isOcitrustError } from '../lib/errors/index.js';
+import { OcitrustError, assertArg } from '../lib/errors/index.js';
 import type { Policy } from '../lib/policy/types.js';
 import {
   admissionDeadlineMs,
@@ -28,27 +28,11 @@ export interface AdmissionRouteOptions extends AdmissionOptions {
   readonly bodyLimit?: number;
 }
 
+// No structural schema on purpose: a schema error would answer HTTP 400, which the API server
+// treats as a webhook failure and resolves by failurePolicy (Ignore = allow). Every body is
+// read by hook/review.ts instead, and one it cannot interpret is denied in an AdmissionReview.
 const reviewBody = {
-  type: 'object',
-  required: ['apiVersion', 'kind', 'request'],
-  properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    request: {
-      type: 'object',
-      required: ['uid', 'kind', 'operation'],
-      properties: {
-        uid: { type: 'string' },
-        kind: { type: 'object' },
-        operation: { type: 'string' },
-        namespace: { type: 'string' },
-        name: { type: 'string' },
-        subResource: { type: 'string' },
-        object: {},
-        oldObject: {},
-      },
-    },
-  },
+  description: 'AdmissionReview admission.k8s.io/v1 with a request (validated by the webhook: a malformed review is denied, not rejected)',
 } as const;
 
 const reviewResponse = {
@@ -85,9 +69,10 @@ const errorBody = {
 /**
  * Registers `POST /admission/validate` and `POST /admission/mutate`.
  *
- * A malformed AdmissionReview answers 400 `{code: HOOK_REVIEW_INVALID, message}`; every
- * well-formed one answers 200 with an AdmissionReview response (allowed or denied), so that
- * a denial always carries its reason to `kubectl`.
+ * Every JSON body answers 200 with an AdmissionReview response (allowed or denied), so that a
+ * denial always carries its reason to `kubectl`: a malformed review is denied with
+ * HOOK_REVIEW_INVALID (its uid echoed when it has one), never answered with an HTTP error the
+ * API server could resolve as "allow" under `failurePolicy: Ignore`.
  *
  * @throws OcitrustError INVALID_ARGUMENT at registration when options are missing, or when the
  *   policy selects namespaces by label and no `namespaceLabels` source is given
@@ -135,7 +120,6 @@ export const admissionRoutes: FastifyPluginAsync<AdmissionRouteOptions> = async 
         try {
           outcome = await reviewAdmission(request.body, action, admissionOpts);
         } catch (e) {
-          if (isOcitrustError(e, 'HOOK_REVIEW_INVALID')) return reply.code(400).send({ code: e.code, message: e.message });
           throw e instanceof OcitrustError ? e : new OcitrustError('INTERNAL', 'admission review failed', { cause: e });
         }
         const r = outcome.review.response;
@@ -143,6 +127,7 @@ export const admissionRoutes: FastifyPluginAsync<AdmissionRouteOptions> = async 
           {
             uid: r.uid,
             action,
+            ...(outcome.invalid ? { code: outcome.invalid.code, reason: outcome.invalid.message } : {}),
             allowed: r.allowed,
             images: outcome.verdicts.map((v) => ({ image: v.image, decision: v.decision, ...(v.code ? { code: v.code } : {}) })),
             deadlineExceeded: outcome.deadlineExceeded,

@@ -331,3 +331,36 @@ class Parser {
 export function isJsonObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
+
+/**
+ * The first number in a JSON text, as written (`2.0`, `1e3`, `-1`), for which `refuse` is
+ * true; undefined when there is none. Parsers keep only the value, and `2.0`, `1e3` and `2`
+ * all become one JavaScript number, while Go decoders refuse `2.0` and `1e3` for integer
+ * fields: formats whose numbers are integers check the lexemes with this. Strings are
+ * skipped. Meant for texts that already parsed as JSON.
+ *
+ * @example findNumberLexeme(bytes, (n) => !/^(0|[1-9][0-9]*)$/.test(n)) // '2.0' for {"size":2.0}
+ */
+export function findNumberLexeme(input: string | Uint8Array, refuse: (lexeme: string) => boolean): string | undefined {
+  // Bytes and UTF-16 units agree on every ASCII character, and JSON's structure is ASCII.
+  const at = typeof input === 'string' ? (i: number) => input.charCodeAt(i) : (i: number) => input[i] as number;
+  const n = input.length;
+  const QUOTE = 0x22;
+  const BACKSLASH = 0x5c;
+  const isNumberChar = (c: number): boolean => (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45;
+  for (let i = 0; i < n; i++) {
+    const c = at(i);
+    if (c === QUOTE) {
+      for (i++; i < n && at(i) !== QUOTE; i++) if (at(i) === BACKSLASH) i++;
+      continue;
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let j = i;
+      let lexeme = '';
+      while (j < n && isNumberChar(at(j))) lexeme += String.fromCharCode(at(j++));
+      if (refuse(lexeme)) return lexeme;
+      i = j - 1;
+    }
+  }
+  return undefined;
+}

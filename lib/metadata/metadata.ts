@@ -1,7 +1,7 @@
 import { OcitrustError, assertArg } from '../errors/index.js';
 import { canonicalBytes } from '../crypto/canonical.js';
 import { fromHex, toHex } from '../crypto/hash.js';
-import { parseJson } from '../json.js';
+import { findNumberLexeme, parseJson } from '../json.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import type { PublicKey } from '../keys/key.js';
 import type { Signer } from '../keys/signer.js';
@@ -105,7 +105,12 @@ export class Metadata<T extends Signed = Signed> {
    * @throws as {@link Metadata.fromJSON}, plus JSON_MALFORMED, JSON_DUPLICATE_KEY, JSON_TOO_DEEP
    */
   static fromBytes<K extends TopLevelRoleName>(type: K, bytes: Uint8Array, limits: Limits = DEFAULT_LIMITS): Metadata<SignedTypes[K]> {
-    return Metadata.fromJSON(type, parseJson(bytes, { maxBytes: limits.maxMetadataBytes, what: `${type} metadata` }), limits);
+    const doc = parseJson(bytes, { maxBytes: limits.maxMetadataBytes, what: `${type} metadata` });
+    // TUF numbers are integers (canonical JSON has no others); `1.0` or `1e3` would read as one
+    // here while go-tuf and python-tuf refuse them, so clients would disagree on the same bytes.
+    const lexeme = findNumberLexeme(bytes, (l) => !/^(?:0|-?[1-9][0-9]*)$/.test(l));
+    if (lexeme !== undefined) invalid(`${type} metadata`, `numbers must be integers written without fraction or exponent, got ${lexeme.slice(0, 40)}`);
+    return Metadata.fromJSON(type, doc, limits);
   }
 
   /** The bytes the signatures cover: JCS of `signed`. */

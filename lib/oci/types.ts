@@ -8,7 +8,7 @@
  * manifest is always computed over the original bytes, never over a re-serialization.
  */
 import { OcitrustError } from '../errors/index.js';
-import { parseJson, isJsonObject } from '../json.js';
+import { findNumberLexeme, parseJson, isJsonObject } from '../json.js';
 import { isDigest } from '../crypto/hash.js';
 import { DEFAULT_LIMITS } from '../config.js';
 
@@ -135,6 +135,8 @@ export interface ParseManifestOptions {
   readonly what?: string;
 }
 
+/** A JSON number lexeme that an int64/uint64 decoder takes as a non-negative integer. */
+const INTEGER_LEXEME = /^(?:0|[1-9][0-9]*)$/;
 const MEDIA_TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
 const ANNOTATION_LIMIT = 4096;
 
@@ -168,7 +170,7 @@ export function parseDescriptor(v: unknown, what = 'descriptor'): Descriptor {
   if (!isJsonObject(v)) bad(what, 'not an object');
   if (!isMediaType(v.mediaType)) bad(what, 'mediaType missing or not a media type');
   if (!isDigest(v.digest)) bad(what, 'digest missing or not a sha256/sha512 digest');
-  if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) bad(what, 'size must be a non-negative integer');
+  if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) bad(what, `size must be a non-negative integer below 2^53, got ${JSON.stringify(v.size)}`);
   checkStringArray(v.urls, what, 'urls');
   checkAnnotations(v.annotations, what);
   if (v.data !== undefined && (typeof v.data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v.data))) bad(what, 'data must be base64');
@@ -214,6 +216,13 @@ export function parseManifest(bytes: Uint8Array, opts: ParseManifestOptions = {}
     throw new OcitrustError('MANIFEST_INVALID', `${what}: not valid JSON`, { cause: e });
   }
   if (!isJsonObject(doc)) bad(what, 'not a JSON object');
+  // Every number of a manifest (schemaVersion, sizes) is an integer, and Go clients decode them
+  // into int64s, refusing `2.0` or `1e3` that JSON.parse reads as integers: check the lexemes,
+  // so that a manifest we accept is one they can pull (issue 12, item 14).
+  const lexeme = findNumberLexeme(bytes, (l) => !INTEGER_LEXEME.test(l));
+  if (lexeme !== undefined) {
+    bad(what, `numbers must be non-negative integers written without sign, fraction or exponent (as Go clients require), got ${lexeme.slice(0, 40)}`);
+  }
   if (doc.schemaVersion === 1) {
     throw new OcitrustError('MANIFEST_UNSUPPORTED', `${what}: Docker schema 1 manifests are not supported`);
   }

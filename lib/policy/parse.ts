@@ -106,6 +106,7 @@ export function policyFromValue(value: unknown, opts: Omit<ParsePolicyOptions, '
     defaults: attach(v.defaults),
     rules: Object.freeze(v.rules.map((r): PolicyRule => attach(r))),
     unmatched: v.unmatched,
+    ...(v.skipKinds ? { skipKinds: v.skipKinds } : {}),
     revision: policyRevision(v.document, digests),
     usesNamespaceLabels,
     document: Object.freeze(v.document),

@@ -58,6 +58,12 @@ export interface Policy {
   readonly rules: readonly PolicyRule[];
   readonly unmatched: 'deny' | 'allow';
   /**
+   * Kinds (`Kind` or `group/Kind`) the admission webhooks allow untouched because they run no
+   * containers. Other kinds the webhooks do not know and that embed no pod template are
+   * denied (HOOK_KIND_UNSUPPORTED); the known workload kinds are always scanned. Default none.
+   */
+  readonly skipKinds?: readonly string[];
+  /**
    * `sha256:<hex>` of the canonical form of the validated policy (and of the bytes of every
    * root file it names, when loaded from disk): a cache key that changes whenever the
    * policy's meaning can change and never for comments or formatting.

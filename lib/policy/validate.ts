@@ -29,6 +29,7 @@ export interface ValidatedPolicy {
   readonly defaults: RuleSettings;
   readonly rules: readonly PolicyRule[];
   readonly unmatched: 'deny' | 'allow';
+  readonly skipKinds?: readonly string[];
   readonly document: Record<string, unknown>;
 }
 
@@ -47,7 +48,9 @@ const SETTINGS_KEYS = [
   'clockSkewSeconds',
   'maxSignatures',
 ] as const;
-const TOP_KEYS = ['version', 'description', 'defaults', 'rules', 'unmatched'];
+const TOP_KEYS = ['version', 'description', 'defaults', 'rules', 'unmatched', 'skipKinds'];
+/** A Kubernetes kind, optionally with its API group: `ConfigMap`, `example.com/Widget`. */
+const KIND_NAME = /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Z][A-Za-z0-9]{0,62}$/;
 const RULE_KEYS = ['name', 'description', 'images', 'namespaces', ...SETTINGS_KEYS];
 const DEFAULTS_KEYS = [...SETTINGS_KEYS];
 
@@ -429,6 +432,8 @@ function check(c: Checker, value: unknown): ValidatedPolicy | undefined {
   let unmatched: 'deny' | 'allow' = 'deny';
   if (value['unmatched'] !== undefined) unmatched = c.enumOf(value['unmatched'], '/unmatched', ['deny', 'allow'] as const) ?? 'deny';
 
+  const skipKinds = value['skipKinds'] === undefined ? undefined : c.stringList(value['skipKinds'], '/skipKinds', KIND_NAME, 'Kubernetes kinds (Kind or group/Kind)');
+
   const rules: PolicyRule[] = [];
   const raw = value['rules'];
   if (raw === undefined) c.add('/rules', 'rules is required (a list; it may be empty)');
@@ -520,6 +525,8 @@ function check(c: Checker, value: unknown): ValidatedPolicy | undefined {
       ...settingsDocument(r),
     })),
     unmatched,
+    // Only when given, so that the revision of every policy without it stays what it was.
+    ...(skipKinds ? { skipKinds } : {}),
   };
-  return { defaults: Object.freeze(defaults), rules: Object.freeze(rules), unmatched, document };
+  return { defaults: Object.freeze(defaults), rules: Object.freeze(rules), unmatched, ...(skipKinds ? { skipKinds: Object.freeze(skipKinds) } : {}), document };
 }

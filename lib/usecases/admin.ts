@@ -25,6 +25,7 @@ import type { TrustServerClient } from '../trust-client.js';
 import type { OcitrustHome } from './home.js';
 import { collectionSlug, loadLocalSigners, useOrGenerateKey, type PassphraseProvider } from './keys.js';
 import { openCollection, pinRoot, type CollectionTrust } from './trust.js';
+import { changeBase, retryOnVersionConflict, type PublishRetryOptions } from './publish-retry.js';
 
 /** The role `trust signer add` also adds keys to, as `docker trust signer add` does. */
 export const RELEASES_ROLE = 'releases';
@@ -139,34 +140,57 @@ export interface TargetsChangeResult {
   readonly trust: CollectionTrust;
 }
 
+/** Options of {@link publishTargetsChange}. */
+export interface TargetsChangeOptions extends PublishRetryOptions {
+  /**
+   * The part of the targets metadata the change is based on (e.g. the signer it edits), with
+   * `what` naming it. Read on the first attempt; when a retry finds it changed by another
+   * publisher, the command stops with PUBLISH_CHANGE_CONFLICT instead of overwriting it.
+   * Without it every retry re-applies the change (changes that only add, such as revocations).
+   */
+  readonly watch?: { readonly what: string; readonly of: (current: Targets) => unknown };
+}
+
 /**
  * Publishes `change(current targets)` as the next targets version, signed by the local targets
- * key(s). A lost race with another publisher (PUBLISH_VERSION_CONFLICT) is retried on the new
- * current version, up to 3 times.
+ * key(s). A lost race with another publisher (PUBLISH_VERSION_CONFLICT) re-reads the collection
+ * and re-applies the change on the version that won, up to 10 attempts with jittered pauses
+ * (lib/usecases/publish-retry.ts), so concurrent independent changes all land.
  *
- * @throws SIGNING_KEY_MISSING, PUBLISH_*, TRUST_SERVER_*, the TUF_* codes, and whatever `change` throws
+ * @throws PUBLISH_CHANGE_CONFLICT when `watch` changed under the command, SIGNING_KEY_MISSING,
+ *   PUBLISH_*, TRUST_SERVER_*, the TUF_* codes, and whatever `change` throws
  */
 export async function publishTargetsChange(
   ctx: AdminContext,
   collection: string,
   change: (current: Targets, trust: CollectionTrust) => Targets,
+  o: TargetsChangeOptions = {},
 ): Promise<TargetsChangeResult> {
   const clock = ctx.clock ?? systemClock;
   let signers: readonly Signer[] | undefined;
-  for (let attempt = 1; ; attempt++) {
+  const base = o.watch ? changeBase(o.watch.what) : undefined;
+  return retryOnVersionConflict(async () => {
     const trust = await open(ctx, collection);
     const root = trust.refresh.metadata.root.signed;
     const role = root.role('targets');
     signers ??= (await loadLocalSigners(ctx.keys, role.keyids, { want: role.threshold, need: role.threshold, role: 'targets', passphrase: ctx.passphrase })).signers;
-    const next = bumpVersion(change(trust.refresh.metadata.targets.signed, trust), { clock });
+    const current = trust.refresh.metadata.targets.signed;
+    if (o.watch && base) base.check(o.watch.of(current));
+    const changed = change(current, trust);
+    if (o.watch && base) base.intend(o.watch.of(changed));
+    const next = bumpVersion(changed, { clock });
     const md = await signAll(next, signers);
-    try {
-      const r = await ctx.server.publish(collection, { targets: md.toJSON() });
-      return { collection, version: r.versions.targets, trust: await open(ctx, collection) };
-    } catch (e) {
-      if (!isOcitrustError(e, 'PUBLISH_VERSION_CONFLICT') || attempt >= 3) throw e;
-    }
-  }
+    const r = await ctx.server.publish(collection, { targets: md.toJSON() });
+    return { collection, version: r.versions.targets, trust: await open(ctx, collection) };
+  }, o);
+}
+
+/** What a change of signer `name` is based on: its delegation as it stands (null when absent). */
+function signerState(name: string): (t: Targets) => unknown {
+  return (t) => {
+    const r = t.delegations?.role(name);
+    return r ? { keyids: [...r.keyids].sort(), threshold: r.threshold, paths: [...r.paths], terminating: r.terminating } : null;
+  };
 }
 
 /** Options of {@link addSigner}. */
@@ -215,7 +239,7 @@ export async function addSigner(ctx: AdminContext, o: AddSignerOptions): Promise
       });
     }
     return next;
-  });
+  }, { watch: { what: `signer ${o.name} of ${o.collection}`, of: signerState(o.name) } });
   return { ...r, releases };
 }
 
@@ -249,7 +273,7 @@ export async function removeSigner(ctx: AdminContext, o: { collection: string; n
       }
     }
     return next;
-  });
+  }, { watch: { what: `signer ${o.name} of ${o.collection}`, of: signerState(o.name) } });
 }
 
 /** One signer as listed by {@link listSigners}. */
@@ -384,38 +408,53 @@ export interface RotateResult {
  * (TUF 5.3.4). A targets rotation publishes, in the same request, the next targets version
  * signed by the new key. Delegations are untouched, so existing signatures keep verifying.
  *
- * @throws SIGNING_KEY_MISSING (not enough local root keys), PUBLISH_*, TRUST_SERVER_*, KEY_*, the TUF_* codes
+ * A lost race for the next version is re-read and rebuilt (as {@link publishTargetsChange}
+ * does); a root that another publisher changed meanwhile stops it with PUBLISH_CHANGE_CONFLICT.
+ *
+ * @throws SIGNING_KEY_MISSING (not enough local root keys), PUBLISH_CHANGE_CONFLICT, PUBLISH_*, TRUST_SERVER_*, KEY_*, the TUF_* codes
  */
 export async function rotateKey(ctx: AdminContext, o: { collection: string; role: 'root' | 'targets'; newKey?: string }): Promise<RotateResult> {
   assertArg(o.role === 'root' || o.role === 'targets', 'role', 'root or targets', o.role);
   const clock = ctx.clock ?? systemClock;
-  const trust = await open(ctx, o.collection);
-  const root = trust.refresh.metadata.root.signed;
-  const rootRole = root.role('root');
-  const oldKeyids = [...root.role(o.role).keyids];
-  const name = o.newKey ?? `${o.role}-${collectionSlug(o.collection)}-v${root.version + 1}`;
-  const key = await useOrGenerateKey(ctx.keys, name, o.role, ctx.passphrase);
-  if (oldKeyids.includes(key.entry.keyid)) {
-    throw new OcitrustError('INVALID_ARGUMENT', `key ${name} is already the ${o.role} key of ${o.collection}; rotate to a different key`);
-  }
-  const oldRoot = await loadLocalSigners(ctx.keys, rootRole.keyids, { want: rootRole.threshold, need: rootRole.threshold, role: 'root', passphrase: ctx.passphrase });
-  const newSigner = await ctx.keys.loadSigner(name, await ctx.passphrase({ keyName: name, keyid: key.entry.keyid, role: o.role }));
-  const nextRoot = bumpVersion(root.withRoleKeys(o.role, [newSigner.publicKey], 1), { clock });
-  const rootMd = await signAll(nextRoot, o.role === 'root' ? [...oldRoot.signers, newSigner] : oldRoot.signers);
-  const docs: { root: unknown; targets?: unknown } = { root: rootMd.toJSON() };
-  if (o.role === 'targets') {
-    const nextTargets = bumpVersion(trust.refresh.metadata.targets.signed, { clock });
-    docs.targets = (await signAll(nextTargets, [newSigner])).toJSON();
-  }
-  const r = await ctx.server.publish(o.collection, docs);
-  await open(ctx, o.collection);
-  return {
-    collection: o.collection,
-    role: o.role,
-    oldKeyids,
-    newKey: { name, keyid: newSigner.keyid, generated: !!key.generated },
-    versions: r.versions,
-  };
+  // A targets change landing meanwhile (a signer add) is re-read and carried over; a root
+  // changed meanwhile (another rotation) is a real conflict.
+  const base = changeBase(`the root of ${o.collection}`);
+  let chosen: { name: string; key: Awaited<ReturnType<typeof useOrGenerateKey>> } | undefined;
+  let rootSigners: readonly Signer[] | undefined;
+  let newSigner: Signer | undefined;
+  return retryOnVersionConflict(async () => {
+    const trust = await open(ctx, o.collection);
+    const root = trust.refresh.metadata.root.signed;
+    base.check({ version: root.version, keys: root.role(o.role).keyids });
+    const rootRole = root.role('root');
+    const oldKeyids = [...root.role(o.role).keyids];
+    if (!chosen) {
+      const name = o.newKey ?? `${o.role}-${collectionSlug(o.collection)}-v${root.version + 1}`;
+      chosen = { name, key: await useOrGenerateKey(ctx.keys, name, o.role, ctx.passphrase) };
+    }
+    const { name, key } = chosen;
+    if (oldKeyids.includes(key.entry.keyid)) {
+      throw new OcitrustError('INVALID_ARGUMENT', `key ${name} is already the ${o.role} key of ${o.collection}; rotate to a different key`);
+    }
+    rootSigners ??= (await loadLocalSigners(ctx.keys, rootRole.keyids, { want: rootRole.threshold, need: rootRole.threshold, role: 'root', passphrase: ctx.passphrase })).signers;
+    newSigner ??= await ctx.keys.loadSigner(name, await ctx.passphrase({ keyName: name, keyid: key.entry.keyid, role: o.role }));
+    const nextRoot = bumpVersion(root.withRoleKeys(o.role, [newSigner.publicKey], 1), { clock });
+    const rootMd = await signAll(nextRoot, o.role === 'root' ? [...rootSigners, newSigner] : rootSigners);
+    const docs: { root: unknown; targets?: unknown } = { root: rootMd.toJSON() };
+    if (o.role === 'targets') {
+      const nextTargets = bumpVersion(trust.refresh.metadata.targets.signed, { clock });
+      docs.targets = (await signAll(nextTargets, [newSigner])).toJSON();
+    }
+    const r = await ctx.server.publish(o.collection, docs);
+    await open(ctx, o.collection);
+    return {
+      collection: o.collection,
+      role: o.role,
+      oldKeyids,
+      newKey: { name, keyid: newSigner.keyid, generated: !!key.generated },
+      versions: r.versions,
+    };
+  });
 }
 
 function unionKeys(a: readonly PublicKey[], b: readonly PublicKey[]): PublicKey[] {

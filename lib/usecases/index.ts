@@ -26,7 +26,9 @@ export {
   defaultSignerPaths,
   RELEASES_ROLE,
 } from './admin.js';
-export type { AdminContext, InitResult, AddSignerOptions, SignerInfo, RevokeOptions, RevokeResult, RotateResult, TargetsChangeResult } from './admin.js';
+export type { AdminContext, InitResult, AddSignerOptions, SignerInfo, RevokeOptions, RevokeResult, RotateResult, TargetsChangeResult, TargetsChangeOptions } from './admin.js';
+export { retryOnVersionConflict, changeBase, retryDelayMs, DEFAULT_PUBLISH_ATTEMPTS } from './publish-retry.js';
+export type { PublishRetryOptions } from './publish-retry.js';
 export { copyImage } from './copy.js';
 export type { CopyImageOptions, CopyImageResult } from './copy.js';
 export { inspectReference } from './inspect.js';

@@ -91,17 +91,33 @@ export class BlobStore {
   }
 
   /**
-   * Finishes upload `id` of `size` bytes as blob `digest`: truncates to `size`, hashes,
-   * compares, fsyncs and renames into place. When the blob already exists (a concurrent push
-   * of the same content), the scratch file is dropped instead. On any failure the scratch file
-   * is deleted.
+   * Finishes upload `id` of `size` bytes as blob `digest`: {@link verifyUpload}, then
+   * {@link publishUpload}.
    * @throws OcitrustError DIST_DIGEST_INVALID when the bytes do not hash to `digest`
    */
   async commit(id: string, size: number, digest: string): Promise<void> {
+    await this.verifyUpload(id, size, digest);
+    await this.publishUpload(id, size, digest);
+  }
+
+  /**
+   * Truncates the scratch file of upload `id` to `size`, hashes it, compares with `digest` and
+   * fsyncs it: afterwards the file holds exactly the blob, durably, until it is published or
+   * removed. On any failure the scratch file is deleted.
+   * @throws OcitrustError DIST_DIGEST_INVALID when the bytes do not hash to `digest`;
+   *   DIST_BLOB_UPLOAD_UNKNOWN when the scratch file is gone
+   */
+  async verifyUpload(id: string, size: number, digest: string): Promise<void> {
     const scratch = this.uploadPath(id);
     const { algorithm, hex } = parseDigest(digest);
     try {
-      const fh = await open(scratch, 'r+');
+      let fh;
+      try {
+        fh = await open(scratch, 'r+');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new OcitrustError('DIST_BLOB_UPLOAD_UNKNOWN', 'upload expired or was cancelled');
+        throw e;
+      }
       try {
         await fh.truncate(size);
         const hash = createHash(algorithm);
@@ -113,9 +129,30 @@ export class BlobStore {
       } finally {
         await fh.close();
       }
-      const final = this.blobPath(digest);
-      const existing = await stat(final).catch(() => undefined);
-      if (existing?.isFile() && existing.size === size) {
+    } catch (e) {
+      await rm(scratch, { force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * Moves the verified scratch file of upload `id` into place as blob `digest` (atomic rename,
+   * directory fsynced). When the blob already exists (a concurrent push of the same content),
+   * the scratch file is dropped instead. No-op when the scratch file is already gone and the
+   * blob is in place (a retry after a crash that followed the rename).
+   * @throws OcitrustError DIST_BLOB_UPLOAD_UNKNOWN when neither the scratch file nor the blob exists
+   */
+  async publishUpload(id: string, size: number, digest: string): Promise<void> {
+    const scratch = this.uploadPath(id);
+    const final = this.blobPath(digest);
+    const existing = await stat(final).catch(() => undefined);
+    const present = existing?.isFile() === true && existing.size === size;
+    if (!(await this.hasUpload(id))) {
+      if (present) return;
+      throw new OcitrustError('DIST_BLOB_UPLOAD_UNKNOWN', 'the bytes of this upload are gone (expired); start a new upload');
+    }
+    try {
+      if (present) {
         await unlink(scratch);
         return;
       }
@@ -126,6 +163,11 @@ export class BlobStore {
       await rm(scratch, { force: true });
       throw e;
     }
+  }
+
+  /** True while the scratch file of upload `id` exists. */
+  async hasUpload(id: string): Promise<boolean> {
+    return (await stat(this.uploadPath(id)).catch(() => undefined))?.isFile() === true;
   }
 
   /**

@@ -9,6 +9,7 @@ import { OcitrustError } from '../../lib/errors/index.js';
 import { mayAccess, type Call, type RegistryContext } from './context.js';
 import { bodyStream, contentLength, etagOf, parseContentRange, parseRange, uploadRange } from './http.js';
 import { isRepositoryName } from './names.js';
+import { failpoint } from './failpoints.js';
 
 const IMMUTABLE = 'max-age=31536000, immutable';
 
@@ -107,20 +108,27 @@ export async function startUpload(ctx: RegistryContext, call: Call, name: string
     .send();
 }
 
-async function session(ctx: RegistryContext, name: string, id: string): Promise<{ size: number }> {
+async function session(ctx: RegistryContext, name: string, id: string): Promise<{ size: number; digest?: string }> {
   const up = await ctx.store.getUpload(id);
   if (!up || up.repository !== name) throw new OcitrustError('DIST_BLOB_UPLOAD_UNKNOWN', 'upload unknown: never started, finished, cancelled or expired');
   return up;
 }
 
+/** An upload session still taking chunks (a finished one is unknown to PATCH, GET and DELETE). */
+async function openSession(ctx: RegistryContext, name: string, id: string): Promise<{ size: number }> {
+  const up = await session(ctx, name, id);
+  if (up.digest !== undefined) throw new OcitrustError('DIST_BLOB_UPLOAD_UNKNOWN', `upload unknown: it finished as ${up.digest}`);
+  return up;
+}
+
 /**
- * Appends the request body at the session's offset, checking Content-Range (416 when the
- * chunk does not start there) and Content-Length; returns the new size. Only a fully received
- * chunk advances the offset, so an interrupted PATCH leaves the session as it was.
+ * Writes the request body into the session's scratch file at `size`, checking Content-Range
+ * (416 when the chunk does not start there) and Content-Length; returns the bytes written. The
+ * write is positional and does not move the session: a request that fails or dies half-way
+ * leaves the session where it was, and its retry overwrites the same bytes.
  */
-async function appendChunk(ctx: RegistryContext, call: Call, name: string, id: string): Promise<number> {
+async function writeChunk(ctx: RegistryContext, call: Call, name: string, id: string, size: number): Promise<number> {
   const { request } = call;
-  const { size } = await session(ctx, name, id);
   const cr = request.headers['content-range'];
   const range = typeof cr === 'string' ? parseContentRange(cr) : undefined;
   if (range && range.start !== size) {
@@ -134,15 +142,20 @@ async function appendChunk(ctx: RegistryContext, call: Call, name: string, id: s
   if (range && range.end - range.start + 1 !== written) {
     throw new OcitrustError('DIST_BLOB_UPLOAD_INVALID', `Content-Range ${range.start}-${range.end} but ${written} bytes received`);
   }
-  if (written > 0 && !(await ctx.store.advanceUpload(id, size, size + written))) {
-    throw new OcitrustError('DIST_RANGE_INVALID', 'another request moved this upload; GET it for the current offset');
-  }
-  return size + written;
+  return written;
 }
 
 /** PATCH /v2/<name>/blobs/uploads/<id>: one chunk (202 with the new Range). */
 export async function patchUpload(ctx: RegistryContext, call: Call, name: string, id: string): Promise<void> {
-  const size = await ctx.withUploadLock(id, () => appendChunk(ctx, call, name, id));
+  const size = await ctx.withUploadLock(id, async () => {
+    const { size: at } = await openSession(ctx, name, id);
+    const written = await writeChunk(ctx, call, name, id, at);
+    // Only a fully received chunk advances the offset.
+    if (written > 0 && !(await ctx.store.advanceUpload(id, at, at + written))) {
+      throw new OcitrustError('DIST_RANGE_INVALID', 'another request moved this upload; GET it for the current offset');
+    }
+    return at + written;
+  });
   await call.reply
     .code(202)
     .header('Location', uploadLocation(name, id))
@@ -152,29 +165,58 @@ export async function patchUpload(ctx: RegistryContext, call: Call, name: string
     .send();
 }
 
-/** PUT /v2/<name>/blobs/uploads/<id>?digest=: optional last chunk, then verify and publish (201). */
+/**
+ * PUT /v2/<name>/blobs/uploads/<id>?digest=: optional last chunk, then verify and publish (201).
+ *
+ * Idempotent, so that a client may repeat it after a crash or a lost answer (issue 12, item
+ * 14): the last chunk is written at the session's offset without moving it; once the bytes
+ * hash to the digest, the session is sealed as "finished as <digest>" (one conditional
+ * update), and only then is the blob moved into place and linked. A repeated PUT on a sealed
+ * session with the same digest finishes whatever step the first attempt did not reach and
+ * answers 201 again, ignoring its body; before the seal, it simply writes the chunk again at
+ * the same offset. Before, the chunk moved the offset first, so a retry appended it twice and
+ * failed with DIGEST_INVALID.
+ */
 export async function finishUpload(ctx: RegistryContext, call: Call, name: string, id: string): Promise<void> {
   const digest = call.query.digest;
   if (digest === undefined || !isDigest(digest)) {
     throw new OcitrustError('DIST_DIGEST_INVALID', 'closing an upload needs ?digest=<sha256:…> of the whole blob');
   }
   await ctx.withUploadLock(id, async () => {
-    const size = await appendChunk(ctx, call, name, id);
+    const up = await session(ctx, name, id);
+    if (up.digest !== undefined) {
+      if (up.digest !== digest) throw new OcitrustError('DIST_BLOB_UPLOAD_UNKNOWN', `upload unknown: it finished as ${up.digest}, not ${digest}`);
+      await publishFinished(ctx, name, id, up.size, digest);
+      return;
+    }
+    const size = up.size + (await writeChunk(ctx, call, name, id, up.size));
+    failpoint('registry.upload.appended');
     try {
-      await ctx.blobs.commit(id, size, digest);
+      await ctx.blobs.verifyUpload(id, size, digest);
     } catch (e) {
       await ctx.store.deleteUpload(id);
       throw e;
     }
-    await ctx.store.linkBlob(name, digest, size);
-    await ctx.store.deleteUpload(id);
+    if (!(await ctx.store.sealUpload(id, up.size, size, digest))) {
+      throw new OcitrustError('DIST_RANGE_INVALID', 'another request moved this upload; GET it for the current offset');
+    }
+    failpoint('registry.upload.verified');
+    await publishFinished(ctx, name, id, size, digest);
   });
   await created(call, name, digest);
 }
 
+/** The steps after the seal, each safe to repeat: blob file in place, then linked to the repository. */
+async function publishFinished(ctx: RegistryContext, name: string, id: string, size: number, digest: string): Promise<void> {
+  await ctx.blobs.publishUpload(id, size, digest);
+  failpoint('registry.upload.committed');
+  await ctx.store.linkBlob(name, digest, size);
+  failpoint('registry.upload.linked');
+}
+
 /** GET /v2/<name>/blobs/uploads/<id>: the session's offset (204). */
 export async function uploadStatus(ctx: RegistryContext, call: Call, name: string, id: string): Promise<void> {
-  const { size } = await session(ctx, name, id);
+  const { size } = await openSession(ctx, name, id);
   await call.reply
     .code(204)
     .header('Location', uploadLocation(name, id))
@@ -185,7 +227,7 @@ export async function uploadStatus(ctx: RegistryContext, call: Call, name: strin
 
 /** DELETE /v2/<name>/blobs/uploads/<id>: cancels the session (204). */
 export async function cancelUpload(ctx: RegistryContext, call: Call, name: string, id: string): Promise<void> {
-  await session(ctx, name, id);
+  await openSession(ctx, name, id);
   await ctx.withUploadLock(id, async () => {
     await ctx.blobs.removeUpload(id);
     await ctx.store.deleteUpload(id);

@@ -42,6 +42,8 @@ export interface UploadRow {
   readonly repository: string;
   readonly size: number;
   readonly updatedAt: number;
+  /** Set once a finishing PUT verified the bytes: the session is finished as this blob. */
+  readonly digest?: string;
 }
 
 /** Tag condition of a manifest push (HTTP If-Match / If-None-Match on the tag's ETag). */
@@ -254,17 +256,32 @@ export class MetadataStore {
 
   /** The upload session `id`, or undefined. */
   async getUpload(id: string): Promise<UploadRow | undefined> {
-    const rows = await this.db.query<{ id: string; repository: string; size: number; updated_at: number }>(
-      'SELECT id, repository, size, updated_at FROM registry_uploads WHERE id = $1',
+    const rows = await this.db.query<{ id: string; repository: string; size: number; updated_at: number; digest: string | null }>(
+      'SELECT id, repository, size, updated_at, digest FROM registry_uploads WHERE id = $1',
       [id],
     );
     const r = rows[0];
-    return r ? { id: r.id, repository: r.repository, size: r.size, updatedAt: r.updated_at } : undefined;
+    return r ? { id: r.id, repository: r.repository, size: Number(r.size), updatedAt: Number(r.updated_at), ...(r.digest !== null && r.digest !== undefined ? { digest: r.digest } : {}) } : undefined;
   }
 
-  /** Moves an upload from `from` to `to` bytes; false when another writer moved it first. */
+  /**
+   * Marks an open upload at `from` bytes as finished: `size` bytes that hash to `digest`.
+   * False when another request moved or finished it first.
+   */
+  async sealUpload(id: string, from: number, size: number, digest: string): Promise<boolean> {
+    const r = await this.db.exec('UPDATE registry_uploads SET size = $1, digest = $2, updated_at = $3 WHERE id = $4 AND size = $5 AND digest IS NULL', [
+      size,
+      digest,
+      Date.now(),
+      id,
+      from,
+    ]);
+    return r.changes > 0;
+  }
+
+  /** Moves an open upload from `from` to `to` bytes; false when another writer moved (or finished) it first. */
   async advanceUpload(id: string, from: number, to: number): Promise<boolean> {
-    const r = await this.db.exec('UPDATE registry_uploads SET size = $1, updated_at = $2 WHERE id = $3 AND size = $4', [to, Date.now(), id, from]);
+    const r = await this.db.exec('UPDATE registry_uploads SET size = $1, updated_at = $2 WHERE id = $3 AND size = $4 AND digest IS NULL', [to, Date.now(), id, from]);
     return r.changes > 0;
   }
 
@@ -273,9 +290,9 @@ export class MetadataStore {
     return (await this.db.exec('DELETE FROM registry_uploads WHERE id = $1', [id])).changes > 0;
   }
 
-  /** Number of open upload sessions. */
+  /** Number of open upload sessions (finished ones, kept for retried PUTs, do not count). */
   async countUploads(): Promise<number> {
-    const rows = await this.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM registry_uploads');
+    const rows = await this.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM registry_uploads WHERE digest IS NULL');
     return Number(rows[0]?.n ?? 0);
   }
 

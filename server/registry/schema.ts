@@ -51,6 +51,11 @@ CREATE INDEX registry_uploads_by_age ON registry_uploads (updated_at);
 `;
 }
 
+// A finishing PUT records the verified digest in its session before publishing the blob, and
+// the session stays (until the upload TTL) as "finished as <digest>": a PUT retried after a
+// crash or a lost 201 then completes or confirms instead of appending its chunk a second time.
+const V2 = 'ALTER TABLE registry_uploads ADD COLUMN digest TEXT;\n';
+
 /**
  * The embedded registry's tables (component `registry`): repositories, per-repository blob
  * links, manifests (bytes, media type, and the referrers index: subject, artifactType,
@@ -58,5 +63,8 @@ CREATE INDEX registry_uploads_by_age ON registry_uploads (updated_at);
  */
 export const registryMigrations: MigrationSet = Object.freeze({
   component: 'registry',
-  steps: Object.freeze([{ version: 1, name: 'registry tables', sql: Object.freeze({ sqlite: v1('sqlite'), postgres: v1('postgres') }) }]),
+  steps: Object.freeze([
+    { version: 1, name: 'registry tables', sql: Object.freeze({ sqlite: v1('sqlite'), postgres: v1('postgres') }) },
+    { version: 2, name: 'finished upload sessions', sql: Object.freeze({ sqlite: V2, postgres: V2 }) },
+  ]),
 });

@@ -43,8 +43,20 @@ export const hookCodes = {
     http: 400,
   },
   HOOK_REVIEW_INVALID: {
-    meaning: 'The admission request is not an AdmissionReview admission.k8s.io/v1 with a request uid, kind, operation and object.',
+    meaning: 'The admission request could not be interpreted, so it was denied: not an AdmissionReview admission.k8s.io/v1, no request uid, an operation other than CREATE/UPDATE/DELETE/CONNECT, a request.kind that is not a GroupVersionKind or that the object contradicts, no object on CREATE/UPDATE, or a pod spec whose containers or images have the wrong shape.',
     action: 'Point only Kubernetes admission webhooks (admissionReviewVersions: ["v1"]) at /admission/validate and /admission/mutate.',
+    exit: 2,
+    http: 400,
+  },
+  HOOK_KIND_UNSUPPORTED: {
+    meaning: 'An admission request for a kind the webhook does not know (not a Pod or a built-in workload, and no pod template at spec.template.spec) was denied: the webhook cannot tell where such an object keeps its images.',
+    action: "If the kind runs no containers, list it in the policy's `skipKinds`; otherwise leave it out of the webhook configuration's rules, or wrap its pods in a built-in workload kind.",
+    exit: 1,
+    http: 403,
+  },
+  HOOK_MANIFEST_INVALID: {
+    meaning: 'A Kubernetes workload in the manifests has a malformed pod spec: a container list that is not a list, a container that is not an object, or an image that is missing or not a string.',
+    action: 'Fix the object at the path given; `kubectl apply --dry-run=server` refuses it too.',
     exit: 2,
     http: 400,
   },

@@ -116,6 +116,12 @@ export const serverCodes = {
     exit: 2,
     http: 400,
   },
+  PUBLISH_CHANGE_CONFLICT: {
+    meaning: 'While an administrative command ran, someone else changed the same part of the collection (for example the same signer, with other keys or paths); re-applying this command\'s change on top would silently undo theirs, so it was not published.',
+    action: 'Look at the current state (`trust signer list <repo>`), decide which change should win, and run the command again.',
+    exit: 2,
+    http: 409,
+  },
   PUBLISH_VERSION_CONFLICT: {
     meaning: 'The published version is not newer than what the server holds, or another publish of that version won a race.',
     action: 'Refresh the collection, rebuild the change on the newest version and publish again.',

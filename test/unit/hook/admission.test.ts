@@ -5,7 +5,7 @@ import { parsePolicy } from '../../../lib/policy/index.js';
 import type { ImageRuleOptions } from '../../../lib/policy/index.js';
 import type { ImageReference } from '../../../lib/reference.js';
 import { isOcitrustError } from '../../../lib/errors/index.js';
-import { reviewAdmission, admissionDeadlineMs, type VerifyResultLike, type AdmissionOutcome } from '../../../hook/admission.js';
+import { reviewAdmission, parseAdmissionReview, admissionDeadlineMs, type VerifyResultLike, type AdmissionOutcome } from '../../../hook/admission.js';
 import { applyJsonPatch } from './json-patch.js';
 import { podReview } from '../../helpers/admission-review.js';
 
@@ -339,13 +339,20 @@ rules:
       }
     });
 
-    it('objects without pod templates are allowed', async () => {
+    it('kinds without pod templates are denied (HOOK_KIND_UNSUPPORTED) unless the policy lists them in skipKinds', async () => {
       const review = fixture('pod-create.json');
       review['request'].kind = { group: '', version: 'v1', kind: 'ConfigMap' };
       review['request'].object = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { image: 'nginx' } };
-      const out = await reviewAdmission(review, 'validate', { policy: POLICY, verifyImage: async () => assert.fail('not called') });
-      assert.equal(out.review.response.allowed, true);
+      const never = async (): Promise<VerifyResultLike> => assert.fail('not called');
+      const out = await reviewAdmission(review, 'validate', { policy: POLICY, verifyImage: never });
+      assert.equal(out.review.response.allowed, false);
+      assert.equal(out.review.response.uid, review['request'].uid);
+      assert.equal(out.invalid?.code, 'HOOK_KIND_UNSUPPORTED');
+      assert.match(out.review.response.status?.message ?? '', /HOOK_KIND_UNSUPPORTED: .*core\/ConfigMap/);
+      const skipping = parsePolicy('version: 1\nrules: []\nskipKinds: [ConfigMap, example.com/Widget]\n');
+      assert.equal((await reviewAdmission(review, 'validate', { policy: skipping, verifyImage: never })).review.response.allowed, true);
     });
+
   });
 
   describe('malformed reviews', () => {
@@ -358,9 +365,18 @@ rules:
       ['object missing on CREATE', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { kind: 'Pod' }, operation: 'CREATE' } }],
     ];
     for (const [label, body] of cases) {
-      it(`rejects ${label} with HOOK_REVIEW_INVALID`, async () => {
-        await assert.rejects(reviewAdmission(body, 'validate', { policy: POLICY, verifyImage: async () => assert.fail() }), (e) => isOcitrustError(e, 'HOOK_REVIEW_INVALID'));
+      it(`denies ${label} with HOOK_REVIEW_INVALID`, async () => {
+        for (const action of ['validate', 'mutate'] as const) {
+          const out = await reviewAdmission(body, action, { policy: POLICY, verifyImage: async () => assert.fail() });
+          assert.equal(out.review.response.allowed, false);
+          assert.equal(out.review.response.status?.code, 400);
+          assert.equal(out.invalid?.code, 'HOOK_REVIEW_INVALID');
+          assert.match(out.review.response.status?.message ?? '', /HOOK_REVIEW_INVALID: AdmissionReview: .*expected/);
+        }
       });
     }
+    it('parseAdmissionReview throws HOOK_REVIEW_INVALID', () => {
+      for (const [, body] of cases) assert.throws(() => parseAdmissionReview(body), (e) => isOcitrustError(e, 'HOOK_REVIEW_INVALID'));
+    });
   });
 });

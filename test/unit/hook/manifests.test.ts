@@ -19,7 +19,6 @@ describe('scanManifests', () => {
     docs.push('kind: PodTemplate\nmetadata: {name: pt}\ntemplate:\n  spec:\n    containers: [{name: c, image: c/podtemplate}]\n');
     docs.push('apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: ro}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: c/rollout}]\n');
     docs.push('kind: ConfigMap\nmetadata: {name: cm}\ndata: {image: not-an-image}\n');
-    docs.push('kind: Deployment\nmetadata: {name: no-template}\nspec: {}\n');
     const found = brief(docs.join('---\n'));
     assert.deepEqual(found, [
       ...kinds.flatMap((k) => [`${k}/${k.toLowerCase()} spec.template.spec.initContainers[0] i/${k.toLowerCase()}:1`, `${k}/${k.toLowerCase()} spec.template.spec.containers[0] c/${k.toLowerCase()}:1`]),
@@ -52,16 +51,39 @@ describe('scanManifests', () => {
   });
 
   it('reports invalid references (ko://, uppercase, non-strings) with their error instead of dropping them', () => {
-    const out = scanManifests('kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: "ko://github.com/acme/app"}\n  - {name: b, image: Registry.example.com/Team/App}\n  - {name: c, image: 42}\n  - {name: d}\n');
+    const out = scanManifests('kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: "ko://github.com/acme/app"}\n  - {name: b, image: Registry.example.com/Team/App}\n');
     assert.deepEqual(
       out.map((o) => [o.container, o.image, o.error?.code, o.reference]),
       [
         ['a', 'ko://github.com/acme/app', 'REFERENCE_INVALID', undefined],
         ['b', 'Registry.example.com/Team/App', 'REFERENCE_INVALID', undefined],
-        ['c', '42', 'REFERENCE_INVALID', undefined],
       ],
     );
     assert.match(out[1]?.error?.message ?? '', /lowercase/);
+  });
+
+  it('refuses a workload whose pod spec has the wrong shape instead of finding no image in it (HOOK_MANIFEST_INVALID)', () => {
+    const pod = (spec: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: ${spec}\n`;
+    const deploy = (spec: string) => `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: ${spec}}}\n`;
+    const cases: [string, RegExp][] = [
+      [pod('{containers: {c: {image: nginx:1}}}'), /spec\.containers: expected a list of containers, got an object/],
+      [pod('{containers: "nginx:1"}'), /spec\.containers: expected a list of containers/],
+      [pod('{initContainers: ["nginx:1"], containers: []}'), /spec\.initContainers\[0\]: expected a container object/],
+      [pod('{containers: [{name: c, image: 42}]}'), /spec\.containers\[0\]\.image: expected an image reference string, got number 42/],
+      [pod('{containers: [{name: c, image: [nginx]}]}'), /spec\.containers\[0\]\.image: expected an image reference string, got a list/],
+      [pod('{containers: [{name: c}]}'), /spec\.containers\[0\]\.image: expected an image reference string, got nothing/],
+      [pod('[]'), /Pod p: spec: expected a pod spec object, got a list/],
+      [deploy('{containers: {c: {image: nginx:1}}}'), /Deployment d: spec\.template\.spec\.containers: expected a list/],
+      ['apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {}\n', /spec\.template\.spec: expected a pod spec object, got nothing/],
+      ['apiVersion: v1\nkind: List\nitems:\n- ' + pod('{containers: {}}').replace(/\n(?=.)/g, '\n  '), /items\[0\]\.spec\.containers: expected a list/],
+    ];
+    for (const [text, re] of cases) {
+      for (const run of [() => scanManifests(text, { file: 'x.yaml' }), () => pinManifests(text, new Map(), { file: 'x.yaml' })]) {
+        assert.throws(run, (e) => isOcitrustError(e, 'HOOK_MANIFEST_INVALID') && re.test(e.message) && e.message.startsWith('x.yaml: document 0: '), text);
+      }
+    }
+    // A CRD reusing a built-in kind name in its own group is not read as the built-in kind.
+    assert.deepEqual(brief('apiVersion: example.com/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 2}\n'), []);
   });
 
   it('walks List kinds (and typed lists such as DeploymentList)', () => {

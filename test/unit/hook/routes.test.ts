@@ -54,14 +54,18 @@ describe('admissionRoutes (fastify inject)', () => {
     assert.equal(body.response.auditAnnotations['policy-revision'], policy.revision);
   });
 
-  it('answers 400 with HOOK_REVIEW_INVALID for a malformed review, and schema errors for a non-review', async () => {
+  it('denies a malformed review or a non-review in a 200 AdmissionReview (never an HTTP error the API server could ignore)', async () => {
     const bad = review('pod-create.json');
     bad.apiVersion = 'admission.k8s.io/v1beta1';
     const res = await app.inject({ method: 'POST', url: '/admission/validate', payload: bad });
-    assert.equal(res.statusCode, 400);
-    assert.equal(res.json().code, 'HOOK_REVIEW_INVALID');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().response.allowed, false);
+    assert.equal(res.json().response.uid, bad.request.uid);
+    assert.match(res.json().response.status.message, /HOOK_REVIEW_INVALID/);
     const res2 = await app.inject({ method: 'POST', url: '/admission/validate', payload: { hello: 'world' } });
-    assert.equal(res2.statusCode, 400);
+    assert.equal(res2.statusCode, 200);
+    assert.equal(res2.json().response.allowed, false);
+    assert.equal(res2.json().response.uid, '');
   });
 
   it('refuses options that cannot work at registration', async () => {

@@ -31,6 +31,15 @@ describe('Metadata', () => {
       });
     }
 
+    it('refuses numbers not written as integers (version 1.0, length 1e3), which go-tuf and python-tuf refuse too', () => {
+      const text = Buffer.from(c.file('timestamp.json')).toString('utf8');
+      for (const [from, to] of [[/"version":(\d+)/, '"version":$1.0'], [/"length":(\d+)/, '"length":$1e0'], [/"version":(\d+)/, '"version":-0']] as const) {
+        const bad = text.replace(from, to);
+        assert.notEqual(bad, text);
+        throwsCode(() => Metadata.fromBytes('timestamp', Buffer.from(bad)), 'METADATA_INVALID');
+      }
+    });
+
     it('keeps unrecognized fields at every level, so signatures still verify after a round trip', () => {
       const doc = c.json('1.targets.json');
       doc.extra = { top: 1 };

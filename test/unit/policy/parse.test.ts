@@ -135,6 +135,22 @@ rules:
     });
   });
 
+  describe('skipKinds (admission kinds admitted untouched)', () => {
+    it('reads Kind and group/Kind entries, and leaves the revision of policies without it unchanged', () => {
+      const base = parsePolicy('version: 1\nrules: []\n');
+      const p = parsePolicy('version: 1\nrules: []\nskipKinds: [ConfigMap, example.com/Widget]\n');
+      assert.deepEqual(p.skipKinds, ['ConfigMap', 'example.com/Widget']);
+      assert.equal(base.skipKinds, undefined);
+      assert.equal(base.revision, parsePolicy('version: 1\nrules: []\nunmatched: deny\n').revision);
+      assert.notEqual(p.revision, base.revision);
+    });
+    it('refuses entries that are not kinds, duplicates and an empty list', () => {
+      for (const bad of ['[configmap]', '["apps/"]', '[ConfigMap, ConfigMap]', '[]', 'ConfigMap', '[42]']) {
+        assert.throws(() => parsePolicy(`version: 1\nrules: []\nskipKinds: ${bad}\n`), (e) => isOcitrustError(e, 'POLICY_FILE_INVALID') && /\/skipKinds/.test(e.message), bad);
+      }
+    });
+  });
+
   describe('#parsePolicy on mistakes', () => {
     it('reports every mistake at once, each with pointer, line and column, in reading order', () => {
       const text = `version: 2
