@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { OcitrustError } from '../../lib/errors/index.js';
 import type { FlagValues } from '../../server/config/load.js';
@@ -7,11 +6,17 @@ import type { CliContext } from '../context.js';
 import { table } from '../output.js';
 import { example, type CommandKit } from '../program.js';
 
-/** The server's data folder: --data, else OCITRUST_DATA_DIR, else <home>/server. */
-function dataDir(ctx: CliContext, opt: string | undefined): string {
-  if (opt) return ctx.path(opt);
-  if (ctx.io.env.OCITRUST_DATA_DIR) return ctx.path(ctx.io.env.OCITRUST_DATA_DIR);
-  return join(ctx.home.dir, 'server');
+/**
+ * Where the server keeps its data, for the token commands: --data / --database, else
+ * OCITRUST_DATA_DIR / OCITRUST_DATABASE, else <home>/server — through the server's own loader,
+ * so that a token lands in the database the server with the same environment uses.
+ */
+async function storage(ctx: CliContext, opts: Record<string, unknown>, parent: Command): Promise<{ dataDir: string; database?: string }> {
+  const { loadServerSettings } = await import('../../server/config/load.js');
+  const flag = (k: 'data' | 'database'): string | undefined => (opts[k] ?? parent.opts()[k]) as string | undefined;
+  const env = { OCITRUST_DATA_DIR: ctx.io.env.OCITRUST_DATA_DIR, OCITRUST_DATABASE: ctx.io.env.OCITRUST_DATABASE };
+  const { settings } = loadServerSettings({ flags: { dataDir: flag('data'), database: flag('database') }, env, cwd: ctx.io.cwd, home: ctx.home.dir });
+  return { dataDir: settings.dataDir, ...(settings.database !== undefined ? { database: settings.database } : {}) };
 }
 
 /**
@@ -95,7 +100,7 @@ export function register(program: Command, kit: CommandKit): void {
   const db = (c: Command): Command =>
     c
       .option('--data <dir>', 'the server\'s data folder (env OCITRUST_DATA_DIR, default <home>/server)')
-      .option('--database <url>', 'postgres://… URL or SQLite file (default <data>/ocitrust.db)');
+      .option('--database <url>', 'postgres://… URL or SQLite file (env OCITRUST_DATABASE, default <data>/ocitrust.db)');
 
   example(
     db(
@@ -111,8 +116,7 @@ export function register(program: Command, kit: CommandKit): void {
         const { tokenCommand } = await import('../../server/token-command.js');
         const r = await tokenCommand({
           action: 'create',
-          dataDir: dataDir(ctx, (opts.data ?? server.opts().data) as string | undefined),
-          ...((opts.database ?? server.opts().database) ? { database: (opts.database ?? server.opts().database) as string } : {}),
+          ...(await storage(ctx, opts, server)),
           role: opts.role as string,
           collections: opts.collections as string,
           ...(opts.name ? { name: opts.name as string } : {}),
@@ -131,7 +135,7 @@ export function register(program: Command, kit: CommandKit): void {
     db(token.command('list').description('list tokens (never their secrets)')).action(
       kit.action(async (ctx: CliContext, opts) => {
         const { tokenCommand } = await import('../../server/token-command.js');
-        const r = await tokenCommand({ action: 'list', dataDir: dataDir(ctx, (opts.data ?? server.opts().data) as string | undefined), ...((opts.database ?? server.opts().database) ? { database: (opts.database ?? server.opts().database) as string } : {}) });
+        const r = await tokenCommand({ action: 'list', ...(await storage(ctx, opts, server)) });
         if (r.action !== 'list') return 3;
         if (ctx.out.json) return void ctx.out.data({ tokens: r.tokens });
         ctx.out.result(
@@ -149,7 +153,7 @@ export function register(program: Command, kit: CommandKit): void {
     db(token.command('revoke').description('revoke a token').argument('<id>', 'token id (tok_…)')).action(
       kit.action(async (ctx: CliContext, opts, id: string) => {
         const { tokenCommand } = await import('../../server/token-command.js');
-        const r = await tokenCommand({ action: 'revoke', id, dataDir: dataDir(ctx, (opts.data ?? server.opts().data) as string | undefined), ...((opts.database ?? server.opts().database) ? { database: (opts.database ?? server.opts().database) as string } : {}) });
+        const r = await tokenCommand({ action: 'revoke', id, ...(await storage(ctx, opts, server)) });
         if (r.action !== 'revoke') return 3;
         if (ctx.out.json) return void ctx.out.data({ token: r.token });
         ctx.out.text(`Revoked token ${r.token.id}`);

@@ -292,6 +292,14 @@ describe('trust server reads its environment (issue 12 item 8)', { timeout: 300_
     }
   });
 
+  test('trust server token create writes into the database OCITRUST_DATABASE names (the one the server uses)', async () => {
+    const { existsSync } = await import('node:fs');
+    const other = join(work, 'other.db');
+    const r = await runTrust(['server', 'token', 'create', '--role', 'reader', '--collections', '**'], { dist: true, env: baseEnv({ OCITRUST_DATABASE: other }) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(other), 'the token went into OCITRUST_DATABASE, not <data>/ocitrust.db');
+  });
+
   test('node dist/server/run.js reads the same settings through the same loader', async () => {
     const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist/server/run.js')], { env: baseEnv({ OCITRUST_PORT: 'abc' }), encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 2, r.stderr);
