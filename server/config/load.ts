@@ -96,7 +96,11 @@ function parseValue(spec: SettingSpec, raw: string | boolean, what: string, cwd:
       const max = spec.type === 'port' ? 65535 : (spec.max ?? Number.MAX_SAFE_INTEGER);
       const range = spec.max !== undefined || spec.type === 'port' ? `an integer ${min}-${max}` : `an integer ≥ ${min}`;
       const n = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
-      if (!Number.isSafeInteger(n) || n < min || n > max) fail(what, range, raw);
+      if (!Number.isSafeInteger(n) || n < min || n > max) {
+        // Kubernetes injects <SERVICE>_PORT=tcp://ip:port for every Service: one named "ocitrust" collides.
+        if (/^tcp:\/\//.test(text)) fail(what, `${range} (this looks like a Kubernetes service link: set enableServiceLinks: false)`, raw);
+        fail(what, range, raw);
+      }
       return n;
     }
     case 'ips':

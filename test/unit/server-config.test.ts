@@ -65,6 +65,7 @@ describe('server settings loader', () => {
     configError(() => loadServerSettings({ ...base, env: { OCITRUST_PORT: 'abc' } }), /^OCITRUST_PORT: expected an integer 0-65535, got 'abc'$/);
     configError(() => loadServerSettings({ ...base, env: { OCITRUST_PORT: '65536' } }), /OCITRUST_PORT: expected an integer 0-65535/);
     configError(() => loadServerSettings({ ...base, env: { OCITRUST_PORT: '1e3' } }), /OCITRUST_PORT/);
+    configError(() => loadServerSettings({ ...base, env: { OCITRUST_PORT: 'tcp://10.0.0.7:443' } }), /Kubernetes service link: set enableServiceLinks: false/);
     configError(() => loadServerSettings({ ...base, env: {}, flags: { port: '-1' } }), /^--port: expected an integer 0-65535, got '-1'$/);
     configError(() => loadServerSettings({ ...base, env: { OCITRUST_ANONYMOUS_READ: 'nope' } }), /OCITRUST_ANONYMOUS_READ: expected true or false, got 'nope'/);
     configError(() => loadServerSettings({ ...base, env: { OCITRUST_REGISTRY: 'disabled' } }), /OCITRUST_REGISTRY: expected true or false/);
@@ -166,6 +167,7 @@ describe('server settings loader', () => {
     const dep = docs.find((d) => d?.kind === 'Deployment');
     const c = dep.spec.template.spec.containers[0];
     assert.deepEqual(c.args, ['server']);
+    assert.equal(dep.spec.template.spec.enableServiceLinks, false, 'no OCITRUST_WEBHOOK_* service-link variables in the environment');
     const env = Object.fromEntries((c.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
     const loaded = loadServerSettings({ ...base, env });
     assert.deepEqual(loaded.warnings, []);
