@@ -75,6 +75,8 @@ export interface ServerSettings {
   readonly database: string | undefined;
   readonly secret: string | undefined;
   readonly registry: boolean;
+  readonly registryDelete: boolean;
+  readonly registryMaxBlobBytes: number;
   readonly snapshotExpirySeconds: number;
   readonly timestampExpirySeconds: number;
   readonly timestampMaxAgeSeconds: number;
@@ -115,6 +117,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'database', flag: '--database', arg: '<url>', env: 'OCITRUST_DATABASE', type: 'database', defaultText: '<data>/ocitrust.db', group: 'storage', description: 'postgres://… URL (instances share it) or SQLite file' },
   { key: 'secret', flag: '--server-secret-file', arg: '<file>', env: 'OCITRUST_SERVER_SECRET', type: 'secret', defaultText: 'generated in <data>', group: 'storage', description: 'secret sealing the server-held snapshot and timestamp keys; instances sharing PostgreSQL must share it' },
   { key: 'registry', flag: '--registry', env: 'OCITRUST_REGISTRY', type: 'bool', default: true, defaultText: 'true (false with a proxy upstream)', group: 'storage', description: 'serve the embedded OCI registry at /v2/ (blobs in <data>/registry)' },
+  { key: 'registryDelete', flag: '--registry-delete', env: 'OCITRUST_REGISTRY_DELETE', type: 'bool', default: true, group: 'storage', description: 'the embedded registry accepts DELETE of manifests and blobs (from tokens allowed to write there)' },
+  { key: 'registryMaxBlobBytes', flag: '--registry-max-blob-bytes', arg: '<bytes>', env: 'OCITRUST_REGISTRY_MAX_BLOB_BYTES', type: 'int', min: 1, default: 10 * 1024 * 1024 * 1024, group: 'storage', description: 'largest blob the embedded registry accepts' },
   // trust data
   { key: 'snapshotExpirySeconds', flag: '--snapshot-expiry-seconds', arg: '<s>', env: 'OCITRUST_SNAPSHOT_EXPIRY_SECONDS', type: 'int', min: 60, default: 7 * DAY, group: 'trust data', description: 'lifetime of server-signed snapshots' },
   { key: 'timestampExpirySeconds', flag: '--timestamp-expiry-seconds', arg: '<s>', env: 'OCITRUST_TIMESTAMP_EXPIRY_SECONDS', type: 'int', min: 60, default: DAY, group: 'trust data', description: 'lifetime of server-signed timestamps' },

@@ -13,6 +13,7 @@ import { SETTINGS, isClientVariable } from '../../server/config/settings.js';
 import { describeDatabase, serverOptionsFromSettings, startLine } from '../../server/config/start.js';
 import { renderServerSettingsDoc, DOC_BEGIN, DOC_END } from '../../server/config/docs.js';
 import { resolveAppOptions } from '../../server/options.js';
+import { resolveOptions as resolveRegistryOptions } from '../../server/registry/options.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const base = { cwd: '/srv', home: '/home/op/.ocitrust' };
@@ -40,6 +41,9 @@ describe('server settings loader', () => {
     for (const k of ['snapshotExpirySeconds', 'timestampExpirySeconds', 'timestampMaxAgeSeconds', 'resignIntervalMs', 'cacheTtlMs', 'auditRetentionDays', 'auditPruneIntervalMs', 'anonymousRead', 'registry', 'requestLogging'] as const) {
       assert.equal(settings[k], lib[k], k);
     }
+    const reg = resolveRegistryOptions({ dataDir: '/d', db: { query: () => undefined, transaction: () => undefined } as never });
+    assert.equal(settings.registryDelete, reg.allowDelete);
+    assert.equal(settings.registryMaxBlobBytes, reg.limits.maxBlobBytes);
   });
 
   it('every variable is read, and a flag beats it', () => {
