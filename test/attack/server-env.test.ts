@@ -300,9 +300,12 @@ describe('trust server reads its environment (issue 12 item 8)', { timeout: 300_
     assert.ok(existsSync(other), 'the token went into OCITRUST_DATABASE, not <data>/ocitrust.db');
   });
 
-  test('node dist/server/run.js reads the same settings through the same loader', async () => {
+  test('node dist/server/run.js and the proxy runner read the same settings through the same loader', async () => {
     const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist/server/run.js')], { env: baseEnv({ OCITRUST_PORT: 'abc' }), encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /OCITRUST_PORT: expected an integer 0-65535, got 'abc'/);
+    const proxy = spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist/server/proxy/run.js')], { env: baseEnv({ OCITRUST_PROXY_UPSTREAM: 'http://127.0.0.1:1', OCITRUST_ANONYMOUS_READ: 'maybe' }), encoding: 'utf8', timeout: 30_000 });
+    assert.equal(proxy.status, 2, proxy.stderr);
+    assert.match(proxy.stderr, /OCITRUST_ANONYMOUS_READ: expected true or false, got 'maybe'/);
   });
 });
