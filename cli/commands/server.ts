@@ -90,7 +90,7 @@ export function register(program: Command, kit: CommandKit): void {
       if (ctx.out.json) ctx.out.data({ listening: s.url, data: loaded.settings.dataDir });
     }),
   );
-  example(server, 'trust server --data /var/lib/ocitrust --listen 127.0.0.1:7443', 'trust server token create --role admin --collections "**"');
+  example(server, 'trust server --data /var/lib/ocitrust --listen 127.0.0.1:7443', 'OCITRUST_ALLOW_IPS=10.0.0.0/8 trust server --listen 0.0.0.0:7443 --tls-cert tls.crt --tls-key tls.key', 'trust server token create --role admin --collections "**"');
 
   const token = example(
     server.command('token').description('administer the server\'s bearer tokens (directly in its database)'),
