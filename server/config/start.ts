@@ -114,6 +114,12 @@ export async function startFromSettings(loaded: LoadedSettings, o: StartOptions 
   const name = o.name ?? 'trust server';
   for (const w of loaded.warnings) stderr.write(`${name}: warning: ${w}\n`);
   const server = await startServer({ ...(await serverOptionsFromSettings(loaded.settings)), ...o.extra });
-  stderr.write(startLine(name, server.url, loaded.settings) + '\n');
+  const st = loaded.settings;
+  stderr.write(startLine(name, server.url, st) + '\n');
+  // The same facts in the structured log, for log pipelines that do not keep stderr lines apart.
+  server.app.log.info(
+    { url: server.url, tls: st.tlsCert !== undefined, mtls: st.clientCa !== undefined, allowIps: st.allowIps ?? null, anonymousRead: st.anonymousRead, registry: st.registry, proxyUpstream: st.proxyUpstream ?? null, admission: st.admissionPolicy !== undefined, database: describeDatabase(st) },
+    'effective security settings',
+  );
   return server;
 }
