@@ -72,7 +72,8 @@ export function tlsOptions(o: Pick<ServerOptions, 'tlsCert' | 'tlsKey' | 'client
  */
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const https = tlsOptions(opts);
-  const logger = opts.logger ?? { level: process.env.OCITRUST_LOG_LEVEL ?? 'info' };
+  // No environment reading here: the entry points read OCITRUST_* through server/config/load.ts.
+  const logger = opts.logger ?? { level: 'info' };
   const app = await buildApp({ ...opts, logger }, https ? { https } : {});
   const host = opts.host ?? '127.0.0.1';
   try {

@@ -1,61 +1,30 @@
 import { pathToFileURL } from 'node:url';
-import { assertArg, isOcitrustError } from '../lib/errors/index.js';
-import { startServer, type ServerOptions } from './main.js';
-
-const list = (v: string | undefined): string[] | undefined => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
-const num = (v: string | undefined, name: string): number | undefined => {
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  assertArg(Number.isSafeInteger(n) && n >= 0, name, 'a non-negative integer', v);
-  return n;
-};
-const bool = (v: string | undefined): boolean | undefined => (v === undefined || v === '' ? undefined : !/^(0|false|no|off)$/i.test(v));
+import { isOcitrustError } from '../lib/errors/index.js';
+import { loadServerSettings } from './config/load.js';
+import { serverOptionsFromSettings, startFromSettings } from './config/start.js';
+import type { ServerOptions } from './main.js';
 
 /**
- * Server options from the environment (`OCITRUST_*`), for `npm start`, containers and the
- * tests that run the server as a separate process. The CLI (`trust server`) maps its flags to
- * the same {@link ServerOptions}.
+ * Server options from the environment (`OCITRUST_*`), for library users and tests that start
+ * the server in-process the way the container does. It is the same loader as `trust server`'s
+ * (server/config/load.ts; the variables are listed in docs/cli.md, generated from
+ * server/config/settings.ts), without flags.
  *
- * OCITRUST_DATABASE, OCITRUST_DATA_DIR, OCITRUST_HOST, OCITRUST_PORT, OCITRUST_TLS_CERT,
- * OCITRUST_TLS_KEY, OCITRUST_CLIENT_CA, OCITRUST_ANONYMOUS_READ, OCITRUST_ALLOW_IPS (comma list),
- * OCITRUST_REGISTRY, OCITRUST_CACHE_TTL_MS, OCITRUST_AUDIT_RETENTION_DAYS, OCITRUST_REQUEST_LOGGING
- * (the secret is read by the server itself from OCITRUST_SERVER_SECRET);
- * OCITRUST_ADMISSION_POLICY (policy file: serves the admission webhooks) and
- * OCITRUST_ADMISSION_TIMEOUT_SECONDS (the webhooks' timeoutSeconds, 1-30, default 10).
- *
- * @throws OcitrustError INVALID_ARGUMENT for a malformed number
+ * @throws OcitrustError SERVER_CONFIG_INVALID for a malformed value, naming the variable
  */
-export function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerOptions {
-  const o: Record<string, unknown> = {
-    database: env.OCITRUST_DATABASE || undefined,
-    dataDir: env.OCITRUST_DATA_DIR || undefined,
-    host: env.OCITRUST_HOST || undefined,
-    port: num(env.OCITRUST_PORT, 'OCITRUST_PORT'),
-    tlsCert: env.OCITRUST_TLS_CERT || undefined,
-    tlsKey: env.OCITRUST_TLS_KEY || undefined,
-    clientCa: env.OCITRUST_CLIENT_CA || undefined,
-    anonymousRead: bool(env.OCITRUST_ANONYMOUS_READ),
-    allowIps: list(env.OCITRUST_ALLOW_IPS),
-    registry: bool(env.OCITRUST_REGISTRY),
-    cacheTtlMs: num(env.OCITRUST_CACHE_TTL_MS, 'OCITRUST_CACHE_TTL_MS'),
-    auditRetentionDays: num(env.OCITRUST_AUDIT_RETENTION_DAYS, 'OCITRUST_AUDIT_RETENTION_DAYS'),
-    requestLogging: bool(env.OCITRUST_REQUEST_LOGGING),
-  };
-  if (env.OCITRUST_ADMISSION_POLICY) {
-    const timeoutSeconds = num(env.OCITRUST_ADMISSION_TIMEOUT_SECONDS, 'OCITRUST_ADMISSION_TIMEOUT_SECONDS');
-    o.admission = { policy: env.OCITRUST_ADMISSION_POLICY, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
-  }
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return o as ServerOptions;
+export async function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<ServerOptions> {
+  return serverOptionsFromSettings(loadServerSettings({ env }).settings);
 }
 
 /**
- * Runs the server from the environment; prints one JSON line `{"listening": url}` on stdout once
- * it listens (process supervisors and tests wait for it). Exit code 2 or 3 on a start failure.
+ * Runs the server from the environment (`node dist/server/run.js`: containers, process
+ * supervisors, tests that need the server in its own process). Warnings about unknown
+ * `OCITRUST_*` variables and the start line go to stderr; one JSON line `{"listening": url}`
+ * goes to stdout once it listens. Exit code 2 or 3 on a start failure.
  */
-export async function runFromEnv(): Promise<void> {
+export async function runFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
-    const s = await startServer(serverOptionsFromEnv());
+    const s = await startFromSettings(loadServerSettings({ env }), { name: 'ocitrust server' });
     process.stdout.write(JSON.stringify({ listening: s.url }) + '\n');
   } catch (e) {
     const code = isOcitrustError(e) ? e.code : 'INTERNAL';

@@ -1,15 +1,22 @@
-import { join } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { OcitrustError } from '../../lib/errors/index.js';
+import type { FlagValues } from '../../server/config/load.js';
+import { SETTINGS, type SettingSpec } from '../../server/config/settings.js';
 import type { CliContext } from '../context.js';
 import { table } from '../output.js';
 import { example, type CommandKit } from '../program.js';
 
-/** The server's data folder: --data, else OCITRUST_DATA_DIR, else <home>/server. */
-function dataDir(ctx: CliContext, opt: string | undefined): string {
-  if (opt) return ctx.path(opt);
-  if (ctx.io.env.OCITRUST_DATA_DIR) return ctx.path(ctx.io.env.OCITRUST_DATA_DIR);
-  return join(ctx.home.dir, 'server');
+/**
+ * Where the server keeps its data, for the token commands: --data / --database, else
+ * OCITRUST_DATA_DIR / OCITRUST_DATABASE, else <home>/server — through the server's own loader,
+ * so that a token lands in the database the server with the same environment uses.
+ */
+async function storage(ctx: CliContext, opts: Record<string, unknown>, parent: Command): Promise<{ dataDir: string; database?: string }> {
+  const { loadServerSettings } = await import('../../server/config/load.js');
+  const flag = (k: 'data' | 'database'): string | undefined => (opts[k] ?? parent.opts()[k]) as string | undefined;
+  const env = { OCITRUST_DATA_DIR: ctx.io.env.OCITRUST_DATA_DIR, OCITRUST_DATABASE: ctx.io.env.OCITRUST_DATABASE };
+  const { settings } = loadServerSettings({ flags: { dataDir: flag('data'), database: flag('database') }, env, cwd: ctx.io.cwd, home: ctx.home.dir });
+  return { dataDir: settings.dataDir, ...(settings.database !== undefined ? { database: settings.database } : {}) };
 }
 
 /**
@@ -24,80 +31,66 @@ export function parseListen(s: string): { host?: string; port: number } {
   return { ...(host ? { host } : {}), port };
 }
 
+/** Help text of a setting: what it does, its variable and default (from the settings table). */
+function settingHelp(spec: SettingSpec): string {
+  const dflt = spec.defaultText ?? (spec.default === undefined ? undefined : String(spec.default));
+  return `${spec.description} (env ${spec.env}${dflt !== undefined ? `; default ${dflt}` : ''})`;
+}
+
+/** Adds one option per row of the settings table (server/config/settings.ts): the flags are the table's. */
+function addSettingOptions(cmd: Command): void {
+  for (const spec of SETTINGS) {
+    if (spec.type === 'bool') {
+      // Both spellings, so that "not given" stays undefined and the environment can decide.
+      cmd.addOption(new Option(spec.flag, settingHelp(spec)));
+      cmd.addOption(new Option(`--no-${spec.flag.slice(2)}`, `turn ${spec.flag} off`));
+    } else {
+      cmd.addOption(new Option(`${spec.flag} ${spec.arg ?? '<value>'}`, settingHelp(spec)));
+      for (const alias of spec.aliases ?? []) cmd.addOption(new Option(`${alias} ${spec.arg ?? '<value>'}`).hideHelp());
+    }
+  }
+}
+
+/** The flag values of `trust server`, keyed by setting ({@link FlagValues}), `--listen` split into host and port. */
+function flagValues(opts: Record<string, unknown>): FlagValues {
+  const out: Record<string, string | boolean | undefined> = {};
+  const attr = (flag: string): string => new Option(flag).attributeName();
+  for (const spec of SETTINGS) {
+    let v = opts[attr(spec.flag)] as string | boolean | undefined;
+    for (const alias of spec.aliases ?? []) {
+      const a = opts[attr(alias)] as string | undefined;
+      if (a === undefined) continue;
+      if (v !== undefined) throw new OcitrustError('CLI_USAGE', `${alias} and ${spec.flag} are the same setting: give one`);
+      v = a;
+    }
+    out[spec.key] = v;
+  }
+  if (opts.listen !== undefined) {
+    if (out.host !== undefined || out.port !== undefined) throw new OcitrustError('CLI_USAGE', '--listen sets --host and --port: give either --listen or --host/--port');
+    const { host, port } = parseListen(opts.listen as string);
+    if (host !== undefined) out.host = host;
+    out.port = String(port);
+  }
+  return out as FlagValues;
+}
+
 /** `trust server`: run the trust server (with the embedded registry), and administer its tokens. */
 export function register(program: Command, kit: CommandKit): void {
   const server = program
     .command('server')
-    .description('run the trust server: TUF trust data per collection, publishing, tokens, audit, embedded OCI registry')
-    .option('--data <dir>', 'data folder: SQLite database, registry blobs, server secret (env OCITRUST_DATA_DIR, default <home>/server)')
-    .option('--listen <addr>', 'address to listen on', '127.0.0.1:7443')
-    .option('--database <url>', 'postgres://… URL or SQLite file (default <data>/ocitrust.db)')
-    .option('--no-registry', 'do not serve the embedded OCI registry at /v2/')
-    .option('--no-anonymous-read', 'require a token for reads too')
-    .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS')
-    .option('--tls-key <file>', 'PEM private key of --tls-cert')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug (env OCITRUST_LOG_LEVEL)', undefined)
-    .option('--admission-policy <file>', 'serve the Kubernetes admission webhooks /admission/validate and /admission/mutate with this policy file (docs/admission.md; env OCITRUST_ADMISSION_POLICY)')
-    .option('--proxy-upstream <url>', 'serve /v2/ as a verifying proxy in front of this registry instead of the embedded registry (docs/proxy.md; env OCITRUST_PROXY_UPSTREAM)')
-    .option('--proxy-registry-name <host>', 'registry host that trust data names the proxied repositories under (default: the upstream host:port)')
-    .option('--policy <file>', 'with --proxy-upstream: the policy file (docs/policy.md); default: enforce every repository that has a trust collection on this server')
-    .option('--notifications-token-file <file>', 'with --proxy-upstream: accept the upstream\'s notification events at POST /v1/registry/events with the bearer token in this file')
-    .option('--admission-timeout <seconds>', 'the webhook configurations\' timeoutSeconds, 1-30 (env OCITRUST_ADMISSION_TIMEOUT_SECONDS, default 10); the server answers within 80 % of it')
-    .action(
-      kit.action(async (ctx: CliContext, opts) => {
-        const { host, port } = parseListen(opts.listen as string);
-        const { startServer } = await import('../../server/main.js');
-        const data = dataDir(ctx, (opts.data ?? server.opts().data) as string | undefined);
-        const admissionPolicy = (opts.admissionPolicy as string | undefined) ?? (ctx.io.env.OCITRUST_ADMISSION_POLICY || undefined);
-        const timeoutText = (opts.admissionTimeout as string | undefined) ?? (ctx.io.env.OCITRUST_ADMISSION_TIMEOUT_SECONDS || undefined);
-        const admissionTimeout = timeoutText === undefined ? undefined : Number(timeoutText);
-        if (admissionTimeout !== undefined && !(Number.isInteger(admissionTimeout) && admissionTimeout >= 1 && admissionTimeout <= 30)) {
-          throw new OcitrustError('CLI_USAGE', `--admission-timeout: expected whole seconds from 1 to 30, got ${JSON.stringify(String(timeoutText).slice(0, 20))}`);
-        }
-        if (admissionTimeout !== undefined && !admissionPolicy) throw new OcitrustError('CLI_USAGE', '--admission-timeout needs --admission-policy');
-        const upstream = (opts.proxyUpstream as string | undefined) ?? (ctx.io.env.OCITRUST_PROXY_UPSTREAM || undefined);
-        if (!upstream && (opts.policy || opts.proxyRegistryName || opts.notificationsTokenFile)) {
-          throw new OcitrustError('CLI_USAGE', '--policy, --proxy-registry-name and --notifications-token-file need --proxy-upstream');
-        }
-        const plugins = [];
-        if (upstream) {
-          const { proxyServerPlugin } = await import('../../server/proxy/server-plugin.js');
-          const { loadPolicyFile } = await import('../../lib/policy/load.js');
-          const { readFile } = await import('node:fs/promises');
-          const policy = opts.policy ? await loadPolicyFile(ctx.path(opts.policy as string)) : undefined;
-          let notificationsToken: string | undefined;
-          if (opts.notificationsTokenFile) {
-            notificationsToken = (await readFile(ctx.path(opts.notificationsTokenFile as string), 'utf8').catch((e: unknown) => {
-              throw new OcitrustError('CLI_INPUT_UNREADABLE', `--notifications-token-file: ${(e as Error).message}`);
-            })).trim();
-          }
-          plugins.push(
-            proxyServerPlugin({
-              upstream,
-              ...(opts.proxyRegistryName ? { registryName: opts.proxyRegistryName as string } : {}),
-              ...(policy ? { policy } : {}),
-              ...(notificationsToken ? { notificationsToken } : {}),
-            }),
-          );
-        }
-        const s = await startServer({
-          ...(plugins.length ? { plugins } : {}),
-          dataDir: data,
-          port,
-          host: host ?? '127.0.0.1',
-          registry: opts.registry !== false && !upstream,
-          anonymousRead: opts.anonymousRead !== false,
-          logger: { level: (opts.logLevel as string | undefined) ?? ctx.io.env.OCITRUST_LOG_LEVEL ?? 'info' },
-          ...((opts.database ?? server.opts().database) ? { database: (opts.database ?? server.opts().database) as string } : {}),
-          ...(opts.tlsCert ? { tlsCert: ctx.path(opts.tlsCert as string) } : {}),
-          ...(opts.tlsKey ? { tlsKey: ctx.path(opts.tlsKey as string) } : {}),
-          ...(admissionPolicy ? { admission: { policy: ctx.path(admissionPolicy), ...(admissionTimeout !== undefined ? { timeoutSeconds: admissionTimeout } : {}) } } : {}),
-        });
-        if (ctx.out.json) ctx.out.data({ listening: s.url, data });
-        else ctx.io.stderr.write(`trust server listening on ${s.url} (data ${data})\n`);
-      }),
-    );
-  example(server, 'trust server --data /var/lib/ocitrust --listen 127.0.0.1:7443', 'trust server token create --role admin --collections "**"');
+    .description('run the trust server: TUF trust data per collection, publishing, tokens, audit, embedded OCI registry; every setting is a flag and an OCITRUST_* variable (flag wins)')
+    .option('--listen <addr>', 'HOST:PORT, [IPv6]:PORT, :PORT or PORT: --host and --port in one (default 127.0.0.1:7443)');
+  addSettingOptions(server);
+  server.action(
+    kit.action(async (ctx: CliContext, opts) => {
+      const { loadServerSettings } = await import('../../server/config/load.js');
+      const { startFromSettings } = await import('../../server/config/start.js');
+      const loaded = loadServerSettings({ flags: flagValues(opts as Record<string, unknown>), env: ctx.io.env, cwd: ctx.io.cwd, home: ctx.home.dir });
+      const s = await startFromSettings(loaded, { stderr: ctx.io.stderr });
+      if (ctx.out.json) ctx.out.data({ listening: s.url, data: loaded.settings.dataDir });
+    }),
+  );
+  example(server, 'trust server --data /var/lib/ocitrust --listen 127.0.0.1:7443', 'OCITRUST_ALLOW_IPS=10.0.0.0/8 trust server --listen 0.0.0.0:7443 --tls-cert tls.crt --tls-key tls.key', 'trust server token create --role admin --collections "**"');
 
   const token = example(
     server.command('token').description('administer the server\'s bearer tokens (directly in its database)'),
@@ -107,7 +100,7 @@ export function register(program: Command, kit: CommandKit): void {
   const db = (c: Command): Command =>
     c
       .option('--data <dir>', 'the server\'s data folder (env OCITRUST_DATA_DIR, default <home>/server)')
-      .option('--database <url>', 'postgres://… URL or SQLite file (default <data>/ocitrust.db)');
+      .option('--database <url>', 'postgres://… URL or SQLite file (env OCITRUST_DATABASE, default <data>/ocitrust.db)');
 
   example(
     db(
@@ -123,8 +116,7 @@ export function register(program: Command, kit: CommandKit): void {
         const { tokenCommand } = await import('../../server/token-command.js');
         const r = await tokenCommand({
           action: 'create',
-          dataDir: dataDir(ctx, (opts.data ?? server.opts().data) as string | undefined),
-          ...((opts.database ?? server.opts().database) ? { database: (opts.database ?? server.opts().database) as string } : {}),
+          ...(await storage(ctx, opts, server)),
           role: opts.role as string,
           collections: opts.collections as string,
           ...(opts.name ? { name: opts.name as string } : {}),
@@ -143,7 +135,7 @@ export function register(program: Command, kit: CommandKit): void {
     db(token.command('list').description('list tokens (never their secrets)')).action(
       kit.action(async (ctx: CliContext, opts) => {
         const { tokenCommand } = await import('../../server/token-command.js');
-        const r = await tokenCommand({ action: 'list', dataDir: dataDir(ctx, (opts.data ?? server.opts().data) as string | undefined), ...((opts.database ?? server.opts().database) ? { database: (opts.database ?? server.opts().database) as string } : {}) });
+        const r = await tokenCommand({ action: 'list', ...(await storage(ctx, opts, server)) });
         if (r.action !== 'list') return 3;
         if (ctx.out.json) return void ctx.out.data({ tokens: r.tokens });
         ctx.out.result(
@@ -161,7 +153,7 @@ export function register(program: Command, kit: CommandKit): void {
     db(token.command('revoke').description('revoke a token').argument('<id>', 'token id (tok_…)')).action(
       kit.action(async (ctx: CliContext, opts, id: string) => {
         const { tokenCommand } = await import('../../server/token-command.js');
-        const r = await tokenCommand({ action: 'revoke', id, dataDir: dataDir(ctx, (opts.data ?? server.opts().data) as string | undefined), ...((opts.database ?? server.opts().database) ? { database: (opts.database ?? server.opts().database) as string } : {}) });
+        const r = await tokenCommand({ action: 'revoke', id, ...(await storage(ctx, opts, server)) });
         if (r.action !== 'revoke') return 3;
         if (ctx.out.json) return void ctx.out.data({ token: r.token });
         ctx.out.text(`Revoked token ${r.token.id}`);

@@ -58,6 +58,19 @@ describe('trust CLI help, completion and the built binary', { timeout: 300_000 }
     assert.match(top.out(), /Exit codes: 0 success\/verified, 1 verification failed, 2 usage or input error, 3 environment error/);
   });
 
+  test('trust server --help lists every setting of the settings table: its flag and its variable', async () => {
+    const { SETTINGS } = await import('../../server/config/settings.js');
+    const io = captureIO();
+    assert.equal(await run(['server', '--help'], io), 0);
+    const help = io.out().replace(/\s+/g, ' ');
+    for (const s of SETTINGS) {
+      assert.ok(help.includes(`${s.flag}${s.arg ? ` ${s.arg}` : ''} `), `${s.flag} in trust server --help`);
+      if (s.type === 'bool') assert.ok(help.includes(`--no-${s.flag.slice(2)} `), `--no-${s.flag.slice(2)}`);
+      assert.ok(help.includes(`env ${s.env}`), `${s.env} in trust server --help`);
+    }
+    assert.ok(help.includes('--listen <addr>'));
+  });
+
   test('completion scripts: bash parses them, and they know the commands and options', async (t) => {
     const io = captureIO();
     assert.equal(await run(['completion', 'bash'], io), 0);

@@ -220,10 +220,10 @@ describe('admission webhooks end to end (trust server, embedded registry, signed
     const file = join(w.dir, 'policy.yaml');
     const copy = join(w.dir, 'policy-env.yaml');
     writeFileSync(copy, readFileSync(file));
-    const opts = serverOptionsFromEnv({ OCITRUST_ADMISSION_POLICY: copy, OCITRUST_ADMISSION_TIMEOUT_SECONDS: '5', OCITRUST_REGISTRY: 'false' });
+    const opts = await serverOptionsFromEnv({ OCITRUST_ADMISSION_POLICY: copy, OCITRUST_ADMISSION_TIMEOUT_SECONDS: '5', OCITRUST_REGISTRY: 'false' });
     assert.deepEqual(opts.admission, { policy: copy, timeoutSeconds: 5 });
     // A second instance on the same database (several servers may share one).
-    const app = await buildApp({ ...opts, secret: TEST_SECRET, scrypt: TEST_SCRYPT, dataDir: join(w.dir, 'data'), resignIntervalMs: 0, auditPruneIntervalMs: 0 });
+    const app = await buildApp({ ...opts, logger: false, secret: TEST_SECRET, scrypt: TEST_SCRYPT, dataDir: join(w.dir, 'data'), resignIntervalMs: 0, auditPruneIntervalMs: 0 });
     try {
       const r = review('cronjob-create.json');
       const res = await app.inject({ method: 'POST', url: '/admission/validate', payload: r });
