@@ -41,8 +41,6 @@ export interface AppOptions {
   readonly resignIntervalMs?: number;
   /** How long a collection head is served from memory (default 1000 ms). */
   readonly cacheTtlMs?: number;
-  /** How long a token lookup is reused (default 5000 ms). */
-  readonly tokenCacheTtlMs?: number;
   /** Audit entries are kept this many days (default 90). */
   readonly auditRetentionDays?: number;
   /** How often old audit entries are pruned (default 1 h; 0 disables). */
@@ -87,7 +85,6 @@ export interface ResolvedAppOptions {
   readonly timestampExpirySeconds: number;
   readonly resignIntervalMs: number;
   readonly cacheTtlMs: number;
-  readonly tokenCacheTtlMs: number;
   readonly auditRetentionDays: number;
   readonly auditPruneIntervalMs: number;
   readonly timestampMaxAgeSeconds: number;
@@ -128,7 +125,6 @@ export function resolveAppOptions(o: AppOptions): ResolvedAppOptions {
     timestampExpirySeconds,
     resignIntervalMs: posInt(o.resignIntervalMs, 'resignIntervalMs', 60_000, 0),
     cacheTtlMs: posInt(o.cacheTtlMs, 'cacheTtlMs', 1000, 0),
-    tokenCacheTtlMs: posInt(o.tokenCacheTtlMs, 'tokenCacheTtlMs', 5000, 0),
     auditRetentionDays: posInt(o.auditRetentionDays, 'auditRetentionDays', DEFAULT_AUDIT_RETENTION_DAYS, 1),
     auditPruneIntervalMs: posInt(o.auditPruneIntervalMs, 'auditPruneIntervalMs', 3_600_000, 0),
     timestampMaxAgeSeconds: posInt(o.timestampMaxAgeSeconds, 'timestampMaxAgeSeconds', 10, 0),

@@ -77,6 +77,7 @@ export interface ServerSettings {
   readonly registry: boolean;
   readonly registryDelete: boolean;
   readonly registryMaxBlobBytes: number;
+  readonly registryName?: string;
   readonly snapshotExpirySeconds: number;
   readonly timestampExpirySeconds: number;
   readonly timestampMaxAgeSeconds: number;
@@ -119,6 +120,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'registry', flag: '--registry', env: 'OCITRUST_REGISTRY', type: 'bool', default: true, defaultText: 'true (false with a proxy upstream)', group: 'storage', description: 'serve the embedded OCI registry at /v2/ (blobs in <data>/registry)' },
   { key: 'registryDelete', flag: '--registry-delete', env: 'OCITRUST_REGISTRY_DELETE', type: 'bool', default: true, group: 'storage', description: 'the embedded registry accepts DELETE of manifests and blobs (from tokens allowed to write there)' },
   { key: 'registryMaxBlobBytes', flag: '--registry-max-blob-bytes', arg: '<bytes>', env: 'OCITRUST_REGISTRY_MAX_BLOB_BYTES', type: 'int', min: 1, default: 10 * 1024 * 1024 * 1024, group: 'storage', description: 'largest blob the embedded registry accepts' },
+  { key: 'registryName', flag: '--registry-name', arg: '<host>', env: 'OCITRUST_REGISTRY_NAME', type: 'string', defaultText: 'the address and port the request arrived on', group: 'storage', description: 'host[:port] the embedded registry is reached as: token patterns match <registry-name>/<repository> (set it when clients use a DNS name)' },
   // trust data
   { key: 'snapshotExpirySeconds', flag: '--snapshot-expiry-seconds', arg: '<s>', env: 'OCITRUST_SNAPSHOT_EXPIRY_SECONDS', type: 'int', min: 60, default: 7 * DAY, group: 'trust data', description: 'lifetime of server-signed snapshots' },
   { key: 'timestampExpirySeconds', flag: '--timestamp-expiry-seconds', arg: '<s>', env: 'OCITRUST_TIMESTAMP_EXPIRY_SECONDS', type: 'int', min: 60, default: DAY, group: 'trust data', description: 'lifetime of server-signed timestamps' },
@@ -150,7 +152,7 @@ export const PROXY_ONLY: readonly (keyof ServerSettings)[] = ['proxyRegistryName
  * test and benchmark harnesses): never warned about as unknown. Per-role passphrases
  * (`OCITRUST_<ROLE>_PASSPHRASE`) are matched by {@link isClientVariable}.
  */
-export const CLIENT_VARIABLES: readonly string[] = ['OCITRUST_HOME', 'OCITRUST_SERVER', 'OCITRUST_TOKEN', 'OCITRUST_PASSPHRASE', 'OCITRUST_DEBUG', 'OCITRUST_TEST_PG_URL', 'OCITRUST_BENCH_FETCH_LOG'];
+export const CLIENT_VARIABLES: readonly string[] = ['OCITRUST_HOME', 'OCITRUST_SERVER', 'OCITRUST_TOKEN', 'OCITRUST_PASSPHRASE', 'OCITRUST_DEBUG', 'OCITRUST_TEST_PG_URL', 'OCITRUST_BENCH_FETCH_LOG', 'OCITRUST_TEST_FAILPOINTS'];
 
 /** True for a variable another ocitrust program reads (see {@link CLIENT_VARIABLES}). */
 export function isClientVariable(name: string): boolean {

@@ -56,7 +56,7 @@ export async function serverOptionsFromSettings(s: ServerSettings): Promise<Serv
     ...(s.database !== undefined ? { database: s.database } : {}),
     ...(s.secret !== undefined ? { secret: s.secret } : {}),
     registry: s.registry,
-    registryOptions: { allowDelete: s.registryDelete, limits: { maxBlobBytes: s.registryMaxBlobBytes } },
+    registryOptions: { allowDelete: s.registryDelete, limits: { maxBlobBytes: s.registryMaxBlobBytes }, ...(s.registryName !== undefined ? { registryName: s.registryName } : {}) },
     snapshotExpirySeconds: s.snapshotExpirySeconds,
     timestampExpirySeconds: s.timestampExpirySeconds,
     timestampMaxAgeSeconds: s.timestampMaxAgeSeconds,

@@ -57,6 +57,15 @@ describe('server settings loader', () => {
     assert.equal(f.sources.port, 'flag');
   });
 
+  it('the registry name reaches the embedded registry (token patterns match <name>/<repository>)', async () => {
+    const { settings } = loadServerSettings({ ...base, env: { OCITRUST_REGISTRY_NAME: 'registry.example.com:5000' } });
+    assert.equal(settings.registryName, 'registry.example.com:5000');
+    const o = await serverOptionsFromSettings(settings);
+    assert.equal(o.registryOptions?.registryName, 'registry.example.com:5000');
+    const flag = loadServerSettings({ ...base, env: { OCITRUST_REGISTRY_NAME: 'a.example' }, flags: { registryName: 'b.example' } });
+    assert.equal(flag.settings.registryName, 'b.example');
+  });
+
   it('every field the server accepts has one row (and one flag, one variable)', () => {
     const flags = new Set(SETTINGS.map((s) => s.flag));
     const envs = new Set(SETTINGS.map((s) => s.env));
