@@ -1,0 +1,127 @@
+// Attack (issue 12 item 1): a revoked signature comes back when its envelope is re-encoded.
+// A revocation that names the SHA-256 of the envelope's bytes is bypassed by anyone who can
+// push to the registry: JSON whitespace, key order, base64 alphabet or padding, an unknown
+// field or an extra junk signature all change those bytes without touching the signature.
+// Played end to end with the real `trust` binary (dist bundle), a trust server and Debian's
+// docker-registry (tag fallback), images pushed by skopeo: sign, revoke that one signature,
+// then push re-encoded copies of the revoked envelope as new referrers. Each must stay
+// refused (exit 1, SIG_REVOKED). A new statement signed later is a new signature and counts.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDistribution, type Distribution } from '../helpers/distribution.js';
+import { descriptorOf, makeImage, missingPrograms, skopeoPush, writeOciLayout, type TestImage } from '../helpers/oci-layout.js';
+import { CliSession, failureCodes, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
+import { HttpRegistryClient } from '../../lib/oci/client.js';
+import { anonymous } from '../../lib/oci/credentials.js';
+import { listSignatures, pushSignature } from '../../lib/oci/referrers.js';
+import { checkSignatureManifest } from '../../lib/oci/signature-artifact.js';
+
+const skip = missingPrograms('docker-registry', 'skopeo');
+
+/** Re-encodings an attacker can apply to envelope JSON without touching any signature. */
+const REENCODINGS: readonly { readonly name: string; apply(env: EnvelopeJSON): string }[] = [
+  { name: 'indent=1', apply: (e) => JSON.stringify(e, null, 1) },
+  {
+    name: 'key order reversed, unknown field, base64url without padding',
+    apply: (e) => JSON.stringify({
+      zzz: 'unknown field',
+      signatures: e.signatures.map((s) => ({ sig: toUrl(s.sig), keyid: s.keyid })),
+      payloadType: e.payloadType,
+      payload: toUrl(e.payload),
+    }),
+  },
+  {
+    name: 'keyid hint changed and a junk signature appended',
+    apply: (e) => JSON.stringify({
+      ...e,
+      signatures: [...e.signatures.map((s) => ({ ...s, keyid: 'f'.repeat(64) })), { keyid: 'junk', sig: Buffer.alloc(64, 7).toString('base64') }],
+    }),
+  },
+];
+
+interface EnvelopeJSON {
+  payload: string;
+  payloadType: string;
+  signatures: { keyid: string; sig: string }[];
+}
+
+function toUrl(b64: string): string {
+  return b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+describe('attack: re-encoding a revoked envelope (issue 12 item 1)', { skip, timeout: 600_000 }, () => {
+  let ts: TestTrustServer;
+  let reg: Distribution;
+  let s: CliSession;
+  let work: string;
+  const client = new HttpRegistryClient({ credentials: anonymous });
+  const run = (args: string[]): Promise<TrustRun> => s.run(args, { dist: true });
+  const ok = (r: TrustRun, what: string): void => assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+
+  before(async () => {
+    ts = await startTrustServer();
+    reg = await startDistribution();
+    s = new CliSession({ server: ts.url, token: await ts.token() });
+    work = await mkdtemp(join(tmpdir(), 'ocitrust-attack-reencode-'));
+    ok(await run(['key', 'generate', 'alice', '--dir', work]), 'key generate');
+  });
+  after(async () => {
+    await reg?.stop();
+    await ts?.close();
+    s?.cleanup();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  async function signedImage(name: string): Promise<{ repo: string; image: TestImage; ref: { registry: string; path: string } }> {
+    const repo = `${reg.host}/attack/${name}`;
+    ok(await run(['init', repo]), 'init');
+    ok(await run(['signer', 'add', '--key', join(work, 'alice.pub'), 'alice', repo]), 'signer add');
+    const image = makeImage();
+    const dir = join(work, name);
+    await writeOciLayout(dir, [{ tag: 'v1', content: image }]);
+    await skopeoPush(dir, 'v1', `${repo}:v1`);
+    ok(await run(['sign', `${repo}:v1`]), 'sign');
+    ok(await run(['verify', `${repo}:v1`]), 'verify before revocation');
+    return { repo, image, ref: { registry: reg.host, path: `attack/${name}` } };
+  }
+
+  test('revoke --envelope, then every re-encoded copy pushed as a new referrer stays refused', async () => {
+    const { repo, image, ref } = await signedImage('reencoded');
+    // The attacker keeps the envelope blob (the registry still serves it after revocation).
+    const [d] = (await listSignatures(client, ref, image.manifest.digest, { complete: true })).descriptors;
+    const layer = checkSignatureManifest(await client.getManifest(ref, d!.digest), image.manifest.digest);
+    const original = await client.getBlob(ref, layer.digest, { size: layer.size });
+
+    const inspect = await run(['inspect', '-o', 'json', `${repo}:v1`]);
+    ok(inspect, 'inspect');
+    const envelopeDigest = (JSON.parse(inspect.stdout) as { signatures: { envelopeDigest: string }[] }).signatures[0]!.envelopeDigest;
+    assert.equal(envelopeDigest, layer.digest);
+    ok(await run(['revoke', '--envelope', envelopeDigest, '--reason', 'leaked build', `${repo}:v1`]), 'revoke --envelope');
+    const revoked = await run(['verify', '-o', 'json', `${repo}:v1`]);
+    assert.equal(revoked.code, 1, revoked.stdout);
+
+    const json = JSON.parse(new TextDecoder().decode(original)) as EnvelopeJSON;
+    for (const re of REENCODINGS) {
+      const bytes = new TextEncoder().encode(re.apply(json));
+      await pushSignature(client, ref, descriptorOf(image.manifest), bytes);
+      const r = await run(['verify', '-o', 'json', `${repo}:v1`]);
+      assert.equal(r.code, 1, `${re.name}: the re-encoded envelope verified\n${r.stdout}\n${r.stderr}`);
+      assert.ok(failureCodes(r).includes('SIG_REVOKED'), `${re.name}: ${failureCodes(r).join()}`);
+    }
+  });
+
+  test('a new statement signed after the revocation is a new signature: it verifies', async () => {
+    const { repo, image, ref } = await signedImage('resigned');
+    const inspect = JSON.parse((await run(['inspect', '-o', 'json', `${repo}:v1`])).stdout) as { signatures: { envelopeDigest: string }[] };
+    ok(await run(['revoke', '--envelope', inspect.signatures[0]!.envelopeDigest, '--reason', 'bad', `${repo}:v1`]), 'revoke --envelope');
+    assert.equal((await run(['verify', `${repo}:v1`])).code, 1);
+    // --expires makes the statement differ from the revoked one whatever the second.
+    ok(await run(['sign', '--expires', '30d', `${repo}:v1`]), 're-sign');
+    const r = await run(['verify', '-o', 'json', `${repo}:v1`]);
+    ok(r, 'verify the new signature');
+    assert.ok((await listSignatures(client, ref, image.manifest.digest, { complete: true })).descriptors.length >= 1);
+  });
+});
