@@ -99,7 +99,14 @@ describe('attack: re-encoding a revoked envelope (issue 12 item 1)', { skip, tim
     ok(inspect, 'inspect');
     const envelopeDigest = (JSON.parse(inspect.stdout) as { signatures: { envelopeDigest: string }[] }).signatures[0]!.envelopeDigest;
     assert.equal(envelopeDigest, layer.digest);
-    ok(await run(['revoke', '--envelope', envelopeDigest, '--reason', 'leaked build', `${repo}:v1`]), 'revoke --envelope');
+    const rev = await run(['revoke', '-o', 'json', '--envelope', envelopeDigest, '--reason', 'leaked build', `${repo}:v1`]);
+    ok(rev, 'revoke --envelope');
+    // The revocation names the key and the signed PAE, never the envelope bytes.
+    const keys = JSON.parse((await run(['key', 'list', '-o', 'json'])).stdout) as { keys: { name: string; keyid: string }[] };
+    const sigs = (JSON.parse(rev.stdout) as { signatures: { key: string; pae: string }[] }).signatures;
+    assert.deepEqual(sigs.map((x) => x.key), [keys.keys.find((k) => k.name === 'alice')!.keyid]);
+    const after = JSON.parse((await run(['inspect', '-o', 'json', `${repo}:v1`])).stdout) as { trust: { revocations: Record<string, unknown>[] } };
+    assert.deepEqual(after.trust.revocations.map((r) => [r.signature, r.envelope]), [[{ key: sigs[0]!.key, pae: sigs[0]!.pae }, undefined]]);
     const revoked = await run(['verify', '-o', 'json', `${repo}:v1`]);
     assert.equal(revoked.code, 1, revoked.stdout);
 
