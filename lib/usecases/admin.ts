@@ -15,6 +15,7 @@ import { Metadata } from '../metadata/metadata.js';
 import type { Signed } from '../metadata/signed.js';
 import type { Targets } from '../metadata/targets.js';
 import { bumpVersion, newRoot, newTargets } from '../metadata/builders.js';
+import { RELEASES_ROLE, roleNameKey } from '../metadata/role.js';
 import { parseReference, type ImageReference } from '../reference.js';
 import type { RegistryClient } from '../oci/client.js';
 import { listSignatures, removeReferrer } from '../oci/referrers.js';
@@ -27,8 +28,8 @@ import type { OcitrustHome } from './home.js';
 import { collectionSlug, loadLocalSigners, useOrGenerateKey, type PassphraseProvider } from './keys.js';
 import { openCollection, pinRoot, type CollectionTrust } from './trust.js';
 
-/** The role `trust signer add` also adds keys to, as `docker trust signer add` does. */
-export const RELEASES_ROLE = 'releases';
+/** The role `trust signer add` also adds keys to (defined with the role-name rules in lib/metadata/role.ts). */
+export { RELEASES_ROLE };
 
 /** What the administration use cases need. */
 export interface AdminContext {
@@ -370,7 +371,7 @@ export async function revokeSignatures(ctx: AdminContext, o: RevokeOptions): Pro
     const { envelopes } = await collectEnvelopes(o.registry, ref, digest, listing.descriptors);
     for (const e of envelopes) {
       if (target !== undefined && !onlyRevokedSignatures(e.envelope, revoked, keys)) continue;
-      if (role !== undefined && roleOf(e.envelope)?.toLowerCase() !== role.toLowerCase()) continue;
+      if (role !== undefined && roleNameKey(roleOf(e.envelope) ?? '') !== roleNameKey(role)) continue;
       await removeReferrer(o.registry, ref, digest, e.manifestDigest);
       removed.push(e.manifestDigest);
     }
@@ -383,8 +384,8 @@ export async function revokeSignatures(ctx: AdminContext, o: RevokeOptions): Pro
 
 /** The delegated role named `name` regardless of case (names are unique regardless of case). @throws METADATA_ROLE_NOT_FOUND */
 function delegatedRole(t: Targets, name: string): { readonly name: string; readonly keyids: readonly string[] } {
-  const want = name.toLowerCase();
-  const role = t.roles.find((r) => r.name.toLowerCase() === want);
+  const want = roleNameKey(name);
+  const role = t.roles.find((r) => roleNameKey(r.name) === want);
   if (!role) {
     throw new OcitrustError('METADATA_ROLE_NOT_FOUND', `no signer named ${JSON.stringify(name)} is delegated; expected one of ${t.roles.map((r) => JSON.stringify(r.name)).join(', ') || '(none)'}`);
   }

@@ -3,6 +3,7 @@ import { digestOf, isDigest, parseDigest } from '../crypto/hash.js';
 import { keyFingerprint } from '../crypto/key-fingerprint.js';
 import { formatTime, type Clock } from '../clock.js';
 import { pathMatches, targetPathOf } from '../metadata/paths.js';
+import { roleNameKey } from '../metadata/role.js';
 import { parseEnvelope, verifyEnvelope, type Envelope, type EnvelopeLimits } from '../statements/dsse.js';
 import { INTOTO_PAYLOAD_TYPE, parseStatement, type Statement } from '../statements/statement.js';
 import type { PublicKey } from '../keys/key.js';
@@ -351,7 +352,7 @@ class ImageVerification {
   private revocationFor(role: string, key: PublicKey, signed: SignedEnvelope): string | undefined {
     for (const r of this.#in.trust.revocations) {
       if (r.digest !== this.#in.digest) continue;
-      if (r.role !== undefined && r.role.toLowerCase() !== role.toLowerCase()) continue;
+      if (r.role !== undefined && roleNameKey(r.role) !== roleNameKey(role)) continue;
       if (r.envelope !== undefined && r.envelope !== signed.envelopeDigest) continue;
       if (r.signature !== undefined && !(r.signature.key === keyFingerprint(key) && r.signature.pae === paeDigest(signed, r.signature.pae))) continue;
       return `revoked (${revocationScope(r)}${r.revokedAt ? `, ${r.revokedAt}` : ''}): ${q(r.reason)}`;

@@ -18,6 +18,12 @@ import { HttpRegistryClient } from '../../lib/oci/client.js';
 import { anonymous } from '../../lib/oci/credentials.js';
 import { listSignatures, pushSignature } from '../../lib/oci/referrers.js';
 import { checkSignatureManifest } from '../../lib/oci/signature-artifact.js';
+import { digestOf } from '../../lib/crypto/hash.js';
+import { randomSecretSeed } from '../../lib/crypto/ed25519.js';
+import { SeedSigner } from '../../lib/keys/signer.js';
+import { serializeEnvelope } from '../../lib/statements/dsse.js';
+import { signStatement } from '../../lib/statements/sign.js';
+import { buildSignatureStatement } from '../../lib/statements/statement.js';
 
 const skip = missingPrograms('docker-registry', 'skopeo');
 
@@ -118,6 +124,30 @@ describe('attack: re-encoding a revoked envelope (issue 12 item 1)', { skip, tim
       assert.equal(r.code, 1, `${re.name}: the re-encoded envelope verified\n${r.stdout}\n${r.stderr}`);
       assert.ok(failureCodes(r).includes('SIG_REVOKED'), `${re.name}: ${failureCodes(r).join()}`);
     }
+  });
+
+  test('revoke refuses to publish what revokes nothing: unknown envelope, unknown signer (exit 2)', async () => {
+    const { repo, image, ref } = await signedImage('refused');
+    const missing = await run(['revoke', '--envelope', `sha256:${'0'.repeat(64)}`, `${repo}:v1`]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /\[REVOKE_ENVELOPE_NOT_FOUND\]/);
+    const typo = await run(['revoke', '--signer', 'alcie', `${repo}:v1`]);
+    assert.equal(typo.code, 2, typo.stderr);
+    assert.match(typo.stderr, /\[METADATA_ROLE_NOT_FOUND\]/);
+    // An envelope no delegated key signed (a stranger's) has no signature to name.
+    const stranger = new SeedSigner(randomSecretSeed());
+    const statement = buildSignatureStatement({ repository: repo, digest: image.manifest.digest, tag: 'v1', mediaType: image.manifest.mediaType, size: image.manifest.size, role: 'alice', signedAt: new Date() });
+    const foreign = serializeEnvelope(await signStatement(statement, [stranger]));
+    await pushSignature(client, ref, descriptorOf(image.manifest), foreign);
+    const unsigned = await run(['revoke', '--envelope', digestOf(foreign), `${repo}:v1`]);
+    assert.equal(unsigned.code, 2, unsigned.stderr);
+    assert.match(unsigned.stderr, /\[REVOKE_SIGNATURE_UNVERIFIED\]/);
+    ok(await run(['verify', `${repo}:v1`]), 'nothing was revoked');
+    // Role names match regardless of case: ALICE names alice.
+    const upper = await run(['revoke', '-o', 'json', '--signer', 'ALICE', `${repo}:v1`]);
+    ok(upper, 'revoke --signer ALICE');
+    assert.equal(JSON.parse(upper.stdout).role, 'alice');
+    assert.equal((await run(['verify', `${repo}:v1`])).code, 1);
   });
 
   test('a new statement signed after the revocation is a new signature: it verifies', async () => {
