@@ -61,9 +61,10 @@ export interface RevocationOptions {
   /** Only this one signature (a key and the PAE it signed) is revoked. */
   readonly signature?: RevokedSignatureOptions | RevokedSignature;
   /**
-   * Legacy: only the envelope whose bytes hash to this digest. Parsed and honoured (it can only
-   * revoke more) but never written by ocitrust any more: envelope bytes can be re-encoded
-   * without touching the signature, so it names nothing an attacker cannot change.
+   * @deprecated Legacy: only the envelope whose bytes hash to this digest. Parsed, kept on
+   * round trips and honoured by the verifier (it can only revoke more), but never written by
+   * ocitrust any more: envelope bytes can be re-encoded without touching the signature, so it
+   * names nothing an attacker cannot change. Use `signature`.
    */
   readonly envelope?: string;
   readonly reason: string;
