@@ -333,10 +333,15 @@ class ImageVerification {
       }
       // Revocation is judged per verifying key: revoking one signature of a multi-signed
       // envelope leaves the other keys' signatures counting.
+      // An entry that covers every key (by digest or role) is reported once, not per key.
+      const reported = new Set<string>();
       for (const k of members) {
         const revoked = this.revocationFor(role.name, k, signed);
-        if (revoked !== undefined) this.fail('SIG_REVOKED', `${label}: ${revoked}`);
-        else out.push({ role: role.name, keyid: k.keyid, signedAt, signedAtText });
+        if (revoked === undefined) out.push({ role: role.name, keyid: k.keyid, signedAt, signedAtText });
+        else if (!reported.has(revoked)) {
+          reported.add(revoked);
+          this.fail('SIG_REVOKED', `${label}: ${revoked}`);
+        }
       }
     }
     return out;

@@ -146,6 +146,12 @@ describe('revocation of one signature by key and PAE', () => {
     assert.match(res.failures.find((f) => f.code === 'THRESHOLD_NOT_MET')!.message, /1 of 2/);
   });
 
+  it('a revocation of the whole digest is reported once per envelope, not once per key', async () => {
+    const both = await sigEnvelope([bob, carol], { role: 'ops' });
+    const res = verifyImage(input([both], { trust: trust({ revocations: [{ digest: DIGEST, reason: 'all' }] }) }));
+    assert.deepEqual(codes(res), ['SIG_REVOKED', 'NO_SIGNATURES']);
+  });
+
   it('applies only to its subject digest, and to the role when one is named (regardless of case)', async () => {
     const e = await sigEnvelope([alice]);
     const [id] = signatureIds(parseEnvelope(e.bytes), trust().keys);
