@@ -18,6 +18,7 @@ export type { Clock } from './clock.js';
 export { verifyEd25519, setNativeFastPath } from './crypto/ed25519.js';
 export { canonicalJson, canonicalBytes } from './crypto/canonical.js';
 export { digestOf, parseDigest, isDigest } from './crypto/hash.js';
+export { keyFingerprint } from './crypto/key-fingerprint.js';
 export { parseJson } from './json.js';
 
 // Image references.
@@ -73,7 +74,7 @@ export {
 export type { Envelope, Statement, SignatureStatement, Attestation } from './statements/index.js';
 
 // The pure verifier.
-export { verifyImage, verifyIndex, normalizePolicy } from './verify/index.js';
+export { verifyImage, verifyIndex, normalizePolicy, signatureIds, paeDigestOf } from './verify/index.js';
 export type { VerifyInput, VerifyPolicy, VerifyPolicyOptions, VerifyResult, VerifyFailure, VerifiedSignature, TrustedTargets, TrustedRole } from './verify/index.js';
 
 // OCI registry client and signature referrers.

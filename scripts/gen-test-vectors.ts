@@ -10,7 +10,8 @@ import { SeedSigner, type Signer } from '../lib/keys/signer.js';
 import { digestOf, toHex } from '../lib/crypto/hash.js';
 import { encodeBase64 } from '../lib/crypto/base64.js';
 import { formatTime } from '../lib/clock.js';
-import { pae, serializeEnvelope, signEnvelope, envelopeToJSON } from '../lib/statements/dsse.js';
+import { pae, parseEnvelope, serializeEnvelope, signEnvelope, envelopeToJSON } from '../lib/statements/dsse.js';
+import { keyFingerprint } from '../lib/crypto/key-fingerprint.js';
 import { buildSignatureStatement, buildStatement, statementBytes, type SignatureStatementInput } from '../lib/statements/statement.js';
 import { signStatement } from '../lib/statements/sign.js';
 
@@ -197,6 +198,9 @@ export async function buildVectors(): Promise<Map<string, Uint8Array>> {
     { name: 'revoked-role-scoped', description: 'Revocation limited to releases.', trust: 'revoked-role-releases', envelopes: [env('alice-releases')], expected: { verified: false, failures: ['SIG_REVOKED', 'NO_SIGNATURES'], signatures: [] } },
     { name: 'revoked-role-scoped-other-role', description: 'The same key signing as alice is not revoked by a releases-scoped revocation.', trust: 'revoked-role-releases', envelopes: [env('alice-as-alice')], expected: { verified: true, failures: [], signatures: [sigOf('alice', 'alice')] } },
     { name: 'revoked-envelope-scoped', description: 'One envelope revoked by its digest; another by the same key still counts.', trust: 'revoked-envelope', envelopes: [env('alice-releases'), env('alice-releases-later')], expected: { verified: true, failures: ['SIG_REVOKED'], signatures: [sigOf('releases', 'alice', '2026-03-01T11:05:00Z')] } },
+    { name: 'revoked-signature', description: 'One signature revoked by the key that made it and the digest of the DSSE PAE it signed.', trust: 'revoked-signature', envelopes: [env('alice-releases')], expected: { verified: false, failures: ['SIG_REVOKED', 'NO_SIGNATURES'], signatures: [] } },
+    { name: 'revoked-signature-reencoded', description: 'The same signature in a re-encoded envelope (URL-safe unpadded base64: other bytes, other digest) stays revoked.', trust: 'revoked-signature', envelopes: [env('alice-urlsafe-unpadded')], expected: { verified: false, failures: ['SIG_REVOKED', 'NO_SIGNATURES'], signatures: [] } },
+    { name: 'revoked-signature-new-statement', description: 'A later statement by the same key is a new signature, not covered.', trust: 'revoked-signature', envelopes: [env('alice-releases'), env('alice-releases-later')], expected: { verified: true, failures: ['SIG_REVOKED'], signatures: [sigOf('releases', 'alice', '2026-03-01T11:05:00Z')] } },
     { name: 'removed-signer', description: "alice's key is no longer delegated.", trust: 'alice-removed', envelopes: [env('alice-releases')], expected: { verified: false, failures: ['SIG_KEY_NOT_DELEGATED', 'NO_SIGNATURES'], signatures: [] } },
     { name: 'path-not-covered', description: "The role's paths name another team.", trust: 'paths-other-team', envelopes: [env('alice-releases')], expected: { verified: false, failures: ['SIG_PATH_NOT_COVERED', 'NO_SIGNATURES'], signatures: [] } },
     { name: 'path-star-does-not-cross-slash', description: "registry.example.com/* does not cover registry.example.com/team/app:v1.", trust: 'paths-one-segment', envelopes: [env('alice-releases')], expected: { verified: false, failures: ['SIG_PATH_NOT_COVERED', 'NO_SIGNATURES'], signatures: [] } },
@@ -229,6 +233,9 @@ export async function buildVectors(): Promise<Map<string, Uint8Array>> {
   ];
   // the envelope-scoped revocation names the digest of alice-releases
   files.set('trust/revoked-envelope.json', json(trustDoc(defaultRoles, [{ digest: DIGEST, envelope: digestOf(envelopes.get('alice-releases')!), reason: 'leaked' }])));
+  // the signature-scoped revocation names alice's key (its fingerprint) and the PAE alice-releases signed
+  const revokedEnv = parseEnvelope(envelopes.get('alice-releases')!);
+  files.set('trust/revoked-signature.json', json(trustDoc(defaultRoles, [{ digest: DIGEST, signature: { key: keyFingerprint(S('alice').publicKey), pae: digestOf(pae(revokedEnv.payloadType, revokedEnv.payload)) }, reason: 'leaked' }])));
 
   const defaults = {
     reference: ref(),

@@ -55,7 +55,7 @@ export function register(program: Command, kit: CommandKit): void {
             ['targets', t.targetsKeyids.map((k) => k.slice(0, 12)).join(',')],
           ]);
           const revs = t.revocations.filter((r) => r.digest === i.digest);
-          if (revs.length > 0) text += `\n${s.bold('Revoked')}: ${revs.map((r) => `${r.role ?? 'all roles'}${r.envelope ? ` envelope ${r.envelope.slice(0, 19)}…` : ''}: ${r.reason}`).join('; ')}\n`;
+          if (revs.length > 0) text += `\n${s.bold('Revoked')}: ${revs.map((r) => `${r.role ?? 'all roles'}${r.signature ? ` signature by key ${r.signature.key.slice(0, 12)} over ${r.signature.pae.slice(0, 19)}…` : ''}${r.envelope ? ` envelope ${r.envelope.slice(0, 19)}…` : ''}: ${r.reason}`).join('; ')}\n`;
           ctx.out.result(text);
         }),
       ),

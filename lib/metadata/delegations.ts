@@ -3,7 +3,7 @@ import type { PublicKey } from '../keys/key.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import { arr, invalid, obj, rest, unfrozen } from './guard.js';
 import { keysFromJSON, keysToJSON } from './keys.js';
-import { DelegatedRole } from './role.js';
+import { DelegatedRole, roleNameKey } from './role.js';
 
 /** Options of {@link Delegations}. */
 export interface DelegationsOptions {
@@ -24,10 +24,19 @@ export class Delegations {
   /** @throws METADATA_INVALID, METADATA_ROLE_NAME_INVALID, INPUT_TOO_LARGE */
   constructor(o: DelegationsOptions, maxRoles: number = DEFAULT_LIMITS.maxDelegations) {
     if (o.roles.length > maxRoles) throw new OcitrustError('INPUT_TOO_LARGE', `delegations: ${o.roles.length} roles, limit ${maxRoles}`);
-    const names = new Set<string>();
+    // Unique regardless of case (see roleNameKey): `Alice` next to `alice` is one name twice.
+    const names = new Map<string, string>();
     for (const r of o.roles) {
-      if (names.has(r.name)) throw new OcitrustError('METADATA_ROLE_NAME_INVALID', `delegations.roles: role ${JSON.stringify(r.name)} is delegated twice`);
-      names.add(r.name);
+      const twin = names.get(roleNameKey(r.name));
+      if (twin !== undefined) {
+        throw new OcitrustError(
+          'METADATA_ROLE_NAME_INVALID',
+          twin === r.name
+            ? `delegations.roles: role ${JSON.stringify(r.name)} is delegated twice`
+            : `delegations.roles: expected role names unique regardless of case, got ${JSON.stringify(r.name)} next to ${JSON.stringify(twin)}`,
+        );
+      }
+      names.set(roleNameKey(r.name), r.name);
       for (const id of r.keyids) if (!o.keys.has(id)) invalid(`delegations.roles[${r.name}].keyids`, `keyid ${id.slice(0, 16)}… is not in delegations.keys`);
     }
     this.keys = new Map(o.keys);

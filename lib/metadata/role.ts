@@ -47,19 +47,42 @@ export class Role {
 
 const ROLE_NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
 
+/** The role `trust signer add` also adds keys to, as `docker trust signer add` does (DESIGN §3). */
+export const RELEASES_ROLE = 'releases';
+
+/**
+ * The form role names are compared in. Names are ASCII (see {@link checkRoleName}), and they
+ * become file names (`<role>.json` in TUF clients) on file systems that ignore case and are
+ * what policies and revocations name, so two names that differ only in case are one name:
+ * delegations must be unique in this form, and reserved names are reserved in every case.
+ */
+export function roleNameKey(name: string): string {
+  return name.toLowerCase();
+}
+
 /**
  * Checks a delegated role name: 1–64 characters of `[A-Za-z0-9._-]`, no leading dot, not a
- * top-level role name. Names become file names and URL segments elsewhere (tuf-js encodes
- * `<role>.json`), so only this safe alphabet is accepted.
+ * top-level role name in any case (`Targets`, `ROOT`), and the `releases` role only spelled
+ * exactly so (`Releases` would be a second role that reads as the first). Names become file
+ * names and URL segments elsewhere (tuf-js encodes `<role>.json`), so only this safe alphabet
+ * is accepted.
  *
  * @throws METADATA_ROLE_NAME_INVALID
  */
 export function checkRoleName(name: unknown, where = 'name'): string {
-  if (typeof name !== 'string' || !ROLE_NAME_RE.test(name) || (TOP_LEVEL_ROLE_NAMES as readonly string[]).includes(name)) {
+  const got = JSON.stringify(String(name).slice(0, 70));
+  if (typeof name !== 'string' || !ROLE_NAME_RE.test(name)) {
     throw new OcitrustError(
       'METADATA_ROLE_NAME_INVALID',
-      `${where}: role names are 1-64 characters of letters, digits, ".", "_", "-" (no leading dot) and not root/targets/snapshot/timestamp, got ${JSON.stringify(String(name).slice(0, 70))}`,
+      `${where}: expected 1-64 characters of letters, digits, ".", "_", "-" (no leading dot), got ${got}`,
     );
+  }
+  const key = roleNameKey(name);
+  if ((TOP_LEVEL_ROLE_NAMES as readonly string[]).includes(key)) {
+    throw new OcitrustError('METADATA_ROLE_NAME_INVALID', `${where}: expected a signer name, got ${got}, which is the reserved top-level role ${key} (reserved in any case)`);
+  }
+  if (key === RELEASES_ROLE && name !== RELEASES_ROLE) {
+    throw new OcitrustError('METADATA_ROLE_NAME_INVALID', `${where}: expected ${JSON.stringify(RELEASES_ROLE)} exactly, got ${got}, which differs from the releases role only in case`);
   }
   return name;
 }

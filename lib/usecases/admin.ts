@@ -7,7 +7,7 @@
 import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
 import { formatTime, systemClock, type Clock } from '../clock.js';
 import type { Limits } from '../config.js';
-import { digestOf, isDigest } from '../crypto/hash.js';
+import { digestOf, isDigest, parseDigest } from '../crypto/hash.js';
 import type { PublicKey } from '../keys/key.js';
 import type { KeyStore, NewKey } from '../keys/keystore.js';
 import type { Signer } from '../keys/signer.js';
@@ -15,20 +15,22 @@ import { Metadata } from '../metadata/metadata.js';
 import type { Signed } from '../metadata/signed.js';
 import type { Targets } from '../metadata/targets.js';
 import { bumpVersion, newRoot, newTargets } from '../metadata/builders.js';
+import { RELEASES_ROLE, roleNameKey } from '../metadata/role.js';
 import { parseReference, type ImageReference } from '../reference.js';
 import type { RegistryClient } from '../oci/client.js';
 import { listSignatures, removeReferrer } from '../oci/referrers.js';
 import { collectEnvelopes } from '../oci/signature-artifact.js';
-import { parseEnvelope } from '../statements/dsse.js';
+import { parseEnvelope, type Envelope } from '../statements/dsse.js';
 import { parseStatement } from '../statements/statement.js';
+import { signatureIds, type SignatureId } from '../verify/signature-id.js';
 import type { TrustServerClient } from '../trust-client.js';
 import type { OcitrustHome } from './home.js';
 import { collectionSlug, loadLocalSigners, useOrGenerateKey, type PassphraseProvider } from './keys.js';
 import { openCollection, pinRoot, type CollectionTrust } from './trust.js';
 import { changeBase, retryOnVersionConflict, type PublishRetryOptions } from './publish-retry.js';
 
-/** The role `trust signer add` also adds keys to, as `docker trust signer add` does. */
-export const RELEASES_ROLE = 'releases';
+/** The role `trust signer add` also adds keys to (defined with the role-name rules in lib/metadata/role.ts). */
+export { RELEASES_ROLE };
 
 /** What the administration use cases need. */
 export interface AdminContext {
@@ -326,9 +328,14 @@ export interface RevokeOptions {
   /** Collection (default: the image's repository). */
   readonly collection?: string;
   readonly registry: RegistryClient;
-  /** Only this role's signatures. */
+  /** Only this role's signatures (it must be delegated; matched regardless of case). */
   readonly role?: string;
-  /** Only the envelope with this digest (`sha256:…`). */
+  /**
+   * Only the signatures in the envelope with this digest (`sha256:…`, as `trust inspect` lists
+   * it). The envelope is looked up among the image's referrers and each signature in it that a
+   * delegated key verifies is revoked by that key and the PAE it signed (DESIGN §6) — never by
+   * the envelope digest, which re-encoding the envelope would escape.
+   */
   readonly envelope?: string;
   readonly reason: string;
 }
@@ -336,6 +343,10 @@ export interface RevokeOptions {
 /** Result of {@link revokeSignatures}. */
 export interface RevokeResult extends TargetsChangeResult {
   readonly digest: string;
+  /** The role the revocation is limited to, as the metadata spells it. */
+  readonly role?: string;
+  /** With `envelope`: the signatures revoked, by key fingerprint (and keyid) and PAE digest. */
+  readonly signatures: readonly SignatureId[];
   /** Signature manifests deleted (or dropped from the fallback index). */
   readonly removed: readonly string[];
   /** Why referrers could not be deleted, when they could not (the revocation stands regardless). */
@@ -344,34 +355,47 @@ export interface RevokeResult extends TargetsChangeResult {
 
 /**
  * Revokes signatures of an image (`trust revoke`, DESIGN §6): publishes a targets version
- * whose `revocations` names the digest (optionally a role or one envelope) with a reason, then
- * deletes the matching referrers where the registry allows it. Deleting is a courtesy: an old
- * referrer pushed again stays revoked.
+ * whose `revocations` names the digest (optionally a role, or the signatures of one envelope
+ * by key and PAE) with a reason, then deletes the matching referrers where the registry allows
+ * it. Deleting is a courtesy: an old referrer pushed again, in any encoding, stays revoked.
  *
- * @throws REFERENCE_INVALID, MANIFEST_NOT_FOUND, REGISTRY_* (resolving a tag), METADATA_* and the errors of {@link publishTargetsChange}
+ * @throws REFERENCE_INVALID, MANIFEST_NOT_FOUND, REGISTRY_* (resolving a tag, finding the
+ *   envelope), METADATA_ROLE_NOT_FOUND, REVOKE_ENVELOPE_NOT_FOUND, REVOKE_SIGNATURE_UNVERIFIED,
+ *   ENVELOPE_MALFORMED, METADATA_* and the errors of {@link publishTargetsChange}
  */
 export async function revokeSignatures(ctx: AdminContext, o: RevokeOptions): Promise<RevokeResult> {
   const ref = typeof o.reference === 'string' ? parseReference(o.reference) : o.reference;
   assertArg(o.envelope === undefined || isDigest(o.envelope), 'envelope', 'a digest sha256:<hex>', o.envelope);
+  assertArg(o.role === undefined || (typeof o.role === 'string' && o.role.length > 0), 'role', 'a role name', o.role);
   const digest = ref.digest ?? (await o.registry.getManifest(ref, ref.tag ?? 'latest')).digest;
   const clock = ctx.clock ?? systemClock;
-  const r = await publishTargetsChange(ctx, o.collection ?? ref.repository, (t) =>
-    t.withRevocation({
-      digest,
-      reason: o.reason,
-      revokedAt: formatTime(clock.now()),
-      ...(o.role !== undefined ? { role: o.role } : {}),
-      ...(o.envelope !== undefined ? { envelope: o.envelope } : {}),
-    }),
-  );
+  const target = o.envelope !== undefined ? await findEnvelope(o.registry, ref, digest, o.envelope) : undefined;
+  let role: string | undefined;
+  let revoked: SignatureId[] = [];
+  let keys: ReadonlyMap<string, PublicKey> = new Map();
+  const r = await publishTargetsChange(ctx, o.collection ?? ref.repository, (t) => {
+    keys = t.delegations?.keys ?? new Map();
+    role = o.role === undefined ? undefined : delegatedRole(t, o.role).name;
+    const base = { digest, reason: o.reason, revokedAt: formatTime(clock.now()), ...(role !== undefined ? { role } : {}) };
+    if (target === undefined) return t.withRevocation(base);
+    // The keys that verify now, limited to the role when one is named.
+    const allowed = role === undefined ? keys : new Map([...keys].filter(([id]) => delegatedRole(t, role!).keyids.includes(id)));
+    revoked = signatureIds(target, allowed);
+    if (revoked.length === 0) {
+      throw new OcitrustError('REVOKE_SIGNATURE_UNVERIFIED', `envelope ${o.envelope} of ${ref.repository}@${digest}: no signature in it verifies with a key ${role !== undefined ? `of signer ${JSON.stringify(role)}` : 'the collection delegates'}; expected at least one, got none`);
+    }
+    let next = t;
+    for (const s of revoked) next = next.withRevocation({ ...base, signature: { key: s.key, pae: s.pae } });
+    return next;
+  });
   const removed: string[] = [];
   let removeError: string | undefined;
   try {
     const listing = await listSignatures(o.registry, ref, digest, { complete: true });
     const { envelopes } = await collectEnvelopes(o.registry, ref, digest, listing.descriptors);
     for (const e of envelopes) {
-      if (o.envelope !== undefined && digestOf(e.envelope) !== o.envelope) continue;
-      if (o.role !== undefined && roleOf(e.envelope) !== o.role) continue;
+      if (target !== undefined && !onlyRevokedSignatures(e.envelope, revoked, keys)) continue;
+      if (role !== undefined && roleNameKey(roleOf(e.envelope) ?? '') !== roleNameKey(role)) continue;
       await removeReferrer(o.registry, ref, digest, e.manifestDigest);
       removed.push(e.manifestDigest);
     }
@@ -379,7 +403,43 @@ export async function revokeSignatures(ctx: AdminContext, o: RevokeOptions): Pro
     if (!(e instanceof OcitrustError)) throw e;
     removeError = `${e.code}: ${e.message}`;
   }
-  return { ...r, digest, removed, ...(removeError !== undefined ? { removeError } : {}) };
+  return { ...r, digest, ...(role !== undefined ? { role } : {}), signatures: revoked, removed, ...(removeError !== undefined ? { removeError } : {}) };
+}
+
+/** The delegated role named `name` regardless of case (names are unique regardless of case). @throws METADATA_ROLE_NOT_FOUND */
+function delegatedRole(t: Targets, name: string): { readonly name: string; readonly keyids: readonly string[] } {
+  const want = roleNameKey(name);
+  const role = t.roles.find((r) => roleNameKey(r.name) === want);
+  if (!role) {
+    throw new OcitrustError('METADATA_ROLE_NOT_FOUND', `no signer named ${JSON.stringify(name)} is delegated; expected one of ${t.roles.map((r) => JSON.stringify(r.name)).join(', ') || '(none)'}`);
+  }
+  return role;
+}
+
+/** The parsed envelope stored for `digest` whose bytes hash to `envelopeDigest`. @throws REVOKE_ENVELOPE_NOT_FOUND, ENVELOPE_MALFORMED, REGISTRY_* */
+async function findEnvelope(registry: RegistryClient, ref: ImageReference, digest: string, envelopeDigest: string): Promise<Envelope> {
+  const alg = parseDigest(envelopeDigest).algorithm;
+  const listing = await listSignatures(registry, ref, digest, { complete: true });
+  const { envelopes } = await collectEnvelopes(registry, ref, digest, listing.descriptors);
+  const found = envelopes.find((e) => digestOf(e.envelope, alg) === envelopeDigest);
+  if (!found) {
+    const have = envelopes.map((e) => digestOf(e.envelope, alg)).join(', ') || 'none';
+    throw new OcitrustError('REVOKE_ENVELOPE_NOT_FOUND', `no signature envelope of ${ref.repository}@${digest} has digest ${envelopeDigest}; stored: ${have}`);
+  }
+  return parseEnvelope(found.envelope);
+}
+
+/**
+ * True when every signature of the envelope that a delegated key verifies is one of `revoked`
+ * (so deleting the referrer loses nothing that still counts); unparsable envelopes are kept.
+ */
+function onlyRevokedSignatures(bytes: Uint8Array, revoked: readonly SignatureId[], keys: ReadonlyMap<string, PublicKey>): boolean {
+  try {
+    const ids = signatureIds(parseEnvelope(bytes), keys);
+    return ids.length > 0 && ids.every((s) => revoked.some((r) => r.key === s.key && r.pae === s.pae));
+  } catch {
+    return false;
+  }
 }
 
 /** The role an envelope's statement names (unverified: only used to pick referrers to delete). */

@@ -11,6 +11,7 @@ import { listSignatures } from '../oci/referrers.js';
 import { collectEnvelopes } from '../oci/signature-artifact.js';
 import { isIndex, type Platform } from '../oci/types.js';
 import { parseEnvelope } from '../statements/dsse.js';
+import { paeDigestOf } from '../verify/signature-id.js';
 import { parseStatement } from '../statements/statement.js';
 import { verifyImage } from '../verify/verifier.js';
 import type { VerifyFailure } from '../verify/result.js';
@@ -23,8 +24,13 @@ import { childManifests } from './verify.js';
 export interface InspectedSignature {
   /** Digest of the signature manifest in the registry. */
   readonly manifestDigest: string;
-  /** Digest of the envelope bytes (what a revocation by envelope names). */
+  /** Digest of the envelope bytes (what `trust revoke --envelope` takes to find it). */
   readonly envelopeDigest: string;
+  /**
+   * Digest of the DSSE PAE the envelope's signatures signed: with the signing key's fingerprint,
+   * what a revocation of one signature names (it survives any re-encoding of the envelope).
+   */
+  readonly pae?: string;
   /** Keyid hints of the envelope's signatures (unverified). */
   readonly keyids: readonly string[];
   /** What the statement says (unverified unless `counts`). */
@@ -55,7 +61,15 @@ export interface Inspection {
     readonly rootKeyids: readonly string[];
     readonly targetsKeyids: readonly string[];
     readonly signers: readonly { readonly name: string; readonly threshold: number; readonly keyids: readonly string[]; readonly paths: readonly string[] }[];
-    readonly revocations: readonly { readonly digest: string; readonly role?: string; readonly envelope?: string; readonly reason: string; readonly revokedAt?: string }[];
+    readonly revocations: readonly {
+      readonly digest: string;
+      readonly role?: string;
+      readonly signature?: { readonly key: string; readonly pae: string };
+      /** Legacy entries only (see lib/metadata/revocation.ts). */
+      readonly envelope?: string;
+      readonly reason: string;
+      readonly revokedAt?: string;
+    }[];
   };
 }
 
@@ -143,6 +157,7 @@ export async function inspectReference(o: InspectOptions): Promise<Inspection> {
         digest: r.digest,
         reason: r.reason,
         ...(r.role !== undefined ? { role: r.role } : {}),
+        ...(r.signature !== undefined ? { signature: { key: r.signature.key, pae: r.signature.pae } } : {}),
         ...(r.envelope !== undefined ? { envelope: r.envelope } : {}),
         ...(r.revokedAt !== undefined ? { revokedAt: r.revokedAt } : {}),
       })),
@@ -151,23 +166,25 @@ export async function inspectReference(o: InspectOptions): Promise<Inspection> {
 }
 
 /** The unverified content of an envelope, for display. */
-function describeEnvelope(bytes: Uint8Array): Pick<InspectedSignature, 'keyids' | 'role' | 'tag' | 'signedAt' | 'expires'> {
+function describeEnvelope(bytes: Uint8Array): Pick<InspectedSignature, 'keyids' | 'pae' | 'role' | 'tag' | 'signedAt' | 'expires'> {
   try {
     const env = parseEnvelope(bytes);
     const keyids = env.signatures.map((s) => s.keyid ?? '').filter(Boolean);
+    const pae = paeDigestOf(env);
     try {
       const st = parseStatement(env.payload);
-      if (st.kind !== 'signature') return { keyids };
+      if (st.kind !== 'signature') return { keyids, pae };
       const p = st.signature;
       return {
         keyids,
+        pae,
         role: p.role,
         signedAt: formatTime(p.signedAt),
         ...(p.tag !== undefined ? { tag: p.tag } : {}),
         ...(p.expires !== undefined ? { expires: formatTime(p.expires) } : {}),
       };
     } catch {
-      return { keyids };
+      return { keyids, pae };
     }
   } catch {
     return { keyids: [] };

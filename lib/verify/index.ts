@@ -10,4 +10,5 @@ export {
   type MultiArchMode,
 } from './policy.js';
 export type { VerifyResult, VerifiedSignature, VerifyFailure } from './result.js';
-export type { TrustedTargets, TrustedRole, Revocation } from './trust.js';
+export type { TrustedTargets, TrustedRole, Revocation, RevokedSignature } from './trust.js';
+export { signatureIds, paeDigestOf, type SignatureId } from './signature-id.js';

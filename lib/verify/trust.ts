@@ -34,16 +34,31 @@ export interface TrustedRole {
 
 /**
  * A revocation entry (targets `signed.revocations[]`). It revokes signatures over `digest`;
- * when `role` is set only that role's signatures, when `envelope` is set only the envelope
- * whose bytes hash to that digest.
+ * when `role` is set only that role's signatures; when `signature` is set only the signature
+ * made by that key over that DSSE PAE; when the legacy `envelope` is set only the envelope
+ * whose bytes hash to that digest. Every field that is set must match.
  */
 export interface Revocation {
   /** Subject manifest digest, `sha256:<hex>`. */
   readonly digest: string;
   readonly role?: string;
-  /** Digest of one envelope blob, `sha256:<hex>`. */
+  /** One signature, by the key that made it and the PAE it signed (DESIGN §6). */
+  readonly signature?: RevokedSignature;
+  /**
+   * @deprecated Digest of one envelope blob, `sha256:<hex>`: honoured when present (it can
+   * only revoke more), never written any more, because envelope bytes can be re-encoded
+   * without touching the signature. Use `signature`.
+   */
   readonly envelope?: string;
   readonly reason: string;
   /** `YYYY-MM-DDTHH:MM:SSZ`. */
   readonly revokedAt?: string;
+}
+
+/** The identity of one signature that a registry cannot re-encode (DESIGN §6). */
+export interface RevokedSignature {
+  /** Fingerprint of the signing key's material (lib/crypto/key-fingerprint.ts), 64 lowercase hex — not a keyid. */
+  readonly key: string;
+  /** Digest of DSSE PAE(payloadType, payload), `sha256:<hex>` (or `sha512:`). */
+  readonly pae: string;
 }

@@ -1,11 +1,14 @@
 import { OcitrustError, assertArg, toOcitrustError, type ErrorCode } from '../errors/index.js';
 import { digestOf, isDigest, parseDigest } from '../crypto/hash.js';
+import { keyFingerprint } from '../crypto/key-fingerprint.js';
 import { formatTime, type Clock } from '../clock.js';
 import { pathMatches, targetPathOf } from '../metadata/paths.js';
+import { roleNameKey } from '../metadata/role.js';
 import { parseEnvelope, verifyEnvelope, type Envelope, type EnvelopeLimits } from '../statements/dsse.js';
 import { INTOTO_PAYLOAD_TYPE, parseStatement, type Statement } from '../statements/statement.js';
 import type { PublicKey } from '../keys/key.js';
-import type { TrustedRole, TrustedTargets } from './trust.js';
+import type { Revocation, TrustedRole, TrustedTargets } from './trust.js';
+import { paeDigestOf } from './signature-id.js';
 import { expectedSubjectName, normalizePolicy, type VerifyPolicy, type VerifyPolicyOptions } from './policy.js';
 import { failure, type VerifiedSignature, type VerifyFailure, type VerifyResult } from './result.js';
 
@@ -214,11 +217,12 @@ class ImageVerification {
     const statementOk = this.#failures.length === before;
     // Role checks run either way so that every failure of the envelope is reported; what
     // they would count is dropped when the statement itself failed.
-    const counted = this.checkRoles(st, keys, envelopeDigest, label);
+    const counted = this.checkRoles(st, keys, { envelopeDigest, envelope: env }, label);
     return statementOk ? counted : [];
   }
 
-  // The envelope digest is what revocations scope to, so it is computed here from the bytes.
+  // The envelope digest is what legacy `envelope` revocations scope to, so it is computed
+  // here from the bytes (and checked against the digest it was fetched under).
   private checkEnvelopeDigest(e: EnvelopeInput, label: string): string | null {
     const actual = digestOf(e.bytes, 'sha256');
     if (e.digest === actual) return actual;
@@ -295,7 +299,7 @@ class ImageVerification {
    * of foreign predicate types carry no role unless their predicate has a string `role`;
    * those count for each role that delegates the key, each judged under its own rules.
    */
-  private checkRoles(st: Statement, keys: readonly PublicKey[], envelopeDigest: string, label: string): Counted[] {
+  private checkRoles(st: Statement, keys: readonly PublicKey[], signed: SignedEnvelope, label: string): Counted[] {
     const named = st.kind === 'signature' ? st.signature.role : typeof st.predicate.role === 'string' ? st.predicate.role : undefined;
     const signedAt = st.kind === 'signature' ? st.signature.signedAt : undefined;
     // parseStatement accepted this text as a time, so it is already formatTime(signedAt).
@@ -327,24 +331,36 @@ class ImageVerification {
         this.fail('SIG_PATH_NOT_COVERED', `${label}: role ${q(role.name)} does not cover ${q(this.#targetPath)}: ${why}`);
         continue;
       }
-      const revoked = this.revocationFor(role.name, envelopeDigest);
-      if (revoked !== undefined) {
-        this.fail('SIG_REVOKED', `${label}: ${revoked}`);
-        continue;
+      // Revocation is judged per verifying key: revoking one signature of a multi-signed
+      // envelope leaves the other keys' signatures counting.
+      // An entry that covers every key (by digest or role) is reported once, not per key.
+      const reported = new Set<string>();
+      for (const k of members) {
+        const revoked = this.revocationFor(role.name, k, signed);
+        if (revoked === undefined) out.push({ role: role.name, keyid: k.keyid, signedAt, signedAtText });
+        else if (!reported.has(revoked)) {
+          reported.add(revoked);
+          this.fail('SIG_REVOKED', `${label}: ${revoked}`);
+        }
       }
-      for (const k of members) out.push({ role: role.name, keyid: k.keyid, signedAt, signedAtText });
     }
     return out;
   }
 
-  // Step 4d (DESIGN §6): revoked by subject digest, optionally narrowed to a role or an envelope.
-  private revocationFor(role: string, envelopeDigest: string): string | undefined {
+  /**
+   * Step 4d (DESIGN §6): the signature of `key` in this envelope is revoked by an entry for the
+   * subject digest whose every set field matches: `role` (case-insensitively, as role names
+   * are unique regardless of case), `signature` (the fingerprint of the key material that
+   * verified, never a keyid hint, and the digest of the PAE it signed) and the legacy
+   * `envelope` (bytes digest; honoured because it can only revoke more).
+   */
+  private revocationFor(role: string, key: PublicKey, signed: SignedEnvelope): string | undefined {
     for (const r of this.#in.trust.revocations) {
       if (r.digest !== this.#in.digest) continue;
-      if (r.role !== undefined && r.role !== role) continue;
-      if (r.envelope !== undefined && r.envelope !== envelopeDigest) continue;
-      const scope = r.envelope !== undefined ? `envelope ${r.envelope}` : r.role !== undefined ? `role ${q(r.role)} for ${r.digest}` : r.digest;
-      return `revoked (${scope}${r.revokedAt ? `, ${r.revokedAt}` : ''}): ${q(r.reason)}`;
+      if (r.role !== undefined && roleNameKey(r.role) !== roleNameKey(role)) continue;
+      if (r.envelope !== undefined && r.envelope !== signed.envelopeDigest) continue;
+      if (r.signature !== undefined && !(r.signature.key === keyFingerprint(key) && r.signature.pae === paeDigest(signed, r.signature.pae))) continue;
+      return `revoked (${revocationScope(r)}${r.revokedAt ? `, ${r.revokedAt}` : ''}): ${q(r.reason)}`;
     }
     return undefined;
   }
@@ -415,6 +431,33 @@ class ImageVerification {
   private fail(code: ErrorCode, message: string): void {
     this.#failures.push(failure(code, message));
   }
+}
+
+/** An authenticated envelope, with what revocations may name it by. */
+interface SignedEnvelope {
+  readonly envelope: Envelope;
+  /** SHA-256 of the envelope bytes (legacy `envelope` revocations only). */
+  readonly envelopeDigest: string;
+  /** PAE digests by algorithm, computed when a revocation first asks. */
+  paeDigests?: Map<string, string>;
+}
+
+/** The digest of the envelope's PAE in the algorithm of `like` (a valid digest string). */
+function paeDigest(signed: SignedEnvelope, like: string): string {
+  const alg = parseDigest(like).algorithm;
+  const memo = (signed.paeDigests ??= new Map());
+  let d = memo.get(alg);
+  if (d === undefined) memo.set(alg, (d = paeDigestOf(signed.envelope, alg)));
+  return d;
+}
+
+/** How a failure message names what a revocation covers. */
+function revocationScope(r: Revocation): string {
+  const parts: string[] = [];
+  if (r.signature !== undefined) parts.push(`signature by key ${r.signature.key.slice(0, 16)}… over PAE ${r.signature.pae}`);
+  if (r.envelope !== undefined) parts.push(`envelope ${r.envelope}`);
+  if (r.role !== undefined) parts.push(`role ${q(r.role)}`);
+  return parts.length === 0 ? r.digest : `${parts.join(', ')} for ${r.digest}`;
 }
 
 /** Failures that veto the verdict whatever signatures counted. */

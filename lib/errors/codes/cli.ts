@@ -89,4 +89,16 @@ export const cliCodes = {
     exit: 2,
     http: 400,
   },
+  REVOKE_ENVELOPE_NOT_FOUND: {
+    meaning: '`trust revoke --envelope` names an envelope digest that is not among the signatures stored for the image, so there is no signature to name.',
+    action: 'List the image\'s signatures and their envelope digests with `trust inspect`; to revoke every signature of the image (or of one signer) leave out --envelope.',
+    exit: 2,
+    http: 404,
+  },
+  REVOKE_SIGNATURE_UNVERIFIED: {
+    meaning: '`trust revoke --envelope` found the envelope, but no key the collection delegates (to the --signer role, when given) verifies a signature in it; a revocation names a signature by the key that made it, so there is nothing to name (and such a signature does not count anyway).',
+    action: 'Check the envelope digest and --signer with `trust inspect`; revoke by image digest or signer instead.',
+    exit: 2,
+    http: 400,
+  },
 } as const satisfies CodeTable;

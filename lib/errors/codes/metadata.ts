@@ -42,7 +42,7 @@ export const metadataCodes = {
     http: 400,
   },
   METADATA_ROLE_NAME_INVALID: {
-    meaning: 'A delegated role name is empty, unsafe (only letters, digits, `.`, `_`, `-`; no leading dot; at most 64 characters), reserved (root, targets, snapshot, timestamp) or used twice.',
+    meaning: 'A delegated role name is empty, unsafe (only letters, digits, `.`, `_`, `-`; no leading dot; at most 64 characters), reserved (root, targets, snapshot, timestamp — in any case; `releases` only spelled in lowercase) or used twice (role names are compared regardless of case: `Alice` next to `alice` is one name twice).',
     action: 'Choose another signer name.',
     exit: 2,
     http: 400,

@@ -91,7 +91,7 @@ export const verifyCodes = {
     http: 422,
   },
   SIG_REVOKED: {
-    meaning: 'The targets metadata revokes this signature (by subject digest, by role for that digest, or by envelope digest).',
+    meaning: 'The targets metadata revokes this signature: by subject digest, by role for that digest, or as one signature (the key that made it and the DSSE PAE it signed, whatever the envelope\'s encoding; legacy entries by envelope digest are honoured too).',
     action: 'The signature is withdrawn; sign again only if the image should be trusted again.',
     exit: 1,
     http: 422,
