@@ -125,7 +125,8 @@ export class Updater {
     try {
       return await this.#online(cached, pinned);
     } catch (e) {
-      if (!isOcitrustError(e) || !SOURCE_ERRORS.has(e.code) || !cached) throw e;
+      // Without offline use allowed (maximum age 0), the source's own error says it best.
+      if (!isOcitrustError(e) || !SOURCE_ERRORS.has(e.code) || !cached || this.#maxAge === 0) throw e;
       this.#checkPinOffline(pin, cached, e);
       return this.#fromCache(cached, e);
     }

@@ -249,10 +249,19 @@ describe('Updater#refresh', () => {
       await rejectsCode(updater({ clock: at('2026-01-17T00:00:00Z'), maxCacheAgeSeconds: 30 * 86400 }).refresh(), 'TUF_CACHE_STALE');
     });
 
-    it('maxCacheAgeSeconds 0 disables offline use', async () => {
+    it('maxCacheAgeSeconds 0 disables the fallback: the source\'s own error (exit 3), the cache unused', async () => {
       await updater().refresh();
       source.down = true;
-      await rejectsCode(updater({ maxCacheAgeSeconds: 0 }).refresh(), 'TUF_CACHE_STALE');
+      const e = await rejectsCode(updater({ maxCacheAgeSeconds: 0 }).refresh(), 'TUF_SOURCE_UNREACHABLE');
+      assert.equal(e.exitCode, 3);
+      await rejectsCode(updater({ maxCacheAgeSeconds: 0, offline: true }).refresh(), 'TUF_CACHE_STALE');
+    });
+
+    it('an authentication failure never falls back to the cache', async () => {
+      await updater().refresh();
+      const refusing: MetadataSource = { description: 'probe', fetch: async () => { throw new OcitrustError('AUTH_TOKEN_INVALID', 'HTTP 401'); } };
+      const e = await rejectsCode(updater({ source: refusing }).refresh(), 'AUTH_TOKEN_INVALID');
+      assert.equal(e.exitCode, 2);
     });
 
     it('without a cache the environment error is reported as is (exit 3)', async () => {
