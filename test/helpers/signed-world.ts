@@ -40,6 +40,8 @@ export interface SignedWorld {
   /** Runs the shipped `trust` bundle in the session. */
   trust(args: readonly string[], env?: Record<string, string | undefined>): Promise<TrustRun>;
   signedImage(name: string): Promise<SignedImage>;
+  /** Pushes an image as `<registry>/attack/<name>:v1` and nothing else (no collection, no signature). */
+  unsignedImage(name: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,13 @@ export async function startSignedWorld(): Promise<SignedWorld> {
           await updateFallbackIndex(client, ref, image.manifest.digest, { add: [referrerDescriptor(sig)] });
         },
       };
+    },
+    async unsignedImage(name) {
+      const image = makeImage();
+      const ref = { registry: reg.host, path: `attack/${name}` };
+      for (const b of image.blobs) await client.pushBlob(ref, b.bytes);
+      await client.putManifest(ref, 'v1', image.manifest.bytes, OCI_MANIFEST);
+      return `${reg.host}/attack/${name}:v1`;
     },
     async close() {
       await front.close();
