@@ -99,7 +99,7 @@ export async function verifyReference(o: VerifyReferenceOptions): Promise<Refere
         reference: display(ref),
         digest: ref.digest ?? '',
         signatures: [],
-        failures: [failure(e.code, `trust metadata: ${e.message}`)],
+        failures: [failure(e.code, e.code === 'NOT_SIGNED' ? e.message : `trust metadata: ${e.message}`)],
       });
     }
     throw e;
