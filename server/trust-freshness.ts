@@ -29,6 +29,8 @@ interface Entry {
   expiresAt: number;
   stale: boolean;
   lastError?: string;
+  /** Last refresh attempt (ms): entries idle for {@link IDLE_MS} no longer count. */
+  touched: number;
 }
 
 /** Readiness as trust data sees it. */
@@ -40,6 +42,12 @@ export interface TrustReadiness {
 
 /** Most tracked series (collections × faces); the oldest is dropped beyond it. */
 const MAX_ENTRIES = 10_000;
+/**
+ * A collection nobody asked about for an hour (a rule removed from the policy) is forgotten,
+ * so its old expiry cannot keep the server "not ready" forever. Collections in use are
+ * refreshed at least every minute by the faces.
+ */
+export const IDLE_MS = 60 * 60 * 1000;
 
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -63,7 +71,7 @@ export class TrustFreshness {
   succeeded(face: TrustFace, server: string, collection: string, refreshedAt: Date, expiresAt: Date): void {
     const k = this.#key(face, server, collection);
     if (!this.#entries.has(k) && this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(k, { face, server, collection, refreshedAt: refreshedAt.getTime(), expiresAt: expiresAt.getTime(), stale: false });
+    this.#entries.set(k, { face, server, collection, refreshedAt: refreshedAt.getTime(), expiresAt: expiresAt.getTime(), stale: false, touched: this.#clock.now().getTime() });
   }
 
   /** A refresh failed: the last good data (if any) is now stale. */
@@ -73,6 +81,7 @@ export class TrustFreshness {
     if (e) {
       e.stale = true;
       e.lastError = code;
+      e.touched = this.#clock.now().getTime();
     }
   }
 
@@ -81,12 +90,18 @@ export class TrustFreshness {
     for (const [k, e] of this.#entries) if (e.face === face) this.#entries.delete(k);
   }
 
+  /** The entries in use (idle ones are dropped). */
+  #live(now: number): Entry[] {
+    for (const [k, e] of this.#entries) if (now - e.touched > IDLE_MS) this.#entries.delete(k);
+    return [...this.#entries.values()];
+  }
+
   /** Readiness: `expired` beats `degraded` beats `ready`. */
   readiness(): TrustReadiness {
     const now = this.#clock.now().getTime();
     const problems: string[] = [];
     let status: TrustReadiness['status'] = 'ready';
-    for (const e of this.#entries.values()) {
+    for (const e of this.#live(now)) {
       const where = `${e.face} trust data of ${e.collection} from ${e.server}`;
       if (now >= e.expiresAt) {
         status = 'expired';
@@ -102,9 +117,10 @@ export class TrustFreshness {
   /** Prometheus text exposition (ServerMetrics renders it with the rest). */
   render(out: string[]): void {
     const now = this.#clock.now().getTime();
+    const live = this.#live(now);
     const series = (name: string, help: string, value: (e: Entry) => number): void => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
-      for (const e of this.#entries.values()) {
+      for (const e of live) {
         out.push(`${name}{face="${e.face}",server="${escapeLabel(e.server)}",collection="${escapeLabel(e.collection)}"} ${value(e)}`);
       }
     };
