@@ -1,7 +1,7 @@
 import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
 import { formatTime, parseTime, systemClock, type Clock } from '../clock.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
-import type { Metadata } from '../metadata/metadata.js';
+import { Metadata } from '../metadata/metadata.js';
 import type { Root } from '../metadata/root.js';
 import type { Snapshot } from '../metadata/snapshot.js';
 import type { Targets } from '../metadata/targets.js';
@@ -11,7 +11,6 @@ import type { TrustedTargets } from '../verify/trust.js';
 import type { MetadataSource } from './source.js';
 import { MAX_CHAIN_LINKS, trustServerId, type CachedTrust, type TrustCache, type TrustStateKey } from './store.js';
 import { rootMeaningFingerprint, type ChainLink } from './root-meaning.js';
-import { Metadata as MetadataClass } from '../metadata/metadata.js';
 import { TrustedSet } from './trusted-set.js';
 
 /** Default maximum age of cached trust metadata used offline: one day. */
@@ -72,11 +71,12 @@ const SOURCE_ERRORS = new Set(['TUF_SOURCE_UNREACHABLE', 'TUF_SOURCE_TIMEOUT', '
 
 /**
  * The TUF client workflow for one collection (tuf-spec v1.0 "Detailed client workflow" 5.1–5.6,
- * tuf-js `Updater`): walk the root chain from the pinned (or cached) root, then timestamp,
- * snapshot and targets, with the checks of {@link TrustedSet}. The last trusted metadata is
- * persisted in the cache so rollback protection survives restarts. When the source cannot be
- * reached (an environment error, never a security failure), the cached metadata is used if it
- * is unexpired and younger than `maxCacheAgeSeconds`.
+ * tuf-js `Updater`): walk the root chain from the trusted state (or, without one, from the
+ * pinned root), then timestamp, snapshot and targets, with the checks of {@link TrustedSet}.
+ * The last trusted metadata is persisted per (server, collection) so rollback protection
+ * survives restarts and does not depend on the bytes the root is given as (DESIGN §3). When the
+ * source cannot be reached (an environment error: never a security or authentication failure),
+ * the cached metadata is used if it is unexpired and younger than `maxCacheAgeSeconds` (0: never).
  *
  * @example
  * const u = new Updater({ collection, trustedRoot, source: new HttpMetadataSource(url, collection), cache });
@@ -111,6 +111,8 @@ export class Updater {
    * @throws TUF_THRESHOLD_NOT_MET, TUF_ROOT_ROTATION_INVALID, TUF_ROOT_CHAIN_TOO_LONG, TUF_ROLLBACK, TUF_VERSION_MISMATCH,
    *   TUF_EXPIRED, TUF_HASH_MISMATCH, TUF_LENGTH_MISMATCH, TUF_METADATA_MISSING (exit 1);
    *   TUF_SOURCE_UNREACHABLE, TUF_SOURCE_TIMEOUT, TUF_SOURCE_HTTP_ERROR, TUF_CACHE_STALE, TUF_CACHE_IO (exit 3);
+   *   TRUST_PIN_MISMATCH (exit 2: the pin means other keys than the trusted chain; the state is kept);
+   *   AUTH_* / PERMISSION_DENIED from the source (exit 2, never a fallback to the cache);
    *   METADATA_*, JSON_*, INPUT_TOO_LARGE for malformed metadata
    */
   async refresh(): Promise<RefreshResult> {
@@ -353,7 +355,7 @@ function newerThan(c: CachedTrust, set: TrustedSet): boolean {
   const v = (role: 'root' | 'timestamp' | 'targets', b: Uint8Array | undefined): number => {
     if (!b) return 0;
     try {
-      return MetadataClass.fromBytes(role, b).signed.version;
+      return Metadata.fromBytes(role, b).signed.version;
     } catch {
       return 0;
     }
