@@ -31,6 +31,18 @@ export interface GlobalOptions {
   readonly tokenFile?: string;
 }
 
+/** How a command opens a collection's trust data (see lib/usecases/trust.ts `openCollection`). */
+export interface TrustOpenOptions {
+  readonly root?: Uint8Array;
+  readonly server?: string;
+  /** Fresh data required (writes). */
+  readonly online?: boolean;
+  /** `--offline`: do not contact the server; use the persisted trust data. */
+  readonly offline?: boolean;
+  /** A policy's `trustMaxAgeSeconds`: how old persisted data may be when the server cannot be reached. */
+  readonly maxCacheAgeSeconds?: number;
+}
+
 /** Largest passphrase or token file read. */
 const MAX_SECRET_FILE = 64 * 1024;
 
@@ -134,15 +146,23 @@ export class CliContext {
     return this.#token;
   }
 
+  /** Where {@link token} comes from, for messages when the server refuses it (never the token). */
+  get tokenSource(): string | undefined {
+    if (this.io.env.OCITRUST_TOKEN) return 'OCITRUST_TOKEN';
+    return this.globals.tokenFile ? `--token-file ${this.globals.tokenFile}` : undefined;
+  }
+
   async trustServer(): Promise<TrustServerClient> {
     const [token, { TrustServerClient }] = await Promise.all([this.token(), import('../lib/trust-client.js')]);
-    return new TrustServerClient(this.serverUrl, token ? { token } : {});
+    const source = this.tokenSource;
+    return new TrustServerClient(this.serverUrl, token ? { token, ...(source ? { tokenSource: source } : {}) } : {});
   }
 
   /** What the admin use cases need. */
   async admin(): Promise<AdminContext> {
     const token = await this.token();
-    return { home: this.home, keys: this.keys, server: await this.trustServer(), passphrase: this.passphrase, ...(token ? { token } : {}) };
+    const source = this.tokenSource;
+    return { home: this.home, keys: this.keys, server: await this.trustServer(), passphrase: this.passphrase, ...(token ? { token, ...(source ? { tokenSource: source } : {}) } : {}) };
   }
 
   /** Reads a file named on the command line. @throws CLI_INPUT_UNREADABLE */
@@ -210,9 +230,9 @@ export class CliContext {
    * Opens a collection's trust data and states plainly when its root was just trusted on
    * first use.
    */
-  openTrust(collection: string, opts: { root?: Uint8Array; server?: string; online?: boolean } = {}): Promise<CollectionTrust> {
+  openTrust(collection: string, opts: TrustOpenOptions = {}): Promise<CollectionTrust> {
     // One refresh per collection and trust anchor per command, however many images share it.
-    const key = JSON.stringify([collection, opts.server ?? this.serverUrl, opts.root ? Buffer.from(opts.root).toString('base64') : null, !!opts.online]);
+    const key = JSON.stringify([collection, opts.server ?? this.serverUrl, opts.root ? Buffer.from(opts.root).toString('base64') : null, !!opts.online, !!opts.offline, opts.maxCacheAgeSeconds ?? null]);
     let p = this.#trustCache.get(key);
     if (!p) {
       p = this.#openTrust(collection, opts);
@@ -222,15 +242,18 @@ export class CliContext {
     return p;
   }
 
-  async #openTrust(collection: string, opts: { root?: Uint8Array; server?: string; online?: boolean }): Promise<CollectionTrust> {
+  async #openTrust(collection: string, opts: TrustOpenOptions): Promise<CollectionTrust> {
     const [token, { openCollection }] = await Promise.all([this.token(), import('../lib/usecases/trust.js')]);
+    const source = this.tokenSource;
     const t = await openCollection({
       home: this.home,
       collection,
       server: opts.server ?? this.serverUrl,
       ...(opts.root ? { root: opts.root } : {}),
       ...(opts.online ? { online: true } : {}),
-      ...(token ? { token } : {}),
+      ...(opts.offline ? { offline: true } : {}),
+      ...(opts.maxCacheAgeSeconds !== undefined ? { maxCacheAgeSeconds: opts.maxCacheAgeSeconds } : {}),
+      ...(token ? { token, ...(source ? { tokenSource: source } : {}) } : {}),
     });
     this.reportTrust(t);
     return t;
@@ -245,7 +268,9 @@ export class CliContext {
       );
     }
     if (t.refresh.fromCache) {
-      this.out.warn(`trust server unreachable (${t.refresh.sourceError?.message ?? 'offline'}); using cached trust data of ${t.collection} from ${t.refresh.refreshedAt.toISOString()}`);
+      // Only with --offline or a policy's trustMaxAgeSeconds (lib/usecases/trust.ts): never silently.
+      const why = t.refresh.sourceError ? `trust server unreachable (${t.refresh.sourceError.message})` : 'offline (--offline)';
+      this.out.warn(`${why}; using cached trust data of ${t.collection} from ${t.refresh.refreshedAt.toISOString()}`);
     }
   }
 }

@@ -55,7 +55,7 @@ export {
   targetPathOf,
 } from './metadata/index.js';
 export { Updater, TrustedSet, HttpMetadataSource, DirectoryMetadataSource, MemoryMetadataSource, FileTrustCache, MemoryTrustCache } from './tuf/index.js';
-export type { UpdaterOptions, RefreshResult, MetadataSource, TrustCache } from './tuf/index.js';
+export type { UpdaterOptions, RefreshResult, MetadataSource, TrustCache, TrustStateKey } from './tuf/index.js';
 
 // Signatures: DSSE envelopes with in-toto statements.
 export {

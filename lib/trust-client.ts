@@ -34,6 +34,8 @@ export interface PublishResult {
 export interface TrustServerClientOptions {
   /** Bearer token (never logged). */
   readonly token?: string;
+  /** Where the token came from (`OCITRUST_TOKEN`, `--token-file F`), named when the server refuses it. */
+  readonly tokenSource?: string;
   /** `requestTimeoutMs` bounds each request, body included. */
   readonly limits?: Limits;
   /** Injected fetch (default: {@link defaultFetch}, node:http with keep-alive). */
@@ -55,6 +57,7 @@ export class TrustServerClient {
   readonly #token: string | undefined;
   readonly #limits: Limits;
   readonly #fetch: FetchFunction;
+  readonly #tokenSource: string | undefined;
 
   /** @throws INVALID_ARGUMENT for a URL that is not absolute http(s) */
   constructor(baseUrl: string, opts: TrustServerClientOptions = {}) {
@@ -69,6 +72,7 @@ export class TrustServerClient {
     this.#token = opts.token;
     this.#limits = opts.limits ?? DEFAULT_LIMITS;
     this.#fetch = opts.fetch ?? defaultFetch;
+    this.#tokenSource = opts.tokenSource;
   }
 
   /**
@@ -140,7 +144,15 @@ export class TrustServerClient {
     // The server answers errors as {code, message} with codes from the shared catalogue.
     if (isJsonObject(doc) && typeof doc.code === 'string' && Object.prototype.hasOwnProperty.call(CATALOGUE, doc.code)) {
       const msg = typeof doc.message === 'string' ? doc.message.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 500) : doc.code;
-      throw new OcitrustError(doc.code as ErrorCode, `trust server: ${msg}`, { details: { status: res.status } });
+      // A refusal of the credentials says which token was sent (exit 2: fix the token, not the network).
+      const sent = res.status === 401 || res.status === 403 ? (this.#token ? `; sent the token from ${this.#tokenSource ?? 'the configuration'}` : '; no token was sent (set OCITRUST_TOKEN or --token-file)') : '';
+      throw new OcitrustError(doc.code as ErrorCode, `trust server: ${msg}${sent}`, { details: { status: res.status } });
+    }
+    if (res.status === 401 || res.status === 403) {
+      // Even without the server's error body, a refusal is about the credentials, not the network.
+      const code = res.status === 403 ? 'PERMISSION_DENIED' : this.#token ? 'AUTH_TOKEN_INVALID' : 'AUTH_REQUIRED';
+      const sent = this.#token ? `sent the token from ${this.#tokenSource ?? 'the configuration'}` : 'no token was sent (set OCITRUST_TOKEN or --token-file)';
+      throw new OcitrustError(code, `${method} ${url}: HTTP ${res.status}; ${sent}`, { details: { status: res.status } });
     }
     const why = res.status >= 300 && res.status < 400 ? ' (redirects are not followed; use the final URL)' : '';
     throw new OcitrustError('TRUST_SERVER_ERROR', `${method} ${url}: HTTP ${res.status}${why}`, { details: { status: res.status } });

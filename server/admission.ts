@@ -33,7 +33,7 @@ import { MemoryTrustCache, type TrustCache } from '../lib/tuf/store.js';
 import { Updater, type RefreshResult } from '../lib/tuf/updater.js';
 import { TrustedSet } from '../lib/tuf/trusted-set.js';
 import { ruleRootBytes } from '../lib/usecases/policy-verify.js';
-import { verifyReference } from '../lib/usecases/verify.js';
+import { asNotSigned, verifyReference } from '../lib/usecases/verify.js';
 import type { Platform } from '../lib/oci/types.js';
 import type { AdmissionVerifyImage, AdmissionOutcome, AdmissionAction, NamespaceLabelsFn, VerifyResultLike } from '../hook/admission.js';
 import { VerificationCache, verificationCacheKey, type CacheStats } from '../hook/cache.js';
@@ -41,6 +41,8 @@ import { admissionRoutes } from '../hook/routes.js';
 import type { ServerMetrics } from './metrics.js';
 import { inClusterNamespaceLabels } from './k8s-namespaces.js';
 import type { TrustService } from './trust/service.js';
+import type { TrustFreshness } from './trust-freshness.js';
+import { DEFAULT_MAX_CACHE_AGE_SECONDS } from '../lib/tuf/updater.js';
 
 /** Where trust metadata comes from when a rule names no `server`: the trust server's own storage. */
 export type LocalTrust = Pick<TrustService, 'timestamp' | 'file'>;
@@ -63,8 +65,14 @@ export interface AdmissionVerifierOptions {
   readonly trustCache?: TrustCache;
   /** How often a collection's trust metadata is refreshed (seconds, default 30). */
   readonly trustRefreshSeconds?: number;
-  /** How long cached trust metadata may be used when the trust server is unreachable (seconds, default 1 day). */
+  /**
+   * How long the last good trust data of a collection may be used when refreshing it fails for
+   * an environment reason (seconds, default 1 day); never past the data's own expiry. A
+   * security failure (rollback, bad signatures) or an authentication failure drops it at once.
+   */
   readonly maxCacheAgeSeconds?: number;
+  /** Where staleness is reported (metrics, `/readyz`); the trust server passes its own. */
+  readonly freshness?: TrustFreshness;
   /** How long a tag's digest is reused (seconds, default 30; 0 resolves every time). */
   readonly tagTtlSeconds?: number;
   /** Verdict cache: entries, positive and negative lifetimes (ms). Defaults 10 000, 5 min, 10 s. */
@@ -147,12 +155,16 @@ interface TrustState {
   readonly version: string;
   /** When it was obtained (ms). */
   readonly at: number;
+  /** When the source last answered (ms): `at` of the first success; kept while refreshes fail. */
+  readonly lastGoodAt: number;
   /** Earliest expiry of the four documents (ms). */
   readonly expiresAt: number;
 }
 
 interface PoolEntry {
   readonly source: MetadataSource;
+  /** The trust server (or `local`): with the collection, the key of persisted trust state. */
+  readonly server: string;
   readonly collection: string;
   readonly pinned?: Uint8Array;
   updater?: Promise<Updater>;
@@ -170,6 +182,7 @@ class TrustPool {
   readonly #refreshMs: number;
   readonly #cache: TrustCache;
   readonly #stats: AdmissionVerifierStats;
+  readonly #maxAgeMs: number;
 
   constructor(o: AdmissionVerifierOptions, stats: AdmissionVerifierStats) {
     this.#o = o;
@@ -178,10 +191,12 @@ class TrustPool {
     this.#refreshMs = (o.trustRefreshSeconds ?? DEFAULT_TRUST_REFRESH_SECONDS) * 1000;
     this.#cache = o.trustCache ?? new MemoryTrustCache();
     this.#stats = stats;
+    this.#maxAgeMs = (o.maxCacheAgeSeconds ?? DEFAULT_MAX_CACHE_AGE_SECONDS) * 1000;
   }
 
   clear(): void {
     this.#entries.clear();
+    this.#o.freshness?.forget('hook');
   }
 
   /** The trusted state for a rule's collection, refreshed when due. */
@@ -198,7 +213,18 @@ class TrustPool {
         return s;
       }
     }
-    return this.#refresh(entry);
+    try {
+      return await this.#refresh(entry);
+    } catch (e) {
+      // DESIGN §3 Freeze: a service that decides for others keeps its last good trust data when
+      // the source cannot be asked (exit 3), until the data expires (or is older than the
+      // allowed maximum), and reports the staleness (trust-freshness.ts). Security and
+      // authentication failures are never papered over: #refresh dropped the state for those.
+      const last = entry.state;
+      const t = this.#clock.now().getTime();
+      if (last && isOcitrustError(e) && e.exitCode === 3 && t < last.expiresAt && t - last.lastGoodAt <= this.#maxAgeMs) return last;
+      throw e;
+    }
   }
 
   #entry(options: ImageRuleOptions): PoolEntry {
@@ -207,7 +233,7 @@ class TrustPool {
     const key = JSON.stringify([sourceId, options.collection, pinned ? sha256Hex(pinned) : 'first-use']);
     let e = this.#entries.get(key);
     if (!e) {
-      e = { source: this.#source(options), collection: options.collection, ...(pinned ? { pinned } : {}) };
+      e = { source: this.#source(options), server: sourceId, collection: options.collection, ...(pinned ? { pinned } : {}) };
       this.#entries.set(key, e);
     }
     return e;
@@ -240,13 +266,16 @@ class TrustPool {
       const m = result.metadata;
       const expiresAt = Math.min(m.root.signed.expiresAt.getTime(), m.timestamp.signed.expiresAt.getTime(), m.snapshot.signed.expiresAt.getTime(), m.targets.signed.expiresAt.getTime());
       const anchor = entry.pinned ? sha256Hex(entry.pinned).slice(0, 16) : 'first-use';
+      const at = this.#clock.now().getTime();
       const state: TrustState = {
         result,
         version: `${anchor}.${result.versions.root}.${result.versions.targets}`,
-        at: this.#clock.now().getTime(),
+        at,
+        lastGoodAt: result.refreshedAt.getTime(),
         expiresAt,
       };
       entry.state = state;
+      this.#o.freshness?.succeeded('hook', entry.server, entry.collection, result.refreshedAt, new Date(expiresAt));
       return state;
     })();
     entry.inflight = p;
@@ -256,9 +285,10 @@ class TrustPool {
       },
       (e: unknown) => {
         delete entry.inflight;
-        // A security failure (rollback, bad signatures) withdraws the old state at once; an
-        // environment failure leaves it until its freshness window ends.
-        if (isOcitrustError(e) && e.exitCode === 1) delete entry.state;
+        // A security failure (rollback, bad signatures) or a refused credential withdraws the
+        // old state at once; an environment failure leaves it until it expires.
+        if (!isOcitrustError(e) || e.exitCode !== 3) delete entry.state;
+        this.#o.freshness?.failed('hook', entry.server, entry.collection, isOcitrustError(e) ? e.code : 'INTERNAL');
         this.#o.log?.warn({ err: e, collection: entry.collection, source: entry.source.description }, 'admission: trust metadata refresh failed');
       },
     );
@@ -271,10 +301,15 @@ class TrustPool {
       collection: entry.collection,
       trustedRoot,
       source: entry.source,
+      // State keyed by (server, collection): a rule whose pinned root is re-encoded (a policy
+      // reload) finds the same rollback baseline, and a pin with other keys is refused.
+      server: entry.server,
       cache: this.#cache,
       clock: this.#clock,
       limits: this.#limits,
-      ...(this.#o.maxCacheAgeSeconds !== undefined ? { maxCacheAgeSeconds: this.#o.maxCacheAgeSeconds } : {}),
+      // No silent fallback inside the Updater: the pool keeps the last good data itself (get),
+      // so staleness is visible.
+      maxCacheAgeSeconds: 0,
     });
   }
 
@@ -458,7 +493,8 @@ export function createAdmissionVerifier(o: AdmissionVerifierOptions = {}): Admis
     try {
       trust = await pool.get(options);
     } catch (e) {
-      throw prefixed(e, `trust data of collection ${options.collection}`);
+      // No collection for the repository is "not signed" (a denial with its own code), not an outage.
+      throw prefixed(asNotSigned(e), `trust data of collection ${options.collection}`);
     }
     const digest = ref.digest ?? (await registry.resolveTag(ref));
     const key = verificationCacheKey({
@@ -542,7 +578,7 @@ function rulesWithoutSource(policy: Policy): string[] {
  */
 export async function mountAdmission(
   app: FastifyInstance,
-  ctx: { readonly trust?: LocalTrust; readonly metrics?: Pick<ServerMetrics, 'verifyOutcome'> },
+  ctx: { readonly trust?: LocalTrust; readonly metrics?: Pick<ServerMetrics, 'verifyOutcome'> & Partial<Pick<ServerMetrics, 'trustFreshness'>> },
   o: AdmissionServerOptions,
   clock: Clock = systemClock,
 ): Promise<AdmissionVerifier> {
@@ -588,6 +624,7 @@ export async function mountAdmission(
   const verifier = createAdmissionVerifier({
     ...verifierOpts,
     ...(ctx.trust ? { localTrust: ctx.trust } : {}),
+    ...(ctx.metrics?.trustFreshness ? { freshness: ctx.metrics.trustFreshness } : {}),
     clock,
     log: { warn: (obj, msg) => app.log.warn(obj, msg), info: (obj, msg) => app.log.info(obj, msg) },
   });

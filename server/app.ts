@@ -64,7 +64,7 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
   let app: FastifyInstance | undefined;
   try {
     await db.migrate(trustMigrations);
-    const metrics = new ServerMetrics();
+    const metrics = new ServerMetrics(opts.clock);
     const audit = new AuditLog(db, opts.clock, (outcome) => metrics.auditWrites.inc({ outcome }));
     const authz = new Authz({ db, audit, clock: opts.clock, anonymousRead: opts.anonymousRead });
 

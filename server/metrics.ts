@@ -3,6 +3,8 @@
  * server needs only counters, gauges and histograms and no dependency should sit on the hot
  * path of every request.
  */
+import type { Clock } from '../lib/clock.js';
+import { TrustFreshness } from './trust-freshness.js';
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -108,10 +110,13 @@ export class ServerMetrics {
   readonly verifications = new Counter('ocitrust_verify_outcomes_total', 'Image verifications by source (registry, hook, api) and outcome (verified, failed, error).', ['source', 'outcome']);
   readonly resigns = new Counter('ocitrust_resigns_total', 'Server re-signings of timestamp or snapshot metadata before expiry.', ['role']);
   readonly auditWrites = new Counter('ocitrust_audit_entries_total', 'Audit log entries written by outcome.', ['outcome']);
+  /** Freshness of the trust data the webhooks and the proxy keep (series and readiness). */
+  readonly trustFreshness: TrustFreshness;
   readonly #extra: Metric[] = [];
   readonly #started = Date.now();
 
-  constructor() {
+  constructor(clock?: Clock) {
+    this.trustFreshness = new TrustFreshness(clock);
     this.#extra.push(new Gauge('ocitrust_uptime_seconds', 'Seconds since this server instance started.', () => Math.round((Date.now() - this.#started) / 1000)));
   }
 
@@ -135,7 +140,7 @@ export class ServerMetrics {
   /** The text exposition of every metric. */
   render(): string {
     const out: string[] = [];
-    for (const m of [this.requests, this.latency, this.publishes, this.verifications, this.resigns, this.auditWrites, ...this.#extra]) m.render(out);
+    for (const m of [this.requests, this.latency, this.publishes, this.verifications, this.resigns, this.auditWrites, this.trustFreshness, ...this.#extra]) m.render(out);
     return out.join('\n') + '\n';
   }
 }

@@ -26,12 +26,13 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--pretty', 'human-readable text instead of JSON')
       .option('--root <file>', 'pin this root metadata file (else the pinned root, or trust on first use)')
       .option('--collection <name>', 'trust collection (default: the image\'s repository)')
+      .option('--offline', 'do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired')
       .action(
         kit.action(async (ctx: CliContext, opts, image: string) => {
           const ref = parseReference(image);
           const root = opts.root ? await ctx.readInput(opts.root as string, 'root file') : undefined;
           const collection = opts.collection ? ctx.repository(opts.collection as string) : ref.repository;
-          const trust = await ctx.openTrust(collection, root ? { root } : {});
+          const trust = await ctx.openTrust(collection, { ...(root ? { root } : {}), ...(opts.offline ? { offline: true } : {}) });
           const i = await inspectReference({
             reference: ref,
             registry: await ctx.registry(),

@@ -32,6 +32,7 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--policy <file>', 'policy file (docs/policy.md); without it every image is verified against its own repository\'s collection')
       .option('--list', 'only list the images found and where, without verifying')
       .option('--pin', 'print the YAML with every verified image pinned to its digest (for kubectl apply)')
+      .option('--offline', 'do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired (docs/failure-modes.md)')
       .action(
         kit.action(async (ctx: CliContext, opts, files: string[]) => {
           const { scanManifests, pinManifests, MAX_MANIFEST_BYTES } = await import('../../hook/manifests.js');
@@ -86,7 +87,7 @@ export function register(program: Command, kit: CommandKit): void {
               4,
               async (image) => {
                 try {
-                  return await verifyOne(ctx, parseReference(image), policyFile ? { policyFile } : {});
+                  return await verifyOne(ctx, parseReference(image), { ...(policyFile ? { policyFile } : {}), ...(opts.offline ? { offline: true } : {}) });
                 } catch (e) {
                   if (!(e instanceof OcitrustError)) throw e;
                   return { json: { reference: image, digest: '', verified: false, signatures: [], failures: [{ code: e.code, message: e.message }] }, exit: e.exitCode } as ImageOutcome;

@@ -58,6 +58,8 @@ export interface VerifyOneOptions {
   readonly mirrorOf?: string;
   /** The trust collection (default: the image's repository). */
   readonly collection?: string;
+  /** `--offline`: verify against the persisted trust data without contacting the trust server. */
+  readonly offline?: boolean;
 }
 
 /**
@@ -75,6 +77,7 @@ export async function verifyOne(ctx: CliContext, image: string | ImageReference,
     let policy: VerifyPolicyOptions = o.flags ?? {};
     let mode: 'enforce' | 'warn' = 'enforce';
     let rule: string | undefined;
+    let maxCacheAgeSeconds: number | undefined;
     if (o.policyFile) {
       const plan = planUnderPolicy(o.policyFile, ref);
       if (plan.kind === 'deny') return { json: { ...toJson(plan.result), policy: { mode: 'deny' } }, exit: 1 };
@@ -95,6 +98,7 @@ export async function verifyOne(ctx: CliContext, image: string | ImageReference,
       policy = plan.options.verify;
       mode = plan.mode;
       rule = plan.rule;
+      maxCacheAgeSeconds = plan.options.trustMaxAgeSeconds;
     } else if (o.mirrorOf !== undefined) {
       // Statements name the original repository; the policy maps this one back to it explicitly.
       const original = normalizeRepository(o.mirrorOf);
@@ -104,7 +108,17 @@ export async function verifyOne(ctx: CliContext, image: string | ImageReference,
     const r = await verifyReference({
       reference: ref,
       registry: await ctx.registry(),
-      trust: { refresh: async () => (await ctx.openTrust(collection, { ...(root ? { root } : {}), ...(server ? { server } : {}) })).refresh },
+      trust: {
+        refresh: async () =>
+          (
+            await ctx.openTrust(collection, {
+              ...(root ? { root } : {}),
+              ...(server ? { server } : {}),
+              ...(o.offline ? { offline: true } : {}),
+              ...(maxCacheAgeSeconds !== undefined ? { maxCacheAgeSeconds } : {}),
+            })
+          ).refresh,
+      },
       policy,
       ...(o.platform ? { platform: o.platform } : {}),
     });
@@ -176,6 +190,7 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--mirror-of <repo>', 'the images are copies of <repo>: verify them against its collection and signatures')
       .option('--collection <name>', 'trust collection (default: the image\'s repository; e.g. a prefix collection)')
       .option('--concurrency <n>', `images verified at once (default ${DEFAULT_CONCURRENCY})`, intOption('--concurrency', 1))
+      .option('--offline', 'do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired (docs/failure-modes.md)')
       .action(
         kit.action(async (ctx: CliContext, opts, images: string[]) => {
           const flags: VerifyPolicyOptions = {
@@ -195,7 +210,7 @@ export function register(program: Command, kit: CommandKit): void {
           const platform = opts.platform ? parsePlatform(opts.platform as string) : undefined;
           const outcomes: ImageOutcome[] = [];
           const bar = progressBar(ctx.io, 'verifying', ctx.out.quiet || images.length < 3);
-          const one: VerifyOneOptions = { ...(policyFile ? { policyFile } : { flags }), ...(root ? { root } : {}), ...(platform ? { platform } : {}), ...(opts.mirrorOf ? { mirrorOf: opts.mirrorOf as string } : {}), ...(opts.collection ? { collection: ctx.repository(opts.collection as string) } : {}) };
+          const one: VerifyOneOptions = { ...(policyFile ? { policyFile } : { flags }), ...(root ? { root } : {}), ...(platform ? { platform } : {}), ...(opts.mirrorOf ? { mirrorOf: opts.mirrorOf as string } : {}), ...(opts.collection ? { collection: ctx.repository(opts.collection as string) } : {}), ...(opts.offline ? { offline: true } : {}) };
           let done = 0;
           try {
             // Results keep the command line's order; the trust metadata of a collection is

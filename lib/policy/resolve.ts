@@ -92,6 +92,7 @@ export function resolvePolicy(policy: Policy, repository: string, ctx: ResolveCo
   const requiredRoles = pick('requiredRoles');
   const clockSkewSeconds = pick('clockSkewSeconds');
   const maxSignatures = pick('maxSignatures');
+  const trustMaxAgeSeconds = pick('trustMaxAgeSeconds');
   const verify = Object.freeze({
     bindTag: pick('bindTag') ?? false,
     multiArch: pick('multiArch') ?? 'index',
@@ -112,6 +113,7 @@ export function resolvePolicy(policy: Policy, repository: string, ctx: ResolveCo
       collection: pick('collection') ?? remapRepository(repository, identityRemap),
       ...(root !== undefined ? { root } : {}),
       ...(server !== undefined ? { server } : {}),
+      ...(trustMaxAgeSeconds !== undefined ? { trustMaxAgeSeconds } : {}),
       verify,
     }),
   };

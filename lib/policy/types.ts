@@ -40,6 +40,12 @@ export interface RuleSettings {
   readonly mode?: RuleMode;
   readonly clockSkewSeconds?: number;
   readonly maxSignatures?: number;
+  /**
+   * Offline use for `trust verify`: how old (seconds) the persisted trust data of the
+   * collection may be and still be used when the trust server cannot be reached. Absent or 0:
+   * fail closed (exit 3). Services ignore it (they keep their last good data until it expires).
+   */
+  readonly trustMaxAgeSeconds?: number;
 }
 
 /** One rule of the policy file. */
@@ -85,6 +91,8 @@ export interface ImageRuleOptions {
   readonly collection: string;
   readonly root?: RootSource;
   readonly server?: string;
+  /** The rule's {@link RuleSettings.trustMaxAgeSeconds}. */
+  readonly trustMaxAgeSeconds?: number;
   /** Options for the verifier (lib/verify `normalizePolicy`), with the rule's settings. */
   readonly verify: VerifyPolicyOptions;
 }

@@ -47,6 +47,7 @@ const SETTINGS_KEYS = [
   'mode',
   'clockSkewSeconds',
   'maxSignatures',
+  'trustMaxAgeSeconds',
 ] as const;
 const TOP_KEYS = ['version', 'description', 'defaults', 'rules', 'unmatched', 'skipKinds'];
 /** A Kubernetes kind, optionally with its API group: `ConfigMap`, `example.com/Widget`. */
@@ -355,6 +356,9 @@ function checkSettings(c: Checker, o: Record<string, unknown>, ptr: string): Rul
     s.clockSkewSeconds = c.integer(o['clockSkewSeconds'], `${ptr}/clockSkewSeconds`, 0, 86_400);
   }
   if (o['maxSignatures'] !== undefined) s.maxSignatures = c.integer(o['maxSignatures'], `${ptr}/maxSignatures`, 1, 65_536);
+  if (o['trustMaxAgeSeconds'] !== undefined) {
+    s.trustMaxAgeSeconds = c.integer(o['trustMaxAgeSeconds'], `${ptr}/trustMaxAgeSeconds`, 0, 30 * 86_400);
+  }
   for (const k of Object.keys(s) as (keyof RuleSettings)[]) if (s[k] === undefined) delete s[k];
   return s;
 }

@@ -47,7 +47,8 @@ export interface MetadataSource {
   /** For messages, e.g. the URL of the collection. */
   readonly description: string;
   /**
-   * @throws INPUT_TOO_LARGE, TUF_SOURCE_UNREACHABLE, TUF_SOURCE_TIMEOUT, TUF_SOURCE_HTTP_ERROR
+   * @throws INPUT_TOO_LARGE, TUF_SOURCE_UNREACHABLE, TUF_SOURCE_TIMEOUT, TUF_SOURCE_HTTP_ERROR;
+   *   AUTH_REQUIRED, AUTH_TOKEN_INVALID, PERMISSION_DENIED, IP_NOT_ALLOWED (exit 2: never "unreachable")
    */
   fetch(file: MetadataFile, maxBytes: number): Promise<Uint8Array | null>;
 }
@@ -58,6 +59,11 @@ export interface HttpMetadataSourceOptions {
   readonly limits?: Limits;
   /** Extra request headers, e.g. `authorization`. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Where the bearer token in `headers` came from (e.g. `OCITRUST_TOKEN`, `--token-file t.txt`),
+   * named when the server refuses it.
+   */
+  readonly tokenSource?: string;
   /** Injected fetch (default: {@link defaultFetch}, node:http with keep-alive). */
   readonly fetch?: typeof fetch;
 }
@@ -76,6 +82,7 @@ export class HttpMetadataSource implements MetadataSource {
   readonly #limits: Limits;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #fetch: FetchFunction;
+  readonly #tokenSource: string | undefined;
 
   /** @throws INVALID_ARGUMENT */
   constructor(baseUrl: string | URL, collection: string, opts: HttpMetadataSourceOptions = {}) {
@@ -94,6 +101,7 @@ export class HttpMetadataSource implements MetadataSource {
     this.#limits = opts.limits ?? DEFAULT_LIMITS;
     this.#headers = { ...(opts.headers ?? {}) };
     this.#fetch = opts.fetch ?? defaultFetch;
+    this.#tokenSource = opts.tokenSource;
   }
 
   async fetch(file: MetadataFile, maxBytes: number): Promise<Uint8Array | null> {
@@ -115,6 +123,9 @@ export class HttpMetadataSource implements MetadataSource {
       await res.body?.cancel().catch(() => undefined);
       return null;
     }
+    if (res.status === 401 || res.status === 403) {
+      throw await authError(res, url, Object.keys(this.#headers).some((h) => h.toLowerCase() === 'authorization'), this.#tokenSource);
+    }
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => undefined);
       const why = res.status >= 300 && res.status < 400 ? ' (redirects are not followed; use the final URL)' : '';
@@ -129,6 +140,30 @@ export class HttpMetadataSource implements MetadataSource {
       throw networkError(e, url, timeoutMs);
     }
   }
+}
+
+/** Codes the trust server answers 401/403 with (server/auth.ts, server/ip-allowlist.ts). */
+const AUTH_CODES = ['AUTH_REQUIRED', 'AUTH_TOKEN_INVALID', 'PERMISSION_DENIED', 'IP_NOT_ALLOWED'] as const;
+
+/**
+ * A refusal by the trust server is an input error (exit 2): the credentials are wrong, not the
+ * network. Never TUF_SOURCE_* (which may fall back to cached trust data), never "unreachable".
+ * Exported for the other trust server clients.
+ */
+export async function authError(res: Response, url: URL | string, tokenSent: boolean, tokenSource: string | undefined): Promise<OcitrustError> {
+  let code: (typeof AUTH_CODES)[number] | undefined;
+  try {
+    const body = await readBoundedBody(res, 4096, () => new OcitrustError('INPUT_TOO_LARGE', 'error body too large'));
+    const v = JSON.parse(Buffer.from(body).toString('utf8')) as { code?: unknown };
+    if (typeof v?.code === 'string' && (AUTH_CODES as readonly string[]).includes(v.code)) code = v.code as (typeof AUTH_CODES)[number];
+  } catch {
+    // Not the server's JSON error body: the status decides.
+  }
+  code ??= res.status === 403 ? 'PERMISSION_DENIED' : tokenSent ? 'AUTH_TOKEN_INVALID' : 'AUTH_REQUIRED';
+  const token = tokenSent ? `the token from ${tokenSource ?? 'the configuration'}` : 'no token (set OCITRUST_TOKEN or --token-file)';
+  const what =
+    code === 'AUTH_REQUIRED' ? 'authentication required' : code === 'AUTH_TOKEN_INVALID' ? 'token refused (unknown, revoked or expired)' : code === 'IP_NOT_ALLOWED' ? 'client address not allowed' : 'permission denied';
+  return new OcitrustError(code, `GET ${url}: HTTP ${res.status}, ${what}; sent ${token}`, { details: { status: res.status, ...(tokenSource ? { tokenSource } : {}) } });
 }
 
 function networkError(e: unknown, url: URL, timeoutMs: number): OcitrustError {

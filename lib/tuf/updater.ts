@@ -1,8 +1,7 @@
 import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
 import { formatTime, parseTime, systemClock, type Clock } from '../clock.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
-import { sha256Hex } from '../crypto/hash.js';
-import type { Metadata } from '../metadata/metadata.js';
+import { Metadata } from '../metadata/metadata.js';
 import type { Root } from '../metadata/root.js';
 import type { Snapshot } from '../metadata/snapshot.js';
 import type { Targets } from '../metadata/targets.js';
@@ -10,7 +9,8 @@ import type { Timestamp } from '../metadata/timestamp.js';
 import { trustViewFromTargets } from '../metadata/trust-view.js';
 import type { TrustedTargets } from '../verify/trust.js';
 import type { MetadataSource } from './source.js';
-import type { CachedTrust, TrustCache } from './store.js';
+import { MAX_CHAIN_LINKS, trustServerId, type CachedTrust, type TrustCache, type TrustStateKey } from './store.js';
+import { rootMeaningFingerprint, type ChainLink } from './root-meaning.js';
 import { TrustedSet } from './trusted-set.js';
 
 /** Default maximum age of cached trust metadata used offline: one day. */
@@ -18,11 +18,21 @@ export const DEFAULT_MAX_CACHE_AGE_SECONDS = 24 * 60 * 60;
 
 /** Options of {@link Updater}. */
 export interface UpdaterOptions {
-  /** Collection name (names the cache entry and the view). */
+  /** Collection name (with `server`, names the persisted state; names the view). */
   readonly collection: string;
-  /** Bytes of the pinned root from the trust configuration (any version of the chain). */
+  /**
+   * Bytes of the pinned root from the trust configuration (any version of the chain). Only its
+   * meaning counts: when trusted state exists, the pin must mean the same (keys and
+   * thresholds) as the root of that version in the trusted chain, else TRUST_PIN_MISMATCH.
+   */
   readonly trustedRoot: Uint8Array;
   readonly source: MetadataSource;
+  /**
+   * The trust server the source reads from (a URL, or a name such as `local`): persisted state
+   * is keyed by (server, collection), never by the root's bytes. Default: the source's
+   * `description`.
+   */
+  readonly server?: string;
   /** Where the last trusted metadata is kept between runs (rollback protection, offline use). */
   readonly cache?: TrustCache;
   readonly clock?: Clock;
@@ -61,11 +71,12 @@ const SOURCE_ERRORS = new Set(['TUF_SOURCE_UNREACHABLE', 'TUF_SOURCE_TIMEOUT', '
 
 /**
  * The TUF client workflow for one collection (tuf-spec v1.0 "Detailed client workflow" 5.1–5.6,
- * tuf-js `Updater`): walk the root chain from the pinned (or cached) root, then timestamp,
- * snapshot and targets, with the checks of {@link TrustedSet}. The last trusted metadata is
- * persisted in the cache so rollback protection survives restarts. When the source cannot be
- * reached (an environment error, never a security failure), the cached metadata is used if it
- * is unexpired and younger than `maxCacheAgeSeconds`.
+ * tuf-js `Updater`): walk the root chain from the trusted state (or, without one, from the
+ * pinned root), then timestamp, snapshot and targets, with the checks of {@link TrustedSet}.
+ * The last trusted metadata is persisted per (server, collection) so rollback protection
+ * survives restarts and does not depend on the bytes the root is given as (DESIGN §3). When the
+ * source cannot be reached (an environment error: never a security or authentication failure),
+ * the cached metadata is used if it is unexpired and younger than `maxCacheAgeSeconds` (0: never).
  *
  * @example
  * const u = new Updater({ collection, trustedRoot, source: new HttpMetadataSource(url, collection), cache });
@@ -75,7 +86,7 @@ export class Updater {
   readonly #o: UpdaterOptions;
   readonly #clock: Clock;
   readonly #limits: Limits;
-  readonly #anchor: string;
+  readonly #key: TrustStateKey;
   readonly #maxAge: number;
 
   /** @throws INVALID_ARGUMENT */
@@ -88,7 +99,9 @@ export class Updater {
     this.#o = opts;
     this.#clock = opts.clock ?? systemClock;
     this.#limits = opts.limits ?? DEFAULT_LIMITS;
-    this.#anchor = sha256Hex(opts.trustedRoot);
+    const server = opts.server ?? opts.source.description;
+    assertArg(typeof server === 'string' && server.length > 0, 'server', 'non-empty trust server', server);
+    this.#key = { server: trustServerId(server), collection: opts.collection };
     this.#maxAge = maxAge;
   }
 
@@ -98,29 +111,52 @@ export class Updater {
    * @throws TUF_THRESHOLD_NOT_MET, TUF_ROOT_ROTATION_INVALID, TUF_ROOT_CHAIN_TOO_LONG, TUF_ROLLBACK, TUF_VERSION_MISMATCH,
    *   TUF_EXPIRED, TUF_HASH_MISMATCH, TUF_LENGTH_MISMATCH, TUF_METADATA_MISSING (exit 1);
    *   TUF_SOURCE_UNREACHABLE, TUF_SOURCE_TIMEOUT, TUF_SOURCE_HTTP_ERROR, TUF_CACHE_STALE, TUF_CACHE_IO (exit 3);
+   *   TRUST_PIN_MISMATCH (exit 2: the pin means other keys than the trusted chain; the state is kept);
+   *   AUTH_* / PERMISSION_DENIED from the source (exit 2, never a fallback to the cache);
    *   METADATA_*, JSON_*, INPUT_TOO_LARGE for malformed metadata
    */
   async refresh(): Promise<RefreshResult> {
-    const cached = await this.#readCache();
-    if (this.#o.offline) return this.#fromCache(cached);
+    const cached = (await this.#o.cache?.read(this.#key)) ?? null;
+    // The pin must at least be a self-signed root, whatever the state says.
+    const pinned = new TrustedSet(this.#o.trustedRoot, { clock: this.#clock, limits: this.#limits });
+    const pin = link(pinned.root.signed);
+    if (this.#o.offline) {
+      if (cached) this.#checkPinOffline(pin, cached);
+      return this.#fromCache(cached);
+    }
     try {
-      return await this.#online(cached);
+      return await this.#online(cached, pinned);
     } catch (e) {
-      if (!isOcitrustError(e) || !SOURCE_ERRORS.has(e.code) || !cached) throw e;
+      // Without offline use allowed (maximum age 0), the source's own error says it best.
+      if (!isOcitrustError(e) || !SOURCE_ERRORS.has(e.code) || !cached || this.#maxAge === 0) throw e;
+      this.#checkPinOffline(pin, cached, e);
       return this.#fromCache(cached, e);
     }
   }
 
-  async #readCache(): Promise<CachedTrust | null> {
-    const c = await this.#o.cache?.read(this.#o.collection);
-    // A cache built from another pinned root belongs to another trust configuration.
-    return c && c.anchor === this.#anchor ? c : null;
-  }
-
-  async #online(cached: CachedTrust | null): Promise<RefreshResult> {
+  async #online(cached: CachedTrust | null, pinned: TrustedSet): Promise<RefreshResult> {
     const { source } = this.#o;
     const L = this.#limits;
-    const set = this.#startSet(cached);
+    const pin = link(pinned.root.signed);
+    // Trusted state, when there is some, is where the walk starts: the pin is only checked
+    // against it, so a pin given as other bytes (or an older pin) can never reset it.
+    let set: TrustedSet;
+    let chain: ChainLink[];
+    let pinAhead = false;
+    if (cached) {
+      try {
+        set = new TrustedSet(cached.root, { clock: this.#clock, limits: L });
+      } catch (e) {
+        throw new OcitrustError('TUF_CACHE_IO', `the trusted root of ${this.#o.collection} in the trust cache no longer loads (${(e as Error).message}); the state is kept, not reset: remove it deliberately to start over`, { cause: e });
+      }
+      chain = cached.chain.length > 0 ? [...cached.chain] : [link(set.root.signed)];
+      const where = this.#comparePin(pin, chain);
+      if (where === 'ahead') pinAhead = true;
+      if (where === 'before') await this.#walkPinTo(pinned, chain[0]!);
+    } else {
+      set = pinned;
+      chain = [pin];
+    }
     const startRoot = set.root;
 
     // The timestamp is asked for together with the first root probe (one round trip, not
@@ -138,8 +174,14 @@ export class Updater {
         throw new OcitrustError('TUF_ROOT_CHAIN_TOO_LONG', `more than ${L.maxRootRotations} root versions after v${startRoot.signed.version}; pin a newer root`);
       }
       set.updateRoot(bytes);
+      chain.push(link(set.root.signed));
     }
     set.checkFinalRoot();
+    if (pinAhead) {
+      // A pin newer than the trusted state must be a root the walk reached, with its meaning.
+      const at = chain.find((l) => l.version === pin.version);
+      if (!at || at.fingerprint !== pin.fingerprint) throw this.#mismatch(pin, at ?? chain[chain.length - 1]!);
+    }
 
     // 5.3.11: if timestamp or snapshot keys changed since the cached state was trusted, drop
     // the cached timestamp and snapshot (recovery from a fast-forward attack).
@@ -174,22 +216,58 @@ export class Updater {
     // Persisted only as a complete, consistent state: a refresh that fails half-way leaves the
     // previous state (still a valid rollback baseline) and re-walks from it next time.
     const refreshedAt = this.#clock.now();
-    await this.#save(set, refreshedAt);
+    await this.#save(set, chain, refreshedAt);
     return this.#result(set, false, refreshedAt);
   }
 
-  /** The set starting from the cached root when it is newer than the pinned one (it descends from it). */
-  #startSet(cached: CachedTrust | null): TrustedSet {
-    const opts = { clock: this.#clock, limits: this.#limits };
-    const pinned = new TrustedSet(this.#o.trustedRoot, opts);
-    if (!cached) return pinned;
-    try {
-      const fromCache = new TrustedSet(cached.root, opts);
-      if (fromCache.root.signed.version > pinned.root.signed.version) return fromCache;
-    } catch {
-      // An unreadable cached root is ignored: the walk from the pinned root re-establishes it.
+  /**
+   * Where the pin stands against the trusted chain: `same` (that version is in the chain
+   * with the same meaning), `ahead` (newer than the chain: checked after the walk) or
+   * `before` (older than the links kept: checked by walking from it).
+   * @throws TRUST_PIN_MISMATCH
+   */
+  #comparePin(pin: ChainLink, chain: readonly ChainLink[]): 'same' | 'ahead' | 'before' {
+    const at = chain.find((l) => l.version === pin.version);
+    if (at) {
+      if (at.fingerprint !== pin.fingerprint) throw this.#mismatch(pin, at);
+      return 'same';
     }
-    return pinned;
+    return pin.version > chain[chain.length - 1]!.version ? 'ahead' : 'before';
+  }
+
+  /** Without the source, only a pin whose version is in the kept chain can be checked. */
+  #checkPinOffline(pin: ChainLink, cached: CachedTrust, sourceError?: OcitrustError): void {
+    const chain = cached.chain.length > 0 ? cached.chain : [link(new TrustedSet(cached.root, { clock: this.#clock, limits: this.#limits }).root.signed)];
+    if (this.#comparePin(pin, chain) === 'same') return;
+    throw new OcitrustError(
+      'TUF_CACHE_STALE',
+      `${sourceError ? `${sourceError.message}; ` : ''}the pinned root of ${this.#o.collection} (v${pin.version}) is not in the cached trusted chain (v${chain[0]!.version}–v${chain[chain.length - 1]!.version}), so it can only be checked online`,
+      sourceError ? { cause: sourceError } : {},
+    );
+  }
+
+  /** Walks the source's root chain from an old pin up to the first kept link and compares meanings. */
+  async #walkPinTo(pinned: TrustedSet, first: ChainLink): Promise<void> {
+    const L = this.#limits;
+    if (first.version - pinned.root.signed.version > L.maxRootRotations) {
+      throw new OcitrustError('TUF_ROOT_CHAIN_TOO_LONG', `the pinned root v${pinned.root.signed.version} is more than ${L.maxRootRotations} versions older than the trusted root v${first.version}; pin a newer root`);
+    }
+    while (pinned.root.signed.version < first.version) {
+      const bytes = await this.#o.source.fetch({ role: 'root', version: pinned.root.signed.version + 1 }, L.maxMetadataBytes);
+      if (bytes === null) throw this.#mismatch(link(pinned.root.signed), first);
+      pinned.updateRoot(bytes);
+    }
+    const reached = link(pinned.root.signed);
+    if (reached.fingerprint !== first.fingerprint) throw this.#mismatch(reached, first);
+  }
+
+  #mismatch(pin: ChainLink, trusted: ChainLink): OcitrustError {
+    return new OcitrustError(
+      'TRUST_PIN_MISMATCH',
+      `the pinned root of ${this.#o.collection} (v${pin.version}, keys sha256:${pin.fingerprint}) does not mean the same as the root this client trusts for it on ${this.#key.server} ` +
+        `(v${trusted.version}, keys sha256:${trusted.fingerprint}): other keys or thresholds. Check the pinned root; if the collection was deliberately re-created with new keys, remove its trusted state`,
+      { details: { pinned: `sha256:${pin.fingerprint}`, trusted: `sha256:${trusted.fingerprint}`, pinnedVersion: pin.version, trustedVersion: trusted.version } },
+    );
   }
 
   /** Verification against the cache alone (offline, or the source unreachable). */
@@ -219,17 +297,21 @@ export class Updater {
     return this.#result(set, true, refreshedAt, sourceError);
   }
 
-  async #save(set: TrustedSet, refreshedAt: Date): Promise<void> {
-    if (!this.#o.cache) return;
+  async #save(set: TrustedSet, chain: readonly ChainLink[], refreshedAt: Date): Promise<void> {
+    const cache = this.#o.cache;
+    if (!cache) return;
+    // Another run may have saved newer state meanwhile: persisted versions never go down.
+    const now = await cache.read(this.#key);
+    if (now && newerThan(now, set)) return;
     const entry: CachedTrust = {
-      anchor: this.#anchor,
       refreshedAt: formatTime(refreshedAt),
+      chain: chain.slice(-MAX_CHAIN_LINKS),
       root: set.bytes('root')!,
       timestamp: set.bytes('timestamp')!,
       snapshot: set.bytes('snapshot')!,
       targets: set.bytes('targets')!,
     };
-    await this.#o.cache.write(this.#o.collection, entry);
+    await cache.write(this.#key, entry);
   }
 
   #result(set: TrustedSet, fromCache: boolean, refreshedAt: Date, sourceError?: OcitrustError): RefreshResult {
@@ -261,6 +343,24 @@ function rolesDiffer(a: Root, b: Root, role: 'timestamp' | 'snapshot'): boolean 
   const ra = a.role(role);
   const rb = b.role(role);
   return ra.threshold !== rb.threshold || ra.keyids.length !== rb.keyids.length || ra.keyids.some((k) => !rb.keyids.includes(k));
+}
+
+/** The chain link of a root: its version and the fingerprint of its meaning. */
+function link(root: Root): ChainLink {
+  return { version: root.version, fingerprint: rootMeaningFingerprint(root) };
+}
+
+/** True when persisted state has a higher root, timestamp or targets version than `set`. */
+function newerThan(c: CachedTrust, set: TrustedSet): boolean {
+  const v = (role: 'root' | 'timestamp' | 'targets', b: Uint8Array | undefined): number => {
+    if (!b) return 0;
+    try {
+      return Metadata.fromBytes(role, b).signed.version;
+    } catch {
+      return 0;
+    }
+  };
+  return v('root', c.root) > set.root.signed.version || v('timestamp', c.timestamp) > set.timestamp!.signed.version || v('targets', c.targets) > set.targets!.signed.version;
 }
 
 function missing(source: MetadataSource, file: string): OcitrustError {

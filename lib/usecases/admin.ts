@@ -40,6 +40,8 @@ export interface AdminContext {
   readonly server: TrustServerClient;
   /** Bearer token for reads from servers that refuse anonymous reads (writes use the client's). */
   readonly token?: string;
+  /** Where the token came from, named when the server refuses it. */
+  readonly tokenSource?: string;
   readonly passphrase: PassphraseProvider;
   readonly clock?: Clock;
   readonly limits?: Limits;
@@ -57,7 +59,7 @@ function open(ctx: AdminContext, collection: string, online = true): Promise<Col
     collection,
     server: ctx.server.baseUrl,
     online,
-    ...(ctx.token ? { token: ctx.token } : {}),
+    ...(ctx.token ? { token: ctx.token, ...(ctx.tokenSource ? { tokenSource: ctx.tokenSource } : {}) } : {}),
     ...(ctx.clock ? { clock: ctx.clock } : {}),
     ...(ctx.limits ? { limits: ctx.limits } : {}),
     ...(ctx.fetch ? { fetch: ctx.fetch } : {}),
@@ -291,7 +293,7 @@ export interface SignerInfo {
 
 /** The signers of a collection (`trust signer list`), from freshly verified metadata. */
 export async function listSigners(
-  ctx: Pick<AdminContext, 'home' | 'keys' | 'token' | 'clock' | 'limits' | 'fetch'> & { readonly serverUrl: string; readonly root?: Uint8Array },
+  ctx: Pick<AdminContext, 'home' | 'keys' | 'token' | 'tokenSource' | 'clock' | 'limits' | 'fetch'> & { readonly serverUrl: string; readonly root?: Uint8Array },
   collection: string,
 ): Promise<{ collection: string; version: number; expires: string; signers: SignerInfo[]; trust: CollectionTrust }> {
   const trust = await openCollection({
@@ -299,7 +301,7 @@ export async function listSigners(
     collection,
     server: ctx.serverUrl,
     ...(ctx.root ? { root: ctx.root } : {}),
-    ...(ctx.token ? { token: ctx.token } : {}),
+    ...(ctx.token ? { token: ctx.token, ...(ctx.tokenSource ? { tokenSource: ctx.tokenSource } : {}) } : {}),
     ...(ctx.clock ? { clock: ctx.clock } : {}),
     ...(ctx.limits ? { limits: ctx.limits } : {}),
     ...(ctx.fetch ? { fetch: ctx.fetch } : {}),

@@ -2,7 +2,7 @@ import { OcitrustError, assertArg } from '../errors/index.js';
 import { formatTime, systemClock, type Clock } from '../clock.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import { sha256Hex, bytesEqual } from '../crypto/hash.js';
-import { Updater, type RefreshResult } from '../tuf/updater.js';
+import { DEFAULT_MAX_CACHE_AGE_SECONDS, Updater, type RefreshResult } from '../tuf/updater.js';
 import { HttpMetadataSource } from '../tuf/source.js';
 import { TrustedSet } from '../tuf/trusted-set.js';
 import type { OcitrustHome, Pin, PinSource } from './home.js';
@@ -15,6 +15,8 @@ export interface OpenCollectionOptions {
   readonly server: string;
   /** Bearer token for servers that refuse anonymous reads. */
   readonly token?: string;
+  /** Where the token came from (`OCITRUST_TOKEN`, `--token-file F`), named when the server refuses it. */
+  readonly tokenSource?: string;
   /** Explicit trust anchor (`--root FILE`): replaces the pin once it refreshes successfully. */
   readonly root?: Uint8Array;
   /**
@@ -23,9 +25,21 @@ export interface OpenCollectionOptions {
    * metadata under the freeze rules of lib/tuf.
    */
   readonly online?: boolean;
+  /**
+   * Offline use, asked for explicitly (`--offline`): the server is not contacted; the persisted
+   * trusted state is used while its metadata is unexpired and younger than
+   * `maxCacheAgeSeconds` (default {@link DEFAULT_MAX_CACHE_AGE_SECONDS}).
+   */
+  readonly offline?: boolean;
   readonly clock?: Clock;
   readonly limits?: Limits;
-  /** How old cached metadata may be when the server is unreachable (seconds). */
+  /**
+   * How old persisted trust data may be and still be used when the server cannot be reached
+   * (seconds; a policy's `trustMaxAge`). Default 0: a refresh that fails fails closed (exit 3),
+   * because a network attacker who blocks the server would otherwise keep a revoked signature
+   * valid for as long as the cache is young (DESIGN §3 Freeze). An authentication failure
+   * never falls back.
+   */
   readonly maxCacheAgeSeconds?: number;
   readonly fetch?: typeof fetch;
 }
@@ -62,6 +76,7 @@ export async function openCollection(o: OpenCollectionOptions): Promise<Collecti
   const source = new HttpMetadataSource(o.server, o.collection, {
     limits,
     ...(o.token ? { headers: { authorization: `Bearer ${o.token}` } } : {}),
+    ...(o.tokenSource ? { tokenSource: o.tokenSource } : {}),
     ...(o.fetch ? { fetch: o.fetch } : {}),
   });
   const existing = await o.home.readPin(o.collection);
@@ -76,12 +91,16 @@ export async function openCollection(o: OpenCollectionOptions): Promise<Collecti
   } else if (existing) {
     anchor = existing.root;
     how = existing.how;
+  } else if (o.offline) {
+    throw new OcitrustError('TUF_CACHE_STALE', `offline: no root of ${o.collection} is pinned on this machine; verify once online (or pin one with --root FILE)`);
   } else {
     // TOFU: version 1 is the start of the chain; every later root must be signed by a
     // threshold of its predecessor's keys, which the walk below checks.
     const first = await source.fetch({ role: 'root', version: 1 }, limits.maxMetadataBytes);
     if (first === null) {
-      throw new OcitrustError('COLLECTION_NOT_FOUND', `${o.server} has no trust data for ${o.collection}; create it with \`trust init ${o.collection}\``);
+      // A verifier turns this into NOT_SIGNED (lib/usecases/verify.ts); writers are told to `trust init`.
+      const advice = o.online ? `; create it with \`trust init ${o.collection}\`` : '';
+      throw new OcitrustError('COLLECTION_NOT_FOUND', `${o.server} has no trust collection ${o.collection}${advice}`, { details: { collection: o.collection, server: o.server } });
     }
     anchor = first;
     how = 'tofu';
@@ -91,10 +110,13 @@ export async function openCollection(o: OpenCollectionOptions): Promise<Collecti
     collection: o.collection,
     trustedRoot: anchor,
     source,
+    // Persisted state is this server's view of this collection, whatever bytes the root came as.
+    server: o.server,
     cache: o.home.trustCache(),
     clock,
     limits,
-    ...(o.maxCacheAgeSeconds !== undefined ? { maxCacheAgeSeconds: o.maxCacheAgeSeconds } : {}),
+    maxCacheAgeSeconds: o.maxCacheAgeSeconds ?? (o.offline ? DEFAULT_MAX_CACHE_AGE_SECONDS : 0),
+    ...(o.offline ? { offline: true } : {}),
   });
   const refresh = await updater.refresh();
   if (o.online && refresh.fromCache) {

@@ -27,6 +27,17 @@ export interface TrustSource {
   refresh(): Promise<{ readonly trusted: TrustedTargets }>;
 }
 
+/**
+ * A trust source's "no such collection" as the verdict it is for a verifier: nothing in that
+ * repository is signed, so the image is not verified (NOT_SIGNED, exit 1) — not an input
+ * error, and not advice to create the collection. Any other error is returned unchanged.
+ * Every face (CLI, admission webhooks, proxy) maps through this one function.
+ */
+export function asNotSigned(e: unknown): unknown {
+  if (!isOcitrustError(e, 'COLLECTION_NOT_FOUND')) return e;
+  return new OcitrustError('NOT_SIGNED', `not signed: ${e.message.replace(/^trust data of collection [^:]*: /, '')}`, { cause: e, ...(e.details ? { details: { ...e.details } } : {}) });
+}
+
 /** Options of {@link verifyReference}. */
 export interface VerifyReferenceOptions {
   readonly reference: string | ImageReference;
@@ -80,14 +91,15 @@ export async function verifyReference(o: VerifyReferenceOptions): Promise<Refere
   let trust: TrustedTargets;
   try {
     trust = isTrustSource(o.trust) ? (await o.trust.refresh()).trusted : o.trust;
-  } catch (e) {
+  } catch (err) {
+    const e = asNotSigned(err);
     if (isOcitrustError(e) && e.exitCode === 1) {
       return Object.freeze({
         verified: false,
         reference: display(ref),
         digest: ref.digest ?? '',
         signatures: [],
-        failures: [failure(e.code, `trust metadata: ${e.message}`)],
+        failures: [failure(e.code, e.code === 'NOT_SIGNED' ? e.message : `trust metadata: ${e.message}`)],
       });
     }
     throw e;

@@ -74,6 +74,7 @@ export function registryEnforcement(o: RegistryEnforcementOptions): RegistryEnfo
       registryName: o.registryName,
       ...(o.policy ? { policy: o.policy } : {}),
       ...(o.cacheOptions ? { cacheOptions: o.cacheOptions } : {}),
+      freshness: ctx.metrics.trustFreshness,
       clock,
       // One local query: the signatures the registry holds for the image are part of the key.
       referrersVersion: async (path, digest) => {

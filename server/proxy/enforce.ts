@@ -22,7 +22,7 @@ import type { FetchedManifest, RegistryClient } from '../../lib/oci/client.js';
 import { isIndex, manifestMediaType, parseManifest, MANIFEST_MEDIA_TYPES, type Manifest, type Platform } from '../../lib/oci/types.js';
 import type { ImageRuleOptions, Policy } from '../../lib/policy/types.js';
 import { planUnderPolicy, ruleRootBytes } from '../../lib/usecases/policy-verify.js';
-import { verifyReference, type ReferenceVerification } from '../../lib/usecases/verify.js';
+import { asNotSigned, verifyReference, type ReferenceVerification } from '../../lib/usecases/verify.js';
 import type { VerifyFailure } from '../../lib/verify/result.js';
 import { VerificationCache, verificationCacheKey, type CacheKeyParts, type VerificationCacheOptions } from '../../hook/cache.js';
 import { isCollectionName } from '../names.js';
@@ -30,6 +30,7 @@ import { classifyManifest } from './artifact.js';
 import { primeManifests } from './clients.js';
 import type { DecideContext, DecideFn, Decision } from './options.js';
 import { TrustHandles, type LocalTrustStore, type TrustHandle } from './trust.js';
+import type { TrustFreshness } from '../trust-freshness.js';
 
 /** Options of {@link createEnforcer}. */
 export interface EnforcerOptions {
@@ -50,6 +51,8 @@ export interface EnforcerOptions {
   readonly collectionLookupTtlMs?: number;
   /** How often a remote trust server named by a rule is refreshed (ms, default 30 000). */
   readonly remoteRefreshMs?: number;
+  /** Where the staleness of remote trust data is reported (the trust server's metrics and `/readyz`). */
+  readonly freshness?: TrustFreshness;
   /**
    * How long a local collection's metadata versions are reused (ms, default 1000). Call
    * {@link Enforcer.invalidate} when the collection is published to (the trust server's
@@ -94,7 +97,7 @@ type Plan =
   | { readonly kind: 'verify'; readonly options: ImageRuleOptions; readonly mode: 'enforce' | 'warn'; readonly handle: TrustHandle };
 
 /** Codes meaning "there is nothing that could verify": a verdict, not an outage. */
-const VERDICT_CODES = new Set(['COLLECTION_NOT_FOUND', 'METADATA_NOT_FOUND', 'MANIFEST_INVALID', 'MANIFEST_UNSUPPORTED', 'MANIFEST_DIGEST_MISMATCH', 'REFERENCE_INVALID']);
+const VERDICT_CODES = new Set(['NOT_SIGNED', 'COLLECTION_NOT_FOUND', 'METADATA_NOT_FOUND', 'MANIFEST_INVALID', 'MANIFEST_UNSUPPORTED', 'MANIFEST_DIGEST_MISMATCH', 'REFERENCE_INVALID']);
 
 const MAX_REASON = 900;
 
@@ -139,6 +142,7 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
     ...(o.remoteRefreshMs !== undefined ? { remoteRefreshMs: o.remoteRefreshMs } : {}),
     ...(o.trustVersionTtlMs !== undefined ? { versionTtlMs: o.trustVersionTtlMs } : {}),
     ...(o.fetch ? { fetch: o.fetch } : {}),
+    ...(o.freshness ? { freshness: o.freshness } : {}),
   });
   const lookupTtl = o.collectionLookupTtlMs ?? 1000;
   const known = new Map<string, { exists: boolean; at: number }>();
@@ -296,7 +300,8 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
     try {
       trustVersion = await p.handle.version();
     } catch (e) {
-      return fromError(e, p.mode);
+      // No collection for the repository: "not signed", a verdict (lib/usecases/verify.ts).
+      return fromError(asNotSigned(e), p.mode);
     }
     const parts = { repository: ctx.repository, rule: p.options.rule, policyRevision: p.options.policyRevision, trustVersion };
     if (approved.size > 0 && isApproved(cacheKey({ ...parts, digest: ctx.digest }))) return { allow: true, reason: 'listed by a verified index' };

@@ -79,6 +79,7 @@ export function proxyServerPlugin(o: ProxyServerOptions): ProxyServerPlugin {
       registryName,
       ...(o.policy ? { policy: o.policy } : {}),
       ...(o.cacheOptions ? { cacheOptions: o.cacheOptions } : {}),
+      freshness: ctx.metrics.trustFreshness,
       clock,
     });
     const e = enforcer;

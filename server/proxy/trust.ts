@@ -16,6 +16,7 @@ import { sha256Hex } from '../../lib/crypto/hash.js';
 import { HttpMetadataSource, metadataFileName, type MetadataFile, type MetadataSource } from '../../lib/tuf/source.js';
 import { MemoryTrustCache, type TrustCache } from '../../lib/tuf/store.js';
 import { Updater, type RefreshResult } from '../../lib/tuf/updater.js';
+import type { TrustFreshness } from '../trust-freshness.js';
 
 /** The part of the trust server's TrustService that enforcement reads. */
 export interface LocalTrustStore {
@@ -72,6 +73,8 @@ export interface TrustHandlesOptions {
   readonly remoteRefreshMs?: number;
   /** Injected fetch for remote trust servers (tests). */
   readonly fetch?: typeof fetch;
+  /** Where the staleness of remote trust data is reported (metrics, `/readyz`). */
+  readonly freshness?: TrustFreshness;
   /** Most handles kept (default 1000). */
   readonly maxHandles?: number;
   /**
@@ -98,6 +101,11 @@ export class TrustHandles {
   readonly #o: TrustHandlesOptions;
   readonly #handles = new Map<string, TrustHandle>();
   readonly #versions = new Map<string, { version: string; at: number }>();
+  /**
+   * The trusted state of every (server, collection), shared by all handles: a handle made for
+   * a rule whose pinned root is re-encoded (a policy reload) finds the same rollback baseline.
+   */
+  readonly #state: TrustCache = new MemoryTrustCache();
 
   constructor(o: TrustHandlesOptions) {
     this.#o = o;
@@ -128,16 +136,20 @@ export class TrustHandles {
     return h;
   }
 
-  #updater(collection: string, root: Uint8Array, source: MetadataSource, maxCacheAgeSeconds?: number): Updater {
+  #updater(collection: string, root: Uint8Array, source: MetadataSource, server: string): Updater {
     return new Updater({
       collection,
       trustedRoot: root,
       source,
-      // The last trusted state lives as long as the handle: rollback protection across pulls.
-      cache: new MemoryTrustCache() as TrustCache,
+      // The last trusted state lives as long as the process, per (server, collection), never
+      // per root bytes: rollback protection across pulls and policy reloads.
+      server,
+      cache: this.#state,
       clock: this.#o.clock ?? systemClock,
       limits: this.#o.limits ?? DEFAULT_LIMITS,
-      ...(maxCacheAgeSeconds !== undefined ? { maxCacheAgeSeconds } : {}),
+      // No silent fallback in the Updater: a remote handle keeps its last good data itself and
+      // reports it stale; the local store is this server's own database.
+      maxCacheAgeSeconds: 0,
     });
   }
 
@@ -149,7 +161,7 @@ export class TrustHandles {
     const make = async (): Promise<Updater> => {
       const root = pinned ?? (await store.file(collection, 'root', null)).body;
       // The store is this server's own database: "unreachable" cannot happen, so no offline use.
-      return this.#updater(collection, new Uint8Array(root), new LocalMetadataSource(store, collection), 0);
+      return this.#updater(collection, new Uint8Array(root), new LocalMetadataSource(store, collection), 'local');
     };
     return {
       async version() {
@@ -182,16 +194,33 @@ export class TrustHandles {
       limits: this.#o.limits ?? DEFAULT_LIMITS,
       ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
     });
-    const updater = this.#updater(collection, root, source);
+    const updater = this.#updater(collection, root, source, server);
     const every = this.#o.remoteRefreshMs ?? 30_000;
-    let last: { result: RefreshResult; at: number } | undefined;
+    const freshness = this.#o.freshness;
+    const clock = this.#o.clock ?? systemClock;
+    let last: { result: RefreshResult; at: number; expiresAt: number } | undefined;
     let inflight: Promise<RefreshResult> | undefined;
     const refresh = (): Promise<RefreshResult> => {
       inflight ??= updater
         .refresh()
         .then((result) => {
-          last = { result, at: Date.now() };
+          const m = result.metadata;
+          const expiresAt = Math.min(m.root.signed.expiresAt.getTime(), m.timestamp.signed.expiresAt.getTime(), m.snapshot.signed.expiresAt.getTime(), m.targets.signed.expiresAt.getTime());
+          last = { result, at: Date.now(), expiresAt };
+          freshness?.succeeded('proxy', server, collection, result.refreshedAt, new Date(expiresAt));
           return result;
+        })
+        .catch((e: unknown) => {
+          freshness?.failed('proxy', server, collection, isOcitrustError(e) ? e.code : 'INTERNAL');
+          // DESIGN §3 Freeze: when the server cannot be asked (exit 3), the last good data is
+          // kept until it expires (and reported stale); anything else withdraws it.
+          if (last && isOcitrustError(e) && e.exitCode === 3 && clock.now().getTime() < last.expiresAt) {
+            // Retried after `every` again, not on every pull (a black-holed server costs a timeout each time).
+            last = { ...last, at: Date.now() };
+            return last.result;
+          }
+          last = undefined;
+          throw e;
         })
         .finally(() => {
           inflight = undefined;

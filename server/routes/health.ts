@@ -13,14 +13,18 @@ export async function healthRoutes(app: FastifyInstance, ctx: RouteContext): Pro
 
   app.get(
     '/readyz',
-    { config: { open: true, probe: true }, schema: { summary: 'Readiness: the database answers', tags: ['operations'], response: { 200: status, 503: { $ref: 'ErrorBody#' } } } },
+    { config: { open: true, probe: true }, schema: { summary: 'Readiness: the database answers and no trust data in use has expired (`degraded`: some is stale)', tags: ['operations'], response: { 200: status, 503: { $ref: 'ErrorBody#' } } } },
     async () => {
       try {
         await ctx.db.ping();
       } catch (e) {
         throw new OcitrustError('SERVER_NOT_READY', `database unreachable: ${isOcitrustError(e) ? e.code : 'error'}`, { cause: e });
       }
-      return { status: 'ready' };
+      // Trust data the webhooks or the proxy decide with (server/trust-freshness.ts): expired
+      // → not ready (every verification against it is denied); stale → still serving, degraded.
+      const t = ctx.metrics.trustFreshness.readiness();
+      if (t.status === 'expired') throw new OcitrustError('SERVER_NOT_READY', `trust data expired: ${t.problems.join('; ').slice(0, 900)}`);
+      return { status: t.status };
     },
   );
 

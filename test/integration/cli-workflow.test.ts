@@ -155,7 +155,7 @@ describe('trust CLI on docker-registry (tag fallback) and a trust server', { ski
     ok(await s.run(['verify', `${repo}:v1@${signed.manifest.digest}`]), 'verify tag@digest');
   });
 
-  test('the trust server goes away: verify continues on the cached metadata and says so; writes refuse (exit 3)', async () => {
+  test('the trust server goes away: verify fails closed (exit 3) unless --offline, which uses the cached metadata and says so; writes refuse (exit 3)', async () => {
     const repo = await collectionWithAlice('offline');
     await push(repo, 'v1');
     ok(await s.run(['sign', `${repo}:v1`]), 'sign');
@@ -165,9 +165,16 @@ describe('trust CLI on docker-registry (tag fallback) and a trust server', { ski
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const dead = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
     await new Promise<void>((r) => srv.close(() => r()));
-    const cached = await s.run(['--server', dead, 'verify', `${repo}:v1`]);
-    ok(cached, 'verify from the cache');
-    assert.match(cached.stderr, /warning: trust server unreachable .*using cached trust data of /);
+    const closed = await s.run(['--server', dead, 'verify', `${repo}:v1`]);
+    assert.equal(closed.code, 3, closed.stdout + closed.stderr);
+    assert.match(closed.stderr, /\[TUF_SOURCE_UNREACHABLE\]/);
+    const cached = await s.run(['verify', '--offline', `${repo}:v1`]);
+    ok(cached, 'verify --offline from the cache');
+    assert.match(cached.stderr, /warning: offline \(--offline\); using cached trust data of /);
+    // Trust state belongs to (server, collection): another server has none to fall back on.
+    const elsewhere = await s.run(['--server', dead, 'verify', '--offline', `${repo}:v1`]);
+    assert.equal(elsewhere.code, 3, elsewhere.stdout + elsewhere.stderr);
+    assert.match(elsewhere.stderr, /\[TUF_CACHE_STALE\]/);
     const write = await s.run(['--server', dead, 'signer', 'remove', 'alice', repo]);
     assert.equal(write.code, 3, write.stderr);
   });

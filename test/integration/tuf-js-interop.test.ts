@@ -209,7 +209,10 @@ describe('HttpMetadataSource against a real server', () => {
     await new Promise<void>((r) => closed.close(() => r()));
     const src = new HttpMetadataSource(`http://127.0.0.1:${port}`, COLLECTION);
     await assert.rejects(src.fetch({ role: 'timestamp' }, 1000), isCode('TUF_SOURCE_UNREACHABLE'));
-    const r = await new Updater({ collection: COLLECTION, trustedRoot: c.rootBytes(1), source: src, cache: new FileTrustCache(cacheDir) }).refresh();
+    // The same trust server (its state is keyed by server and collection), now unreachable at
+    // the address it is reached by; a fallback to the cache is asked for (maxCacheAgeSeconds).
+    const sameServer = new HttpMetadataSource(`${base}${prefix}`, COLLECTION).description;
+    const r = await new Updater({ collection: COLLECTION, trustedRoot: c.rootBytes(1), source: src, server: sameServer, cache: new FileTrustCache(cacheDir), maxCacheAgeSeconds: 3600 }).refresh();
     assert.equal(r.fromCache, true);
     assert.equal(r.sourceError?.code, 'TUF_SOURCE_UNREACHABLE');
   });

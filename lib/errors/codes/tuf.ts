@@ -59,6 +59,12 @@ export const tufCodes = {
     exit: 1,
     http: 404,
   },
+  TRUST_PIN_MISMATCH: {
+    meaning: 'The pinned root (--root, a policy rule\'s root, the stored pin) does not mean the same as the root of that version in the chain this client already trusts for the collection on this server: other keys or thresholds. Persisted trust state is never reset by a pin; the message names both key fingerprints.',
+    action: 'Check the pinned root against the collection owner\'s. If the collection was deliberately re-created with new keys, remove its trusted state (CLI: its file under <home>/trust/) and pin the new root.',
+    exit: 2,
+    http: 409,
+  },
   TUF_SOURCE_UNREACHABLE: {
     meaning: 'The trust metadata source could not be read: network error, connection refused, DNS failure or local I/O error.',
     action: 'Check the server URL, network and proxy settings (or the metadata directory), then retry.',

@@ -102,6 +102,12 @@ export const verifyCodes = {
     exit: 1,
     http: 422,
   },
+  NOT_SIGNED: {
+    meaning: 'The image\'s repository has no trust collection on the trust server: nothing is signed there, so the image is not verified. A verdict, not an input error.',
+    action: 'Sign the image\'s repository (`trust init`, `trust signer add`, `trust sign`), or check the collection name, the policy rule and the server URL.',
+    exit: 1,
+    http: 422,
+  },
   THRESHOLD_NOT_MET: {
     meaning: 'A role has valid signatures, but from fewer distinct keys than its threshold.',
     action: 'Have more of the role\'s key holders sign the image.',

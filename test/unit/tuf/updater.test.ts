@@ -58,7 +58,7 @@ describe('Updater#refresh', () => {
       assert.deepEqual(r.trusted.roles.map((x) => x.name), ['alice', 'bob']);
       assert.equal(r.trusted.collection, 'reg.example/app');
       assert.deepEqual(source.requests, ['2.root.json', 'timestamp.json', '1.snapshot.json', '1.targets.json']);
-      const saved = await cache.read(c.collection);
+      const saved = await cache.read({ server: 'probe', collection: c.collection });
       assert.deepEqual(saved!.targets, c.file('1.targets.json'));
       assert.equal(saved!.refreshedAt, TEST_TIME);
     });
@@ -157,22 +157,62 @@ describe('Updater#refresh', () => {
 
     it('a refresh that fails half-way leaves the cached state as it was', async () => {
       await updater().refresh();
-      const before = await cache.read(c.collection);
+      const before = await cache.read({ server: 'probe', collection: c.collection });
       await c.rotateRoot();
       await c.publishTargets();
       c.files.delete('2.targets.json');
       await rejectsCode(updater().refresh(), 'TUF_METADATA_MISSING');
-      assert.deepEqual(await cache.read(c.collection), before);
+      assert.deepEqual(await cache.read({ server: 'probe', collection: c.collection }), before);
     });
 
-    it('a cache made from another pinned root is not used', async () => {
+    it('a pin with other keys than the trusted chain → TRUST_PIN_MISMATCH naming both fingerprints; the state is kept, never reset', async () => {
       const other = await buildCollection({ collection: c.collection });
       await updater().refresh();
-      const before = (await cache.read(c.collection))!.anchor;
-      const u = new Updater({ collection: c.collection, trustedRoot: other.rootBytes(), source: other.source(), cache, clock });
-      const r = await u.refresh();
-      assert.equal(r.versions.timestamp, 1);
-      assert.notEqual((await cache.read(c.collection))!.anchor, before);
+      const before = await cache.read({ server: 'probe', collection: c.collection });
+      const e = await rejectsCode(updater({ trustedRoot: other.rootBytes() }).refresh(), 'TRUST_PIN_MISMATCH');
+      assert.equal(e.exitCode, 2);
+      assert.match(e.message, /keys sha256:[0-9a-f]{64}\b.*keys sha256:[0-9a-f]{64}\b/);
+      assert.notEqual(e.details?.pinned, e.details?.trusted);
+      assert.deepEqual(await cache.read({ server: 'probe', collection: c.collection }), before);
+    });
+
+    it('the same root as other bytes (pretty-printed) finds the same state: a rolled-back timestamp is still refused', async () => {
+      const old = new Map(c.files);
+      await c.publishTimestamp();
+      assert.equal((await updater().refresh()).versions.timestamp, 2);
+      c.files.clear();
+      for (const [k, v] of old) c.files.set(k, v);
+      const pretty = new TextEncoder().encode(JSON.stringify(JSON.parse(new TextDecoder().decode(c.rootBytes(1))), null, 2));
+      await rejectsCode(updater({ trustedRoot: pretty }).refresh(), 'TUF_ROLLBACK');
+      await rejectsCode(updater().refresh(), 'TUF_ROLLBACK');
+      assert.equal(((await cache.read({ server: 'probe', collection: c.collection }))!.chain).length, 1);
+    });
+
+    it('state is per (server, collection): another server name starts its own state', async () => {
+      await updater().refresh();
+      await updater({ server: 'http://other.example:7443/' }).refresh();
+      assert.ok(await cache.read({ server: 'http://OTHER.example:7443', collection: c.collection }), 'URL normalized');
+      assert.ok(await cache.read({ server: 'probe', collection: c.collection }));
+    });
+
+    it('an older pin that the chain descends from, and a newer pin the walk reaches, are both fine', async () => {
+      await c.rotateRoot();
+      await c.publishTargets();
+      // State starts from the v2 pin; the v1 pin is checked by walking v1 → v2.
+      assert.equal((await updater({ trustedRoot: c.rootBytes(2) }).refresh()).versions.root, 2);
+      assert.equal((await updater({ trustedRoot: c.rootBytes(1) }).refresh()).versions.root, 2);
+      await c.rotateRoot();
+      await c.publishTargets();
+      assert.equal((await updater({ trustedRoot: c.rootBytes(3) }).refresh()).versions.root, 3);
+      const chain = (await cache.read({ server: 'probe', collection: c.collection }))!.chain;
+      assert.deepEqual(chain.map((l) => l.version), [2, 3]);
+    });
+
+    it('a pin claiming a version the trusted chain never reaches → TRUST_PIN_MISMATCH', async () => {
+      await updater().refresh();
+      const other = await buildCollection({ collection: c.collection });
+      await other.rotateRoot();
+      await rejectsCode(updater({ trustedRoot: other.rootBytes(2) }).refresh(), 'TRUST_PIN_MISMATCH');
     });
   });
 
@@ -209,10 +249,19 @@ describe('Updater#refresh', () => {
       await rejectsCode(updater({ clock: at('2026-01-17T00:00:00Z'), maxCacheAgeSeconds: 30 * 86400 }).refresh(), 'TUF_CACHE_STALE');
     });
 
-    it('maxCacheAgeSeconds 0 disables offline use', async () => {
+    it('maxCacheAgeSeconds 0 disables the fallback: the source\'s own error (exit 3), the cache unused', async () => {
       await updater().refresh();
       source.down = true;
-      await rejectsCode(updater({ maxCacheAgeSeconds: 0 }).refresh(), 'TUF_CACHE_STALE');
+      const e = await rejectsCode(updater({ maxCacheAgeSeconds: 0 }).refresh(), 'TUF_SOURCE_UNREACHABLE');
+      assert.equal(e.exitCode, 3);
+      await rejectsCode(updater({ maxCacheAgeSeconds: 0, offline: true }).refresh(), 'TUF_CACHE_STALE');
+    });
+
+    it('an authentication failure never falls back to the cache', async () => {
+      await updater().refresh();
+      const refusing: MetadataSource = { description: 'probe', fetch: async () => { throw new OcitrustError('AUTH_TOKEN_INVALID', 'HTTP 401'); } };
+      const e = await rejectsCode(updater({ source: refusing }).refresh(), 'AUTH_TOKEN_INVALID');
+      assert.equal(e.exitCode, 2);
     });
 
     it('without a cache the environment error is reported as is (exit 3)', async () => {
