@@ -3,7 +3,7 @@ import { formatTime, systemClock, type Clock } from '../clock.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import { sha256Hex, bytesEqual } from '../crypto/hash.js';
 import { Updater, type RefreshResult } from '../tuf/updater.js';
-import { HttpMetadataSource } from '../tuf/source.js';
+import { HttpMetadataSource, loadFromSource } from '../tuf/source.js';
 import { TrustedSet } from '../tuf/trusted-set.js';
 import type { OcitrustHome, Pin, PinSource } from './home.js';
 
@@ -83,6 +83,8 @@ export async function openCollection(o: OpenCollectionOptions): Promise<Collecti
     if (first === null) {
       throw new OcitrustError('COLLECTION_NOT_FOUND', `${o.server} has no trust data for ${o.collection}; create it with \`trust init ${o.collection}\``);
     }
+    // Served bytes, not the user's file: malformed is a bad response (exit 3), not an input error.
+    loadFromSource(source, { role: 'root', version: 1 }, first, (b) => new TrustedSet(b, { clock, limits }));
     anchor = first;
     how = 'tofu';
     firstUse = true;

@@ -20,10 +20,12 @@ import { startEmbeddedRegistry, type EmbeddedRegistry } from '../helpers/embedde
 import { answers, startHostileFront, type FrontAnswer, type HostileFront } from '../helpers/hostile-front.js';
 import { startHostileRegistry, type HostileRegistry } from '../helpers/hostile-registry.js';
 import { startDistribution, type Distribution } from '../helpers/distribution.js';
+import { testApp } from '../helpers/trust-server.js';
 import { makeImage, missingPrograms } from '../helpers/oci-layout.js';
 import { HttpRegistryClient } from '../../lib/oci/client.js';
 import { anonymous } from '../../lib/oci/credentials.js';
 import { OCI_MANIFEST } from '../../lib/oci/types.js';
+import { TRUST_SERVER_API_VERSION, TRUST_SERVER_HEADER } from '../../lib/trust-server-id.js';
 
 /** The `[CODE]` the command reported (stderr line, or the verify result line). */
 function reported(r: TrustRun): string[] {
@@ -65,6 +67,8 @@ describe('bad responses from the registry and the trust server → exit 3 with a
     ts = await startTrustServer();
     reg = await startEmbeddedRegistry();
     tsFront = await startHostileFront(ts.url);
+    // A broken trust server is still a trust server: its answers keep the identifying header.
+    tsFront.answerHeaders = { [TRUST_SERVER_HEADER]: TRUST_SERVER_API_VERSION };
     regFront = await startHostileFront(reg.url);
     token = await ts.token();
     work = await mkdtemp(join(tmpdir(), 'ocitrust-badresp-'));
@@ -244,6 +248,14 @@ describe('bad responses from the registry and the trust server → exit 3 with a
       }
     });
 
+    test('the same garbage given by the user (a --root file) is still an input error: exit 2', async () => {
+      const file = join(work, 'garbage-root.json');
+      await writeFile(file, '{"signed": nope');
+      const r = await fresh().run(['verify', '--root', file, ref]);
+      assert.equal(r.code, 2, `${r.stdout}${r.stderr}`);
+      assert.ok(reported(r).includes('JSON_MALFORMED'), `${r.stdout}${r.stderr}`);
+    });
+
     test('write API answering garbage → exit 3 TRUST_SERVER_BAD_RESPONSE', async () => {
       const publish = (a: FrontAnswer) => (req: IncomingMessage): FrontAnswer | undefined => (req.method === 'POST' && (req.url ?? '').endsWith('/metadata') ? a : undefined);
       tsFront.rule = publish(answers.fixed('{"versions":', 'application/json'));
@@ -316,6 +328,21 @@ describe('bad responses from the registry and the trust server → exit 3 with a
       assert.notEqual(r.code, 0);
       assert.ok(!reported(r).includes('TRUST_SERVER_NOT_OCITRUST'), `${r.stdout}${r.stderr}`);
     });
+  });
+});
+
+describe('the trust server identifies itself on every answer', () => {
+  test('Ocitrust-Api-Version on success, 404, unknown routes and refusals', async () => {
+    const t = await testApp();
+    try {
+      for (const [url, status] of [['/healthz', 200], ['/nope', 404], ['/v1/collections/r.example/none/1.root.json', 404], ['/v1/audit', 401]] as const) {
+        const res = await t.app.inject({ url });
+        assert.equal(res.statusCode, status, `${url}: ${res.body}`);
+        assert.equal(res.headers[TRUST_SERVER_HEADER], TRUST_SERVER_API_VERSION, url);
+      }
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -21,6 +21,8 @@ export interface HostileFront {
   readonly host: string;
   /** Picks the requests to answer itself; undefined (the default) forwards everything. */
   rule: ((req: IncomingMessage) => FrontAnswer | undefined) | undefined;
+  /** Headers added to every hostile answer (e.g. the trust server's own, to play a broken trust server). */
+  answerHeaders: Record<string, string>;
   /** Bytes the hostile answers wrote so far. */
   bytesWritten(): number;
   /** Paths answered by the rule so far. */
@@ -39,6 +41,7 @@ export async function startHostileFront(upstream: string): Promise<HostileFront>
     url: '',
     host: '',
     rule: undefined,
+    answerHeaders: {},
     bytesWritten: () => written,
     hits: () => hits,
     close: () =>
@@ -54,6 +57,7 @@ export async function startHostileFront(upstream: string): Promise<HostileFront>
     if (answer) {
       hits.push(req.url ?? '');
       req.resume();
+      for (const [k, v] of Object.entries(front.answerHeaders)) res.setHeader(k, v);
       answer(req, res, (n) => (written += n));
       return;
     }
