@@ -226,8 +226,10 @@ describe('bad responses from the registry and the trust server → exit 3 with a
       expectExit(await fresh().run(['verify', ref]), 3, 'TUF_SOURCE_BAD_RESPONSE', 'verify, garbage timestamp');
       tsFront.rule = on(file(/^timestamp\.json$/), answers.fixed('{"signed":{"_type":"timestamp"},"signatures":[]}', 'application/json'));
       expectExit(await fresh().run(['verify', ref]), 3, 'TUF_SOURCE_BAD_RESPONSE', 'verify, wrong-shape timestamp');
+      const before = tsFront.bytesWritten();
       tsFront.rule = on(file(/^timestamp\.json$/), answers.endless());
       expectExit(await fresh().run(['verify', ref]), 3, 'TUF_SOURCE_BAD_RESPONSE', 'verify, endless timestamp');
+      assert.ok(tsFront.bytesWritten() - before < 64 * 1024 * 1024, `the client stopped reading (wrote ${tsFront.bytesWritten() - before} bytes)`);
       tsFront.rule = on(file(/^timestamp\.json$/), answers.cutChunked());
       expectExit(await fresh().run(['verify', ref]), 3, 'TUF_SOURCE_UNREACHABLE', 'verify, cut timestamp');
       tsFront.rule = on(file(/^timestamp\.json$/), answers.fixed('garbage', 'application/json'));
