@@ -56,8 +56,12 @@ export interface RefreshResult {
   readonly sourceError?: OcitrustError;
 }
 
-/** Errors meaning "the source could not be asked": only these may fall back to the cache. */
-const SOURCE_ERRORS = new Set(['TUF_SOURCE_UNREACHABLE', 'TUF_SOURCE_TIMEOUT', 'TUF_SOURCE_HTTP_ERROR', 'TUF_SOURCE_BAD_RESPONSE']);
+/**
+ * Errors meaning "the source could not be asked": only these may fall back to the cache. A bad
+ * answer counts like a broken connection; so does an address answering as something else than
+ * a trust server (an ingress' default 404 page while the server restarts).
+ */
+const SOURCE_ERRORS = new Set(['TUF_SOURCE_UNREACHABLE', 'TUF_SOURCE_TIMEOUT', 'TUF_SOURCE_HTTP_ERROR', 'TUF_SOURCE_BAD_RESPONSE', 'TRUST_SERVER_NOT_OCITRUST']);
 
 /**
  * The TUF client workflow for one collection (tuf-spec v1.0 "Detailed client workflow" 5.1–5.6,
