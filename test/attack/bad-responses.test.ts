@@ -24,7 +24,7 @@ import { testApp } from '../helpers/trust-server.js';
 import { makeImage, missingPrograms } from '../helpers/oci-layout.js';
 import { HttpRegistryClient } from '../../lib/oci/client.js';
 import { anonymous } from '../../lib/oci/credentials.js';
-import { OCI_MANIFEST } from '../../lib/oci/types.js';
+import { ENVELOPE_ANNOTATION, OCI_MANIFEST, SIGNATURE_ARTIFACT_TYPE } from '../../lib/oci/types.js';
 import { TRUST_SERVER_API_VERSION, TRUST_SERVER_HEADER } from '../../lib/trust-server-id.js';
 
 /** The `[CODE]` the command reported (stderr line, or the verify result line). */
@@ -177,9 +177,11 @@ describe('bad responses from the registry and the trust server → exit 3 with a
       expectExit(await owner.run(['sign', ref]), 3, 'REGISTRY_BAD_RESPONSE', 'sign, garbage manifest');
     });
 
-    test('a garbage referrer next to a valid signature does not turn a verified image into exit 3', async () => {
-      // The listing names one extra "signature" whose manifest is garbage: a per-signature failure.
+    test('garbage referrers next to a valid signature do not turn a verified image into exit 3', async () => {
+      // The listing names two extra "signatures": one whose manifest is garbage, one whose
+      // annotated envelope is junk. Each is a per-signature failure; the valid one still counts.
       const bogus = `sha256:${'ab'.repeat(32)}`;
+      const junkEnvelope = `sha256:${'cd'.repeat(32)}`;
       regFront.rule = (req) => {
         const p = (req.url ?? '').split('?')[0]!;
         if (req.method === 'GET' && p.endsWith(`/manifests/${bogus}`)) return answers.fixed('garbage', OCI_MANIFEST);
@@ -189,14 +191,24 @@ describe('bad responses from the registry and the trust server → exit 3 with a
           void fetch(`${reg.url}${req.url}`).then(async (up) => {
             const doc = (await up.json()) as { manifests: unknown[] };
             doc.manifests.unshift({ mediaType: OCI_MANIFEST, digest: bogus, size: 7 });
+            doc.manifests.unshift({ mediaType: OCI_MANIFEST, digest: junkEnvelope, size: 9, artifactType: SIGNATURE_ARTIFACT_TYPE, annotations: { [ENVELOPE_ANNOTATION]: Buffer.from('{"payload": nope').toString('base64') } });
             const b = Buffer.from(JSON.stringify(doc));
             res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json', 'content-length': String(b.length) });
             res.end(b);
           });
         };
       };
-      const r = await fresh().run(['verify', ref]);
-      assert.equal(r.code, 0, `verify with a garbage referrer beside a valid signature: ${r.stdout}${r.stderr}`);
+      const r = await fresh().run(['verify', '-o', 'json', ref]);
+      assert.equal(r.code, 0, `verify with garbage referrers beside a valid signature: ${r.stdout}${r.stderr}`);
+      assert.equal(JSON.parse(r.stdout).results[0].verified, true);
+      // Alone, they are signatures that do not verify: exit 1, not an input or environment error.
+      regFront.rule = (req) => {
+        const p = (req.url ?? '').split('?')[0]!;
+        if (req.method !== 'GET' || !p.includes('/referrers/')) return undefined;
+        return answers.fixed(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: OCI_MANIFEST, digest: junkEnvelope, size: 9, artifactType: SIGNATURE_ARTIFACT_TYPE, annotations: { [ENVELOPE_ANNOTATION]: Buffer.from('{"payload": nope').toString('base64') } }] }), 'application/vnd.oci.image.index.v1+json');
+      };
+      const alone = await fresh().run(['verify', ref]);
+      assert.equal(alone.code, 1, `verify with only a junk envelope: ${alone.stdout}${alone.stderr}`);
     });
   });
 
