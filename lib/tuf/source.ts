@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CATALOGUE, OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import { defaultFetch, type FetchFunction } from '../http/fetch.js';
-import { readBoundedBody } from '../http/read.js';
+import { readBodyHead, readBoundedBody } from '../http/read.js';
 import { IDENTIFY_BODY_BYTES, hasTrustServerHeader, isTrustServerAnswer, notTrustServer, printable } from '../trust-server-id.js';
 
 /** One metadata file of the consistent-snapshot layout: `N.root.json`, `timestamp.json`, `N.snapshot.json`, `N.targets.json`. */
@@ -148,16 +148,18 @@ export class HttpMetadataSource implements MetadataSource {
         await res.body?.cancel().catch(() => undefined);
         return null;
       }
-      const body = await readBoundedBody(res, IDENTIFY_BODY_BYTES, () => notTrustServer(this.#base.origin, `GET ${url.pathname}`, res.status, res.headers)).catch((e: unknown) => {
-        if (e instanceof OcitrustError) throw e;
+      let body: Uint8Array;
+      try {
+        body = await readBodyHead(res, IDENTIFY_BODY_BYTES);
+      } catch (e) {
         throw networkError(e, url, timeoutMs);
-      });
+      }
       if (isTrustServerAnswer(res.headers, body)) return null;
       throw notTrustServer(this.#base.origin, `GET ${url.pathname}`, res.status, res.headers, body);
     }
     if (res.status === 200 && !hasTrustServerHeader(res.headers) && !/json/i.test(res.headers.get('content-type') ?? 'json')) {
       // A web page (200 text/html for every path) is not metadata a trust server would serve.
-      const body = await readBoundedBody(res, 256, () => notTrustServer(this.#base.origin, `GET ${url.pathname}`, res.status, res.headers)).catch(() => undefined);
+      const body = await readBodyHead(res, 256).catch(() => undefined);
       throw notTrustServer(this.#base.origin, `GET ${url.pathname}`, res.status, res.headers, body);
     }
     if (res.status !== 200) {

@@ -288,7 +288,7 @@ describe('bad responses from the registry and the trust server → exit 3 with a
     before(async () => {
       html = await startHostileRegistry((_req, res) => {
         res.writeHead(200, { 'content-type': 'text/html' });
-        res.end('<!DOCTYPE html><html><body>Welcome to nginx!</body></html>');
+        res.end(`<!DOCTYPE html><html><body>Welcome to nginx!${'<p>lorem ipsum</p>'.repeat(2000)}</body></html>`);
       });
       html404 = await startHostileRegistry((_req, res) => {
         res.writeHead(404, { 'content-type': 'text/html' });
@@ -307,11 +307,12 @@ describe('bad responses from the registry and the trust server → exit 3 with a
       await dist?.stop();
     });
 
-    async function notTrust(server: string, what: string): Promise<void> {
+    async function notTrust(server: string, what: string, shows: RegExp): Promise<void> {
       for (const cmd of [['verify', ref], ['inspect', ref]]) {
         const r = await fresh(server).run(cmd);
         expectExit(r, 3, 'TRUST_SERVER_NOT_OCITRUST', `${cmd[0]} on ${what} (first contact)`);
         assert.match(r.stdout + r.stderr, /is not an ocitrust trust server/);
+        assert.match(r.stdout + r.stderr, shows, 'says what it answered');
         assert.doesNotMatch(r.stdout + r.stderr, /trust init|NOT verified/);
       }
       // With a pinned root (the walk probes N+1.root.json, then timestamp.json).
@@ -326,16 +327,16 @@ describe('bad responses from the registry and the trust server → exit 3 with a
     }
 
     test('docker-registry (answers /v2/, 404 text/plain elsewhere)', { skip: skipDist }, async () => {
-      await notTrust(dist!.url, 'docker-registry');
+      await notTrust(dist!.url, 'docker-registry', /HTTP 404, text\/plain: "404 page not found"; it looks like a container registry/);
     });
     test('a web page answering 200 text/html for every path', async () => {
-      await notTrust(html.url, 'an HTML page');
+      await notTrust(html.url, 'an HTML page', /HTTP 200, text\/html: "<!DOCTYPE html><html><body>Welcome to nginx!/);
     });
     test('a web server answering 404 text/html', async () => {
-      await notTrust(html404.url, 'a 404 HTML page');
+      await notTrust(html404.url, 'a 404 HTML page', /HTTP 404, text\/html: "<html><body><h1>404 Not Found/);
     });
     test('another JSON API (404 without an ocitrust error code)', async () => {
-      await notTrust(otherJson.url, 'another JSON API');
+      await notTrust(otherJson.url, 'another JSON API', /HTTP 404, application\/json: "\{\\"error\\":\\"not found\\"/);
     });
     test('the real trust server: a missing collection is still told apart (not TRUST_SERVER_NOT_OCITRUST)', async () => {
       const r = await fresh(ts.url).run(['verify', `${regFront.host}/bad/none:v1`]);
