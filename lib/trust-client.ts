@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS, type Limits } from './config.js';
 import { defaultFetch, type FetchFunction } from './http/fetch.js';
 import { readBoundedBody } from './http/read.js';
 import { PublicKey } from './keys/key.js';
+import { isTrustServerAnswer, notTrustServer, printable } from './trust-server-id.js';
 
 /** What the server tells about a collection (`GET …/keys`, `POST /v1/collections`). */
 export interface CollectionInfo {
@@ -132,13 +133,21 @@ export class TrustServerClient {
       throw networkError(e, method, url, timeoutMs);
     }
     let doc: unknown;
+    let parseError = '';
     try {
       doc = bytes.length === 0 ? null : parseJson(bytes, { maxBytes: MAX_ANSWER_BYTES, what: 'trust server answer' });
-    } catch {
+    } catch (e) {
       doc = undefined;
+      parseError = `: ${(e as Error).message}`;
     }
+    // A registry or a web page at the --server address is a wrong address, not a broken server.
+    const ours = isTrustServerAnswer(res.headers, doc);
     if (res.status >= 200 && res.status < 300) {
-      if (doc === undefined || doc === null) throw bad(`${method} ${path}: the answer is not JSON`);
+      if (doc === undefined || doc === null) {
+        if (!ours) throw notTrustServer(this.baseUrl, `${method} ${path}`, res.status, res.headers, bytes);
+        const got = bytes.length === 0 ? 'an empty body' : `${bytes.length} bytes starting ${JSON.stringify(printable(bytes, 40))}`;
+        throw bad(`${method} ${path}: expected a JSON answer, got ${got}${parseError}`);
+      }
       return doc;
     }
     // The server answers errors as {code, message} with codes from the shared catalogue.
@@ -154,6 +163,7 @@ export class TrustServerClient {
       const sent = this.#token ? `sent the token from ${this.#tokenSource ?? 'the configuration'}` : 'no token was sent (set OCITRUST_TOKEN or --token-file)';
       throw new OcitrustError(code, `${method} ${url}: HTTP ${res.status}; ${sent}`, { details: { status: res.status } });
     }
+    if (!ours && (res.status === 404 || res.status === 405)) throw notTrustServer(this.baseUrl, `${method} ${path}`, res.status, res.headers, bytes);
     const why = res.status >= 300 && res.status < 400 ? ' (redirects are not followed; use the final URL)' : '';
     throw new OcitrustError('TRUST_SERVER_ERROR', `${method} ${url}: HTTP ${res.status}${why}`, { details: { status: res.status } });
   }

@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import swagger from '@fastify/swagger';
 import { OcitrustError } from '../lib/errors/index.js';
 import { parseJson } from '../lib/json.js';
+import { TRUST_SERVER_API_VERSION, TRUST_SERVER_HEADER } from '../lib/trust-server-id.js';
 import { openDb } from './storage/index.js';
 import { registryPlugin } from './registry/index.js';
 import { registryAuthorizer } from './registry-access.js';
@@ -118,6 +119,11 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
       }
     });
     installErrorHandling(app, distribution);
+    // Every answer says it comes from a trust server, so clients can tell "no such collection"
+    // (our 404) from a wrong --server address (a registry's or a web server's 404).
+    app.addHook('onRequest', async (_request, reply) => {
+      reply.header(TRUST_SERVER_HEADER, TRUST_SERVER_API_VERSION);
+    });
 
     await app.register(swagger, {
       openapi: {

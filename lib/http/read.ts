@@ -35,3 +35,26 @@ export async function readBoundedBody(res: Response, maxBytes: number, tooLarge:
   }
   return concatBytes(chunks);
 }
+
+/**
+ * The first `maxBytes` bytes of the body of `res` (fewer if it is shorter); the rest is not
+ * read and the stream is cancelled. For describing or recognising an answer, never for content.
+ * @throws the stream's own errors (network, abort)
+ */
+export async function readBodyHead(res: Response, maxBytes: number): Promise<Uint8Array> {
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < maxBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      total += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return concatBytes(chunks).subarray(0, maxBytes);
+}

@@ -8,7 +8,7 @@
  * before and while reading, and every malformed answer becomes a coded error.
  */
 import { createHash } from 'node:crypto';
-import { OcitrustError, isOcitrustError } from '../errors/index.js';
+import { CATALOGUE, OcitrustError, isOcitrustError } from '../errors/index.js';
 import { digestOf, isDigest, parseDigest } from '../crypto/hash.js';
 import { limits as makeLimits, type Limits } from '../config.js';
 import { parseJson, isJsonObject } from '../json.js';
@@ -88,7 +88,7 @@ export interface PushBlobResult {
 export interface RegistryClient {
   /**
    * GET a manifest by tag or digest. By digest, the bytes must hash to it.
-   * @throws OcitrustError MANIFEST_NOT_FOUND, MANIFEST_DIGEST_MISMATCH, MANIFEST_INVALID, REGISTRY_*
+   * @throws OcitrustError MANIFEST_NOT_FOUND, MANIFEST_DIGEST_MISMATCH, MANIFEST_UNSUPPORTED, REGISTRY_BAD_RESPONSE (served bytes that are not a manifest), REGISTRY_*
    */
   getManifest(repo: RepositoryRef, reference: string): Promise<FetchedManifest>;
   /** HEAD a manifest; undefined when absent. */
@@ -158,6 +158,40 @@ const MAX_TAGS = 1_000_000;
 function sanitize(s: string, max = 200): string {
   const t = s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+/**
+ * Parses content the registry served. The bytes are the registry's answer, not the user's
+ * input, so what the parser reports as an input error (exit 2: not JSON, not the shape the OCI
+ * spec requires) becomes REGISTRY_BAD_RESPONSE (exit 3, could not decide) with the original
+ * code kept in the message and in `details.cause`. MANIFEST_UNSUPPORTED (a real manifest of a
+ * kind ocitrust does not handle, e.g. Docker schema 1) stays: it is a true answer about the image.
+ *
+ * @throws OcitrustError REGISTRY_BAD_RESPONSE, MANIFEST_UNSUPPORTED, and what `parse` throws otherwise
+ */
+export function parseServed<T>(what: string, expected: string, bytes: Uint8Array, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (!isOcitrustError(e) || e.code === 'MANIFEST_UNSUPPORTED' || CATALOGUE[e.code].exit !== 2) throw e;
+    const text = new TextDecoder().decode(bytes.subarray(0, 160));
+    const got = bytes.length === 0 ? 'an empty body' : `${bytes.length} bytes starting ${JSON.stringify(sanitize(text, 40))}`;
+    const strip = (m: string): string => (m.startsWith(`${what}: `) ? m.slice(what.length + 2) : m);
+    const why = e.cause instanceof Error ? `${strip(e.message)}: ${strip(e.cause.message)}` : strip(e.message);
+    throw new OcitrustError('REGISTRY_BAD_RESPONSE', `${what}: expected ${expected}, got ${got}: ${why} (${e.code})`, { cause: e, details: { cause: e.code } });
+  }
+}
+
+/**
+ * True when `e` says content the registry served could not be used as what it should be (a
+ * manifest or index that does not parse, has the wrong shape or an unsupported kind), as
+ * opposed to the registry being unreachable or refusing: callers that may skip one bad
+ * referrer (or treat a bad fallback index as none) use it.
+ */
+export function isMalformedContent(e: unknown): e is OcitrustError {
+  if (!(e instanceof OcitrustError)) return false;
+  if (e.code === 'MANIFEST_INVALID' || e.code === 'MANIFEST_UNSUPPORTED') return true;
+  return e.code === 'REGISTRY_BAD_RESPONSE' && typeof e.details?.cause === 'string';
 }
 
 /** Reads an OCI error body (`{"errors":[{"code","message"}]}`) for messages; never throws. */
@@ -309,7 +343,7 @@ export class HttpRegistryClient implements RegistryClient {
     } else {
       digest = digestOf(bytes);
     }
-    const manifest = parseManifest(bytes, { contentType: ct, maxBytes: this.#limits.maxManifestBytes, what });
+    const manifest = parseServed(what, 'a JSON image manifest or index', bytes, () => parseManifest(bytes, { contentType: ct, maxBytes: this.#limits.maxManifestBytes, what }));
     const etag = res.headers.get('etag') ?? undefined;
     return {
       bytes,
@@ -675,7 +709,7 @@ export class HttpRegistryClient implements RegistryClient {
       const applied = (res.headers.get('oci-filters-applied') ?? '').split(',').map((s) => s.trim());
       if (!applied.includes('artifactType')) filtersApplied = false;
       const bytes = await res.bytes(this.#limits.maxReferrersBytes);
-      const index = parseImageIndex(bytes, { contentType: OCI_INDEX, maxBytes: this.#limits.maxReferrersBytes, what });
+      const index = parseServed(what, 'an OCI image index listing the referrers', bytes, () => parseImageIndex(bytes, { contentType: OCI_INDEX, maxBytes: this.#limits.maxReferrersBytes, what }));
       for (const d of index.manifests) {
         if (seen.has(d.digest)) continue;
         seen.add(d.digest);
@@ -702,7 +736,7 @@ export class HttpRegistryClient implements RegistryClient {
  * one (the bytes must hash to it), else by tag (`latest` when neither is given); the digest
  * is always computed from the bytes. Tags are mutable: verify the returned digest, not the tag.
  *
- * @throws OcitrustError MANIFEST_NOT_FOUND, MANIFEST_DIGEST_MISMATCH, MANIFEST_INVALID, REGISTRY_*
+ * @throws OcitrustError MANIFEST_NOT_FOUND, MANIFEST_DIGEST_MISMATCH, MANIFEST_UNSUPPORTED, REGISTRY_BAD_RESPONSE, REGISTRY_*
  * @example const { digest } = await resolveManifest(client, parseReference('nginx:1.25'));
  */
 export function resolveManifest(

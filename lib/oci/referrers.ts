@@ -17,7 +17,7 @@
 import { OcitrustError, isOcitrustError } from '../errors/index.js';
 import { parseDigest } from '../crypto/hash.js';
 import { DEFAULT_LIMITS } from '../config.js';
-import type { FetchedManifest, RegistryClient, RepositoryRef } from './client.js';
+import { isMalformedContent, type FetchedManifest, type RegistryClient, type RepositoryRef } from './client.js';
 import { buildSignatureManifest, referrerDescriptor, type BuildSignatureOptions } from './signature-artifact.js';
 import {
   INDEX_MEDIA_TYPES,
@@ -84,6 +84,16 @@ export interface ReferrerListing {
 const MANIFEST_TYPES = new Set([OCI_MANIFEST, DOCKER_MANIFEST]);
 
 
+/**
+ * One referrer whose manifest cannot be used (malformed, oversized, not matching its digest) is
+ * skipped like any invalid signature: a hostile entry must not stop the verification of the
+ * others. Unreachable or refusing registries still end the listing (could not decide).
+ */
+function unusableReferrer(e: unknown): boolean {
+  if (isMalformedContent(e)) return true;
+  return e instanceof OcitrustError && (/^(MANIFEST_|INPUT_TOO_LARGE)/.test(e.code) || e.code === 'REGISTRY_BAD_RESPONSE' || e.code === 'REGISTRY_RESPONSE_TOO_LARGE');
+}
+
 async function getOptional(client: RegistryClient, repo: RepositoryRef, reference: string): Promise<FetchedManifest | undefined> {
   try {
     return await client.getManifest(repo, reference);
@@ -103,7 +113,7 @@ async function readFallbackIndex(
   try {
     fetched = await getOptional(client, repo, fallbackTag(subjectDigest));
   } catch (e) {
-    if (e instanceof OcitrustError && (e.code === 'MANIFEST_INVALID' || e.code === 'MANIFEST_UNSUPPORTED')) return { invalid: true };
+    if (isMalformedContent(e)) return { invalid: true };
     throw e;
   }
   if (!fetched) return { invalid: false };
@@ -125,7 +135,7 @@ async function completeDescriptor(
   try {
     m = await getOptional(client, repo, d.digest);
   } catch (e) {
-    if (e instanceof OcitrustError && /^(MANIFEST_|INPUT_TOO_LARGE)/.test(e.code)) return undefined;
+    if (unusableReferrer(e)) return undefined;
     throw e;
   }
   if (!m || m.manifest.subject?.digest !== subjectDigest) return undefined;
@@ -184,7 +194,7 @@ export async function listReferrers(
     if (tags.length > max) throw new OcitrustError('REFERRERS_TOO_MANY', `${subjectDigest}: more than ${max} signature tags`);
     for (const tag of tags.sort()) {
       const m = await getOptional(client, repo, tag).catch((e: unknown) => {
-        if (e instanceof OcitrustError && /^(MANIFEST_|INPUT_TOO_LARGE)/.test(e.code)) return undefined;
+        if (unusableReferrer(e)) return undefined;
         throw e;
       });
       // The tag must name this manifest's digest prefix and this subject; else it is not ours.

@@ -1,9 +1,10 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OcitrustError, assertArg } from '../errors/index.js';
+import { CATALOGUE, OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import { defaultFetch, type FetchFunction } from '../http/fetch.js';
-import { readBoundedBody } from '../http/read.js';
+import { readBodyHead, readBoundedBody } from '../http/read.js';
+import { IDENTIFY_BODY_BYTES, hasTrustServerHeader, isTrustServerAnswer, notTrustServer, printable } from '../trust-server-id.js';
 
 /** One metadata file of the consistent-snapshot layout: `N.root.json`, `timestamp.json`, `N.snapshot.json`, `N.targets.json`. */
 export type MetadataFile =
@@ -47,10 +48,37 @@ export interface MetadataSource {
   /** For messages, e.g. the URL of the collection. */
   readonly description: string;
   /**
-   * @throws INPUT_TOO_LARGE, TUF_SOURCE_UNREACHABLE, TUF_SOURCE_TIMEOUT, TUF_SOURCE_HTTP_ERROR;
+   * @throws TUF_SOURCE_BAD_RESPONSE (more than `maxBytes`), TUF_SOURCE_UNREACHABLE, TUF_SOURCE_TIMEOUT,
+   *   TUF_SOURCE_HTTP_ERROR, TRUST_SERVER_NOT_OCITRUST;
    *   AUTH_REQUIRED, AUTH_TOKEN_INVALID, PERMISSION_DENIED, IP_NOT_ALLOWED (exit 2: never "unreachable")
    */
   fetch(file: MetadataFile, maxBytes: number): Promise<Uint8Array | null>;
+}
+
+/**
+ * Loads metadata bytes that came from a source with `load` (a parse or a TrustedSet update).
+ * The bytes are the source's answer, not the user's input: what the parser reports as an input
+ * error (exit 2: not JSON, wrong shape, too large, unsupported) becomes TUF_SOURCE_BAD_RESPONSE
+ * (exit 3, could not decide), with the original code and message kept. Security failures
+ * (signatures, hashes, rollback, expiry: exit 1) pass through unchanged.
+ *
+ * @throws TUF_SOURCE_BAD_RESPONSE, and what `load` throws otherwise
+ */
+export function loadFromSource<T>(source: MetadataSource, file: MetadataFile, bytes: Uint8Array, load: (bytes: Uint8Array) => T): T {
+  try {
+    return load(bytes);
+  } catch (e) {
+    if (!isOcitrustError(e) || CATALOGUE[e.code].exit !== 2) throw e;
+    const got = bytes.length === 0 ? 'an empty body' : `${bytes.length} bytes starting ${JSON.stringify(printable(bytes, 40))}`;
+    throw new OcitrustError('TUF_SOURCE_BAD_RESPONSE', `${source.description}${metadataFileName(file)}: expected ${file.role} metadata, got ${got}: ${e.message} (${e.code})`, {
+      cause: e,
+      details: { cause: e.code },
+    });
+  }
+}
+
+function tooLarge(what: string, maxBytes: number, declared?: number): OcitrustError {
+  return new OcitrustError('TUF_SOURCE_BAD_RESPONSE', declared !== undefined ? `${what}: expected at most ${maxBytes} bytes, got ${declared}` : `${what}: expected at most ${maxBytes} bytes, got more (cut off there)`);
 }
 
 /** Options of {@link HttpMetadataSource}. */
@@ -71,8 +99,10 @@ export interface HttpMetadataSourceOptions {
 /**
  * Reads a collection from an ocitrust trust server:
  * `GET {base}/v1/collections/<collection>/{N.root,timestamp,N.snapshot,N.targets}.json`, each
- * segment of the collection name percent-encoded. 404 means "absent"; other failures are
- * coded environment errors. Bodies are read as a stream and cut off at `maxBytes`.
+ * segment of the collection name percent-encoded. 404 from a trust server means "absent"
+ * (lib/trust-server-id.ts tells one from a registry or a web page, which is
+ * TRUST_SERVER_NOT_OCITRUST); other failures are coded environment errors. Bodies are read as a
+ * stream and cut off at `maxBytes`.
  *
  * @example new HttpMetadataSource('https://trust.example.com', 'registry.example.com/team/app')
  */
@@ -120,8 +150,25 @@ export class HttpMetadataSource implements MetadataSource {
       throw networkError(e, url, timeoutMs);
     }
     if (res.status === 404) {
-      await res.body?.cancel().catch(() => undefined);
-      return null;
+      // "Absent" only when a trust server says so: from a registry or a web server, a 404
+      // means the address is wrong, not that the collection has no such file.
+      if (hasTrustServerHeader(res.headers)) {
+        await res.body?.cancel().catch(() => undefined);
+        return null;
+      }
+      let body: Uint8Array;
+      try {
+        body = await readBodyHead(res, IDENTIFY_BODY_BYTES);
+      } catch (e) {
+        throw networkError(e, url, timeoutMs);
+      }
+      if (isTrustServerAnswer(res.headers, body)) return null;
+      throw notTrustServer(this.#base.origin, `GET ${url.pathname}`, res.status, res.headers, body);
+    }
+    if (res.status === 200 && !hasTrustServerHeader(res.headers) && !/json/i.test(res.headers.get('content-type') ?? 'json')) {
+      // A web page (200 text/html for every path) is not metadata a trust server would serve.
+      const body = await readBodyHead(res, 256).catch(() => undefined);
+      throw notTrustServer(this.#base.origin, `GET ${url.pathname}`, res.status, res.headers, body);
     }
     if (res.status === 401 || res.status === 403) {
       throw await authError(res, url, Object.keys(this.#headers).some((h) => h.toLowerCase() === 'authorization'), this.#tokenSource);
@@ -132,9 +179,7 @@ export class HttpMetadataSource implements MetadataSource {
       throw new OcitrustError('TUF_SOURCE_HTTP_ERROR', `GET ${url}: HTTP ${res.status}${why}`, { details: { status: res.status } });
     }
     try {
-      return await readBoundedBody(res, maxBytes, (declared) =>
-        new OcitrustError('INPUT_TOO_LARGE', declared !== undefined ? `GET ${url}: ${declared} bytes, limit ${maxBytes}` : `GET ${url}: more than ${maxBytes} bytes`),
-      );
+      return await readBoundedBody(res, maxBytes, (declared) => tooLarge(`GET ${url}`, maxBytes, declared));
     } catch (e) {
       if (e instanceof OcitrustError) throw e;
       throw networkError(e, url, timeoutMs);
@@ -204,7 +249,7 @@ export class DirectoryMetadataSource implements MetadataSource {
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new OcitrustError('TUF_SOURCE_UNREACHABLE', `${p} is not a regular file`);
-      if (st.size > maxBytes) throw new OcitrustError('INPUT_TOO_LARGE', `${p}: ${st.size} bytes, limit ${maxBytes}`);
+      if (st.size > maxBytes) throw tooLarge(p, maxBytes, st.size);
       // Read at most maxBytes + 1 so a file growing after stat() is still caught.
       const buf = new Uint8Array(maxBytes + 1);
       let n = 0;
@@ -212,7 +257,7 @@ export class DirectoryMetadataSource implements MetadataSource {
         const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
         if (bytesRead === 0) break;
         n += bytesRead;
-        if (n > maxBytes) throw new OcitrustError('INPUT_TOO_LARGE', `${p}: more than ${maxBytes} bytes`);
+        if (n > maxBytes) throw tooLarge(p, maxBytes);
       }
       return buf.slice(0, n);
     } catch (e) {
@@ -242,7 +287,7 @@ export class MemoryMetadataSource implements MetadataSource {
     const files = typeof this.#files === 'function' ? this.#files() : this.#files;
     const b = files.get(metadataFileName(file));
     if (b === undefined) return null;
-    if (b.length > maxBytes) throw new OcitrustError('INPUT_TOO_LARGE', `${metadataFileName(file)}: ${b.length} bytes, limit ${maxBytes}`);
+    if (b.length > maxBytes) throw tooLarge(metadataFileName(file), maxBytes, b.length);
     return new Uint8Array(b);
   }
 }

@@ -8,7 +8,7 @@ import type { Targets } from '../metadata/targets.js';
 import type { Timestamp } from '../metadata/timestamp.js';
 import { trustViewFromTargets } from '../metadata/trust-view.js';
 import type { TrustedTargets } from '../verify/trust.js';
-import type { MetadataSource } from './source.js';
+import { loadFromSource, type MetadataFile, type MetadataSource } from './source.js';
 import { MAX_CHAIN_LINKS, trustServerId, type CachedTrust, type TrustCache, type TrustStateKey } from './store.js';
 import { rootMeaningFingerprint, type ChainLink } from './root-meaning.js';
 import { TrustedSet } from './trusted-set.js';
@@ -66,8 +66,12 @@ export interface RefreshResult {
   readonly sourceError?: OcitrustError;
 }
 
-/** Errors meaning "the source could not be asked": only these may fall back to the cache. */
-const SOURCE_ERRORS = new Set(['TUF_SOURCE_UNREACHABLE', 'TUF_SOURCE_TIMEOUT', 'TUF_SOURCE_HTTP_ERROR']);
+/**
+ * Errors meaning "the source could not be asked": only these may fall back to the cache. A bad
+ * answer counts like a broken connection; so does an address answering as something else than
+ * a trust server (an ingress' default 404 page while the server restarts).
+ */
+const SOURCE_ERRORS = new Set(['TUF_SOURCE_UNREACHABLE', 'TUF_SOURCE_TIMEOUT', 'TUF_SOURCE_HTTP_ERROR', 'TUF_SOURCE_BAD_RESPONSE', 'TRUST_SERVER_NOT_OCITRUST']);
 
 /**
  * The TUF client workflow for one collection (tuf-spec v1.0 "Detailed client workflow" 5.1–5.6,
@@ -110,10 +114,11 @@ export class Updater {
    *
    * @throws TUF_THRESHOLD_NOT_MET, TUF_ROOT_ROTATION_INVALID, TUF_ROOT_CHAIN_TOO_LONG, TUF_ROLLBACK, TUF_VERSION_MISMATCH,
    *   TUF_EXPIRED, TUF_HASH_MISMATCH, TUF_LENGTH_MISMATCH, TUF_METADATA_MISSING (exit 1);
-   *   TUF_SOURCE_UNREACHABLE, TUF_SOURCE_TIMEOUT, TUF_SOURCE_HTTP_ERROR, TUF_CACHE_STALE, TUF_CACHE_IO (exit 3);
+   *   TUF_SOURCE_UNREACHABLE, TUF_SOURCE_TIMEOUT, TUF_SOURCE_HTTP_ERROR, TUF_SOURCE_BAD_RESPONSE (malformed,
+   *   oversized or unsupported metadata from the source), TRUST_SERVER_NOT_OCITRUST, TUF_CACHE_STALE, TUF_CACHE_IO (exit 3);
    *   TRUST_PIN_MISMATCH (exit 2: the pin means other keys than the trusted chain; the state is kept);
    *   AUTH_* / PERMISSION_DENIED from the source (exit 2, never a fallback to the cache);
-   *   METADATA_*, JSON_*, INPUT_TOO_LARGE for malformed metadata
+   *   METADATA_*, JSON_* for a malformed pinned root
    */
   async refresh(): Promise<RefreshResult> {
     const cached = (await this.#o.cache?.read(this.#key)) ?? null;
@@ -161,6 +166,9 @@ export class Updater {
 
     // The timestamp is asked for together with the first root probe (one round trip, not
     // two); it is used only if no newer root turns up, so 5.4 still runs under the final root.
+    // Bytes from the source go through loadFromSource: a malformed answer is a bad response
+    // (exit 3), not an input error of the user's.
+    const load = <T>(file: MetadataFile, bytes: Uint8Array, update: (b: Uint8Array) => T): T => loadFromSource(source, file, bytes, update);
     const probe = source.fetch({ role: 'root', version: set.root.signed.version + 1 }, L.maxMetadataBytes);
     const early = source.fetch({ role: 'timestamp' }, L.maxSmallMetadataBytes);
     early.catch(() => undefined);
@@ -173,7 +181,7 @@ export class Updater {
       if (steps >= L.maxRootRotations) {
         throw new OcitrustError('TUF_ROOT_CHAIN_TOO_LONG', `more than ${L.maxRootRotations} root versions after v${startRoot.signed.version}; pin a newer root`);
       }
-      set.updateRoot(bytes);
+      load({ role: 'root', version: next }, bytes, (b) => set.updateRoot(b));
       chain.push(link(set.root.signed));
     }
     set.checkFinalRoot();
@@ -194,7 +202,7 @@ export class Updater {
     if (cache?.timestamp) tryLoad(() => set.updateTimestamp(cache.timestamp!));
     const tsBytes = set.root === startRoot ? await early : await source.fetch({ role: 'timestamp' }, L.maxSmallMetadataBytes);
     if (tsBytes === null) throw missing(source, 'timestamp.json');
-    set.updateTimestamp(tsBytes);
+    load({ role: 'timestamp' }, tsBytes, (b) => set.updateTimestamp(b));
 
     // 5.5: keep the cached snapshot when it is still the one the timestamp names.
     if (cache?.snapshot) tryLoad(() => set.updateSnapshot(cache.snapshot!, { trusted: true }));
@@ -202,7 +210,7 @@ export class Updater {
       const meta = set.timestamp!.signed.snapshotMeta;
       const bytes = await source.fetch({ role: 'snapshot', version: meta.version }, meta.length ?? L.maxSmallMetadataBytes);
       if (bytes === null) throw missing(source, `${meta.version}.snapshot.json`);
-      set.updateSnapshot(bytes);
+      load({ role: 'snapshot', version: meta.version }, bytes, (b) => set.updateSnapshot(b));
     }
 
     // 5.6
@@ -211,7 +219,7 @@ export class Updater {
       const meta = set.snapshot!.signed.targetsMeta;
       const bytes = await source.fetch({ role: 'targets', version: meta.version }, meta.length ?? L.maxMetadataBytes);
       if (bytes === null) throw missing(source, `${meta.version}.targets.json`);
-      set.updateTargets(bytes);
+      load({ role: 'targets', version: meta.version }, bytes, (b) => set.updateTargets(b));
     }
     // Persisted only as a complete, consistent state: a refresh that fails half-way leaves the
     // previous state (still a valid rollback baseline) and re-walks from it next time.
@@ -253,9 +261,10 @@ export class Updater {
       throw new OcitrustError('TUF_ROOT_CHAIN_TOO_LONG', `the pinned root v${pinned.root.signed.version} is more than ${L.maxRootRotations} versions older than the trusted root v${first.version}; pin a newer root`);
     }
     while (pinned.root.signed.version < first.version) {
-      const bytes = await this.#o.source.fetch({ role: 'root', version: pinned.root.signed.version + 1 }, L.maxMetadataBytes);
+      const file: MetadataFile = { role: 'root', version: pinned.root.signed.version + 1 };
+      const bytes = await this.#o.source.fetch(file, L.maxMetadataBytes);
       if (bytes === null) throw this.#mismatch(link(pinned.root.signed), first);
-      pinned.updateRoot(bytes);
+      loadFromSource(this.#o.source, file, bytes, (b) => pinned.updateRoot(b));
     }
     const reached = link(pinned.root.signed);
     if (reached.fingerprint !== first.fingerprint) throw this.#mismatch(reached, first);

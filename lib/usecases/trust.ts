@@ -3,7 +3,7 @@ import { formatTime, systemClock, type Clock } from '../clock.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import { sha256Hex, bytesEqual } from '../crypto/hash.js';
 import { DEFAULT_MAX_CACHE_AGE_SECONDS, Updater, type RefreshResult } from '../tuf/updater.js';
-import { HttpMetadataSource } from '../tuf/source.js';
+import { HttpMetadataSource, loadFromSource } from '../tuf/source.js';
 import { TrustedSet } from '../tuf/trusted-set.js';
 import type { OcitrustHome, Pin, PinSource } from './home.js';
 
@@ -102,6 +102,8 @@ export async function openCollection(o: OpenCollectionOptions): Promise<Collecti
       const advice = o.online ? `; create it with \`trust init ${o.collection}\`` : '';
       throw new OcitrustError('COLLECTION_NOT_FOUND', `${o.server} has no trust collection ${o.collection}${advice}`, { details: { collection: o.collection, server: o.server } });
     }
+    // Served bytes, not the user's file: malformed is a bad response (exit 3), not an input error.
+    loadFromSource(source, { role: 'root', version: 1 }, first, (b) => new TrustedSet(b, { clock, limits }));
     anchor = first;
     how = 'tofu';
     firstUse = true;

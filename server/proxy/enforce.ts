@@ -18,7 +18,7 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import { DEFAULT_LIMITS, type Limits } from '../../lib/config.js';
 import { isDigest } from '../../lib/crypto/hash.js';
 import type { ImageReference } from '../../lib/reference.js';
-import type { FetchedManifest, RegistryClient } from '../../lib/oci/client.js';
+import { parseServed, type FetchedManifest, type RegistryClient } from '../../lib/oci/client.js';
 import { isIndex, manifestMediaType, parseManifest, MANIFEST_MEDIA_TYPES, type Manifest, type Platform } from '../../lib/oci/types.js';
 import type { ImageRuleOptions, Policy } from '../../lib/policy/types.js';
 import { planUnderPolicy, ruleRootBytes } from '../../lib/usecases/policy-verify.js';
@@ -198,7 +198,9 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
     const k = `${ctx.digest} ${ctx.mediaType}`;
     let hit = parsed.get(k);
     if (hit === undefined) {
-      const manifest = parseManifest(ctx.manifestBytes, { contentType: ctx.mediaType, maxBytes: limits.maxManifestBytes, what: `manifest ${ctx.repository}@${ctx.digest}` });
+      const what = `manifest ${ctx.repository}@${ctx.digest}`;
+      // The upstream served these bytes: junk is its bad response (could not verify), not a verdict on the image.
+      const manifest = parseServed(what, 'a JSON image manifest or index', ctx.manifestBytes, () => parseManifest(ctx.manifestBytes, { contentType: ctx.mediaType, maxBytes: limits.maxManifestBytes, what }));
       hit = { manifest, kind: classifyManifest(manifest) };
       if (parsed.size >= 1000) parsed.clear();
       parsed.set(k, hit);

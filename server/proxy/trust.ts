@@ -51,7 +51,7 @@ export class LocalMetadataSource implements MetadataSource {
       if (isOcitrustError(e, 'METADATA_NOT_FOUND') || isOcitrustError(e, 'COLLECTION_NOT_FOUND')) return null;
       throw e;
     }
-    if (body.length > maxBytes) throw new OcitrustError('INPUT_TOO_LARGE', `${metadataFileName(file)} of ${this.collection}: ${body.length} bytes, limit ${maxBytes}`);
+    if (body.length > maxBytes) throw new OcitrustError('TUF_SOURCE_BAD_RESPONSE', `${metadataFileName(file)} of ${this.collection}: expected at most ${maxBytes} bytes, got ${body.length}`);
     return new Uint8Array(body);
   }
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TrustServerClient } from '../../lib/trust-client.js';
+import { TRUST_SERVER_API_VERSION, TRUST_SERVER_HEADER } from '../../lib/trust-server-id.js';
 import { isOcitrustError, type OcitrustError } from '../../lib/errors/index.js';
 import { limits } from '../../lib/config.js';
 import { PublicKey } from '../../lib/keys/key.js';
@@ -19,6 +20,8 @@ describe('TrustServerClient', () => {
   let base: string;
   const seen: { url: string; auth?: string; body: string }[] = [];
   let handler: (url: string, res: import('node:http').ServerResponse) => void = () => undefined;
+  /** The server plays an ocitrust trust server (its identifying header) unless a test turns it off. */
+  let identify = true;
 
   before(async () => {
     server = createServer((req, res) => {
@@ -26,6 +29,7 @@ describe('TrustServerClient', () => {
       req.on('data', (d: Buffer) => (body += d.toString()));
       req.on('end', () => {
         seen.push({ url: req.url ?? '', ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), body });
+        if (identify) res.setHeader(TRUST_SERVER_HEADER, TRUST_SERVER_API_VERSION);
         handler(req.url ?? '', res);
       });
     });
@@ -79,6 +83,23 @@ describe('TrustServerClient', () => {
       res.end(Buffer.alloc(2 * 1024 * 1024, 0x20));
     };
     await expectCode(new TrustServerClient(base).collectionInfo('a/b'), 'TRUST_SERVER_BAD_RESPONSE');
+  });
+
+  it('something that is not a trust server (no header, no ocitrust error document) → TRUST_SERVER_NOT_OCITRUST (exit 3)', async () => {
+    identify = false;
+    try {
+      handler = (_u, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>welcome</html>');
+      const e = await expectCode(new TrustServerClient(base).collectionInfo('a/b'), 'TRUST_SERVER_NOT_OCITRUST');
+      assert.equal(e.exitCode, 3);
+      assert.match(e.message, /is not an ocitrust trust server \(GET \/v1\/collections\/a\/b\/keys answered HTTP 200, text\/html: "<html>welcome<\/html>"\)/);
+      handler = (_u, res) => res.writeHead(404, { 'content-type': 'text/plain', 'docker-distribution-api-version': 'registry/2.0' }).end('404 page not found');
+      await expectCode(new TrustServerClient(base).createCollection('a/b'), 'TRUST_SERVER_NOT_OCITRUST');
+      // An older trust server without the header is still recognised by its error document.
+      handler = (_u, res) => res.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"COLLECTION_NOT_FOUND","message":"no collection a/b"}');
+      await expectCode(new TrustServerClient(base).collectionInfo('a/b'), 'COLLECTION_NOT_FOUND');
+    } finally {
+      identify = true;
+    }
   });
 
   it('does not follow redirects (the token could leak) and times out on a stalled body', async () => {

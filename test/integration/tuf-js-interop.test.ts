@@ -6,6 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { TRUST_SERVER_API_VERSION, TRUST_SERVER_HEADER } from '../../lib/trust-server-id.js';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,8 @@ before(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'ocitrust-interop-'));
   server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    // Plays an ocitrust trust server: its 404 means "absent", not "wrong address".
+    res.setHeader(TRUST_SERVER_HEADER, TRUST_SERVER_API_VERSION);
     if (url.pathname === '/hang/v1/collections/x/timestamp.json') return; // never answers
     if (url.pathname === '/boom/v1/collections/x/timestamp.json') {
       res.writeHead(500).end('internal');
@@ -188,10 +191,10 @@ describe('HttpMetadataSource against a real server', () => {
     await assert.rejects(new HttpMetadataSource(`${base}/moved`, 'x').fetch({ role: 'timestamp' }, 1000), (e: unknown) => isCode('TUF_SOURCE_HTTP_ERROR')(e) && /HTTP 302/.test((e as Error).message));
   });
 
-  it('a body over maxBytes → INPUT_TOO_LARGE, whether or not content-length says so', async () => {
-    await assert.rejects(new HttpMetadataSource(`${base}/big`, 'x').fetch({ role: 'timestamp' }, 4096), isCode('INPUT_TOO_LARGE'));
+  it('a body over maxBytes → TUF_SOURCE_BAD_RESPONSE (exit 3), whether or not content-length says so', async () => {
+    await assert.rejects(new HttpMetadataSource(`${base}/big`, 'x').fetch({ role: 'timestamp' }, 4096), isCode('TUF_SOURCE_BAD_RESPONSE'));
     const { prefix } = await serve();
-    await assert.rejects(new HttpMetadataSource(`${base}${prefix}`, COLLECTION).fetch({ role: 'timestamp' }, 10), isCode('INPUT_TOO_LARGE'));
+    await assert.rejects(new HttpMetadataSource(`${base}${prefix}`, COLLECTION).fetch({ role: 'timestamp' }, 10), isCode('TUF_SOURCE_BAD_RESPONSE'));
   });
 
   it('no answer within the request timeout → TUF_SOURCE_TIMEOUT', async () => {

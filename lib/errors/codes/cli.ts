@@ -65,6 +65,12 @@ export const cliCodes = {
     exit: 3,
     http: 502,
   },
+  TRUST_SERVER_NOT_OCITRUST: {
+    meaning: 'The --server address answers HTTP, but not as an ocitrust trust server (a registry, a web page, another API): its answers carry neither the Ocitrust-Api-Version header nor an ocitrust error document.',
+    action: 'Point --server / OCITRUST_SERVER at the trust server (`trust server`), not at the registry or a web front end.',
+    exit: 3,
+    http: 502,
+  },
   PIN_STORE_IO: {
     meaning: 'The pinned root of a collection in the ocitrust home could not be read or written, or the file is corrupt.',
     action: 'Check the permissions of the ocitrust home (--home / OCITRUST_HOME); delete a corrupt pin file and pin again with --root.',

@@ -14,8 +14,8 @@ export const ociCodes = {
     http: 400,
   },
   MANIFEST_INVALID: {
-    meaning: 'A manifest or index is not valid JSON or does not have the shape the OCI image spec requires.',
-    action: 'Check the image in the registry; if the registry returned it, treat the content as untrusted or corrupted.',
+    meaning: 'A manifest or index given as input (a file, a push) is not valid JSON or does not have the shape the OCI image spec requires. One a registry serves is REGISTRY_BAD_RESPONSE instead.',
+    action: 'Fix the manifest; for one the registry served, check the image in the registry and treat the content as untrusted or corrupted.',
     exit: 2,
     http: 400,
   },

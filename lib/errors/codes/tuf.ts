@@ -77,6 +77,12 @@ export const tufCodes = {
     exit: 3,
     http: 504,
   },
+  TUF_SOURCE_BAD_RESPONSE: {
+    meaning: 'The trust metadata source answered with something that is not metadata: not JSON, not the shape of the role, larger than the limit for it, or unsupported. The metadata the user pinned or asked for is not at fault.',
+    action: 'Check that --server points at an ocitrust trust server and that nothing between rewrites its answers; retry. Signatures that do not verify are reported as such, not with this code.',
+    exit: 3,
+    http: 502,
+  },
   TUF_SOURCE_HTTP_ERROR: {
     meaning: 'The trust server answered a metadata request with an unexpected HTTP status (not 200 or 404).',
     action: 'Check the server\'s health and your credentials; the message names the status.',

@@ -42,11 +42,11 @@ describe('DirectoryMetadataSource', () => {
     assert.equal(r.versions.targets, 2);
   });
 
-  it('absent file → null; too large → INPUT_TOO_LARGE; not a file → TUF_SOURCE_UNREACHABLE', async () => {
+  it('absent file → null; too large → TUF_SOURCE_BAD_RESPONSE; not a file → TUF_SOURCE_UNREACHABLE', async () => {
     const src = new DirectoryMetadataSource(dir);
     assert.equal(await src.fetch({ role: 'root', version: 99 }, 1000), null);
     await writeFile(join(dir, '5.targets.json'), 'x'.repeat(100));
-    await assert.rejects(src.fetch({ role: 'targets', version: 5 }, 99), isCode('INPUT_TOO_LARGE'));
+    await assert.rejects(src.fetch({ role: 'targets', version: 5 }, 99), isCode('TUF_SOURCE_BAD_RESPONSE'));
     assert.equal((await src.fetch({ role: 'targets', version: 5 }, 100))!.length, 100);
     await mkdir(join(dir, '6.targets.json'));
     await assert.rejects(src.fetch({ role: 'targets', version: 6 }, 100), isCode('TUF_SOURCE_UNREACHABLE'));
@@ -60,7 +60,7 @@ describe('MemoryMetadataSource', () => {
     const b = (await src.fetch({ role: 'timestamp' }, 3))!;
     b[0] = 9;
     assert.equal(files.get('timestamp.json')![0], 1);
-    await assert.rejects(src.fetch({ role: 'timestamp' }, 2), isCode('INPUT_TOO_LARGE'));
+    await assert.rejects(src.fetch({ role: 'timestamp' }, 2), isCode('TUF_SOURCE_BAD_RESPONSE'));
     assert.equal(await src.fetch({ role: 'root', version: 1 }, 2), null);
   });
 });

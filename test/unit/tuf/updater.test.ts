@@ -299,7 +299,7 @@ describe('Updater#refresh', () => {
     });
     it('targets larger than the length snapshot records are not read past it', async () => {
       c.put('1.targets.json', Buffer.concat([Buffer.from(c.file('1.targets.json')), Buffer.from(' ')]));
-      await rejectsCode(updater().refresh(), 'INPUT_TOO_LARGE');
+      await rejectsCode(updater().refresh(), 'TUF_SOURCE_BAD_RESPONSE');
     });
   });
 });
