@@ -86,7 +86,7 @@ export class Metadata<T extends Signed = Signed> {
    * duplicate signature keyids and on anything that could not be re-canonicalized.
    *
    * @example Metadata.fromJSON('targets', JSON.parse(text))
-   * @throws METADATA_INVALID, METADATA_TYPE_MISMATCH, METADATA_DUPLICATE_KEYID, METADATA_KEYID_MISMATCH,
+   * @throws METADATA_INVALID, METADATA_TYPE_MISMATCH, METADATA_DUPLICATE_KEYID, METADATA_DUPLICATE_KEY, METADATA_KEYID_MISMATCH,
    *   METADATA_SPEC_VERSION_UNSUPPORTED, METADATA_UNSUPPORTED, METADATA_THRESHOLD_INVALID, METADATA_ROLE_NAME_INVALID,
    *   KEY_INVALID, KEY_UNSUPPORTED, CANONICAL_JSON_UNSUPPORTED, INPUT_TOO_LARGE
    */
@@ -142,18 +142,24 @@ export class Metadata<T extends Signed = Signed> {
   }
 
   /**
-   * The distinct keyids of `role` whose key produced a valid signature over `delegate`.
-   * Signatures by keys the role does not list never count.
+   * The keyids of `role` whose key produced a valid signature over `delegate`, one per distinct
+   * key: a key listed under two keyids (a keyid hashes the key object as spelled) counts once,
+   * whichever keyids its signatures carry (go-tuf GHSA-4f8r-qqr9-fq8j). Signatures by keys the
+   * role does not list never count. The size of the result is what thresholds compare against.
    */
   static validSigners(role: Role, keys: ReadonlyMap<string, PublicKey>, delegate: Metadata): Set<string> {
     const ok = new Set<string>();
+    const counted = new Set<string>();
     const bytes = delegate.signedBytes();
     for (const id of new Set(role.keyids)) {
       const key = keys.get(id);
       const s = delegate.signatures.get(id);
-      if (!key || !s) continue;
+      if (!key || !s || counted.has(key.fingerprint)) continue;
       const sig = fromHex(s.sig);
-      if (sig && key.verify(sig, bytes)) ok.add(id);
+      if (sig && key.verify(sig, bytes)) {
+        counted.add(key.fingerprint);
+        ok.add(id);
+      }
     }
     return ok;
   }

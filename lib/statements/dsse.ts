@@ -173,9 +173,10 @@ export interface VerifyEnvelopeOptions {
  * Verifies the DSSE signatures of `env` over PAE(payloadType, payload) and returns the
  * distinct trusted keys that produced at least one valid signature, in signature order.
  * `keyid` is only a hint (DSSE: "MUST NOT be used for security decisions"): the hinted key is
- * tried first, then every other trusted key; what counts is the key that verified. A key that
- * signed twice appears once (DSSE thresholds count unique keys). Never throws on bad
- * signatures; an empty result means nothing verified.
+ * tried first, then every other trusted key; what counts is the key that verified. Keys are
+ * distinct by key material, not keyid ({@link PublicKey.fingerprint}): a key that signed twice,
+ * or that `keys` lists under two keyids, appears once (DSSE thresholds count unique keys).
+ * Never throws on bad signatures; an empty result means nothing verified.
  *
  * @throws INVALID_ARGUMENT when `env` or `keys` is not of the expected type.
  */
@@ -188,21 +189,22 @@ export function verifyEnvelope(
   assertArg(keys instanceof Map, 'keys', 'Map<keyid, PublicKey>', keys);
   let budget = opts.maxAttempts ?? 1024;
   const message = pae(env.payloadType, env.payload);
+  // By fingerprint: one key under two keyids must not count as two keys.
   const found = new Map<string, PublicKey>();
   for (const s of env.signatures) {
     if (s.sig.length !== ED25519_SIG_BYTES) continue;
     const hinted = keys.get(s.keyid);
     // A hinted key that already counts is not tried again (a second signature by one key
     // adds nothing), but the signature may still be another key's under a wrong hint.
-    if (hinted && !found.has(hinted.keyid) && hinted.verify(s.sig, message)) {
-      found.set(hinted.keyid, hinted);
+    if (hinted && !found.has(hinted.fingerprint) && hinted.verify(s.sig, message)) {
+      found.set(hinted.fingerprint, hinted);
       continue;
     }
     for (const k of keys.values()) {
-      if (k === hinted || found.has(k.keyid)) continue;
+      if (k === hinted || found.has(k.fingerprint) || k.fingerprint === hinted?.fingerprint) continue;
       if (budget-- <= 0) break;
       if (k.verify(s.sig, message)) {
-        found.set(k.keyid, k);
+        found.set(k.fingerprint, k);
         break;
       }
     }

@@ -418,8 +418,9 @@ export async function rotateKey(ctx: AdminContext, o: { collection: string; role
   };
 }
 
+/** The keys of `a` and `b`, each key once: by key material, so a second spelling of a listed key adds nothing. */
 function unionKeys(a: readonly PublicKey[], b: readonly PublicKey[]): PublicKey[] {
   const m = new Map<string, PublicKey>();
-  for (const k of [...a, ...b]) if (!m.has(k.keyid)) m.set(k.keyid, k);
+  for (const k of [...a, ...b]) if (!m.has(k.fingerprint)) m.set(k.fingerprint, k);
   return [...m.values()];
 }

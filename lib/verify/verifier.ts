@@ -109,7 +109,10 @@ export function verifyIndex(
 /** A (role, key) pair that passed every per-envelope check and counts toward the role. */
 interface Counted {
   readonly role: string;
+  /** The keyid under which the role lists the key (the first, were it listed twice). */
   readonly keyid: string;
+  /** The key material ({@link PublicKey.fingerprint}): what thresholds count. */
+  readonly fingerprint: string;
   readonly signedAt: Date | undefined;
   /** `signedAt` as the statement spelled it, which is formatTime(signedAt) (parseTime round-trips). */
   readonly signedAtText: string;
@@ -130,6 +133,8 @@ class ImageVerification {
   readonly #rolesByName: ReadonlyMap<string, TrustedRole>;
   /** Roles whose delegation may vouch for this target path (TUF preorder, stopping at terminating). */
   readonly #eligible: ReadonlySet<string>;
+  /** Per role: fingerprint of each listed key → the keyid the role lists it under. */
+  readonly #roleKeys = new Map<string, ReadonlyMap<string, string>>();
   #ignored = 0;
 
   constructor(input: VerifyInput, policy: VerifyPolicy) {
@@ -148,6 +153,7 @@ class ImageVerification {
 
   run(): VerifyResult {
     if (!this.checkTrustFresh()) return this.result(false, []);
+    this.checkRoleKeys();
     this.checkReferenceDigest();
     const counted = this.checkEnvelopes();
     const met = this.countThresholds(counted);
@@ -162,6 +168,31 @@ class ImageVerification {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Precondition: each role's keys, as key material. Thresholds count keys, not keyids: a keyid
+   * hashes the key object as spelled, so one key can be listed under two keyids (go-tuf
+   * GHSA-4f8r-qqr9-fq8j). lib/metadata refuses such metadata, so views from lib/tuf never hold
+   * it; a view built otherwise is flagged here and the key counts once. The failure does not
+   * veto other roles: counting once is already the right answer, the flag is for whoever
+   * wrote the trust data.
+   */
+  private checkRoleKeys(): void {
+    const keys = this.#in.trust.keys;
+    for (const role of this.#in.trust.roles) {
+      const byFingerprint = new Map<string, string>();
+      for (const id of role.keyids) {
+        const k = keys.get(id);
+        if (!k) continue;
+        const first = byFingerprint.get(k.fingerprint);
+        if (first === undefined) byFingerprint.set(k.fingerprint, id);
+        else if (first !== id) {
+          this.fail('METADATA_DUPLICATE_KEY', `role ${q(role.name)} lists one key under keyids ${first.slice(0, 16)}… and ${id.slice(0, 16)}…; it counts once`);
+        }
+      }
+      this.#roleKeys.set(role.name, byFingerprint);
+    }
   }
 
   // A reference that pins a digest must resolve to exactly that digest.
@@ -309,7 +340,7 @@ class ImageVerification {
       }
       roles = [role];
     } else {
-      roles = this.#in.trust.roles.filter((r) => keys.some((k) => r.keyids.includes(k.keyid)));
+      roles = this.#in.trust.roles.filter((r) => keys.some((k) => this.#roleKeys.get(r.name)?.has(k.fingerprint)));
       if (roles.length === 0) {
         this.fail('SIG_KEY_NOT_IN_ROLE', `${label}: the verifying key is delegated to no role`);
         return [];
@@ -317,7 +348,8 @@ class ImageVerification {
     }
     const out: Counted[] = [];
     for (const role of roles) {
-      const members = keys.filter((k) => role.keyids.includes(k.keyid));
+      const listed = this.#roleKeys.get(role.name) ?? new Map<string, string>();
+      const members = keys.filter((k) => listed.has(k.fingerprint));
       if (members.length === 0) {
         this.fail('SIG_KEY_NOT_IN_ROLE', `${label}: key ${keys.map((k) => k.keyid.slice(0, 16)).join(', ')} is not delegated to role ${q(role.name)}`);
         continue;
@@ -332,7 +364,7 @@ class ImageVerification {
         this.fail('SIG_REVOKED', `${label}: ${revoked}`);
         continue;
       }
-      for (const k of members) out.push({ role: role.name, keyid: k.keyid, signedAt, signedAtText });
+      for (const k of members) out.push({ role: role.name, keyid: listed.get(k.fingerprint)!, fingerprint: k.fingerprint, signedAt, signedAtText });
     }
     return out;
   }
@@ -349,21 +381,23 @@ class ImageVerification {
     return undefined;
   }
 
-  // Step 5: thresholds over distinct keyids per role (a key that signs twice counts once).
+  // Step 5: thresholds over distinct key material per role: a key that signs twice, or that
+  // is listed under two keyids, counts once (DESIGN §5 step 5).
   private countThresholds(counted: readonly Counted[]): Set<string> {
     const byRole = new Map<string, Set<string>>();
     for (const c of counted) {
       let s = byRole.get(c.role);
       if (!s) byRole.set(c.role, (s = new Set()));
-      s.add(c.keyid);
+      s.add(c.fingerprint);
     }
     const met = new Set<string>();
-    for (const [name, keyids] of byRole) {
+    for (const [name, keys] of byRole) {
       const role = this.#rolesByName.get(name)!;
-      // A threshold below 1 would let a role be satisfied by nobody; never trust that.
-      const threshold = Math.max(1, role.threshold);
-      if (keyids.size >= threshold) met.add(name);
-      else this.fail('THRESHOLD_NOT_MET', `role ${q(name)}: ${keyids.size} of ${threshold} distinct keys signed`);
+      // A threshold below 1 (or not a number at all) would let a role be satisfied by nobody;
+      // never trust that: such a role is never met.
+      const threshold = role.threshold;
+      if (Number.isSafeInteger(threshold) && threshold >= 1 && keys.size >= threshold) met.add(name);
+      else this.fail('THRESHOLD_NOT_MET', `role ${q(name)}: ${keys.size} of ${String(threshold)} distinct keys signed`);
     }
     return met;
   }
@@ -392,11 +426,11 @@ class ImageVerification {
     return ok;
   }
 
-  // Step 7: the result, with each counted (role, keyid) once.
+  // Step 7: the result, with each counted (role, key) once.
   private result(verified: boolean, counted: readonly Counted[]): VerifyResult {
     const sigs = new Map<string, Counted>();
     for (const c of counted) {
-      const k = `${c.role}\u0000${c.keyid}`;
+      const k = `${c.role}\u0000${c.fingerprint}`;
       const prev = sigs.get(k);
       if (!prev || (c.signedAt && (!prev.signedAt || c.signedAt > prev.signedAt))) sigs.set(k, c);
     }
