@@ -1,4 +1,4 @@
-import { formatTime, type Clock } from '../clock.js';
+import { formatTime, readClock, type Clock } from '../clock.js';
 import { assertArg } from '../errors/index.js';
 import type { PublicKey } from '../keys/key.js';
 import { keyMap } from './keys.js';
@@ -21,10 +21,12 @@ export const DEFAULT_EXPIRY_SECONDS: Readonly<Record<TopLevelRoleName, number>> 
   timestamp: DAY,
 });
 
-/** `clock.now()` plus `seconds`, whole seconds. */
+/** `clock.now()` plus `seconds`, whole seconds. @throws INVALID_ARGUMENT */
 export function expiryFrom(clock: Clock, seconds: number): Date {
   assertArg(Number.isSafeInteger(seconds) && seconds > 0, 'expiresInSeconds', 'positive integer', seconds);
-  return new Date(Math.floor(clock.now().getTime() / 1000) * 1000 + seconds * 1000);
+  const d = new Date(Math.floor(readClock(clock).getTime() / 1000) * 1000 + seconds * 1000);
+  assertArg(Number.isFinite(d.getTime()), 'expiresInSeconds', 'a lifetime that ends in a representable date', seconds);
+  return d;
 }
 
 /** Options shared by the builders. */

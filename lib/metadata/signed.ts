@@ -47,9 +47,13 @@ export abstract class Signed {
     this.unrecognized = f.unrecognized ?? Object.freeze({});
   }
 
-  /** True when the document has expired at `now` (TUF: expired when now ≥ expires). */
+  /**
+   * True when the document has expired at `now` (TUF: expired when now ≥ expires). Written as
+   * "not before expiry" so that a `now` that is no valid time (NaN compares false) counts as
+   * expired: fail closed.
+   */
   isExpired(now: Date): boolean {
-    return now.getTime() >= this.expiresAt.getTime();
+    return !(now instanceof Date && now.getTime() < this.expiresAt.getTime());
   }
 
   /** The common fields, for subclasses building copies. */

@@ -85,7 +85,7 @@ export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
  *   Nothing else: garbage input never escapes as another error type.
  */
 export function parseEnvelope(input: Uint8Array | string, limits: Partial<EnvelopeLimits> = {}): Envelope {
-  const lim = { ...DEFAULT_ENVELOPE_LIMITS, ...limits };
+  const lim = envelopeLimits(limits);
   assertArg(typeof input === 'string' || input instanceof Uint8Array, 'input', 'Uint8Array or string', input);
   const v = parseJson(input, { maxBytes: lim.maxEnvelopeBytes, maxDepth: 8, what: 'DSSE envelope' });
   if (!isJsonObject(v)) bad('not a JSON object');
@@ -126,6 +126,26 @@ export function parseEnvelope(input: Uint8Array | string, limits: Partial<Envelo
 
 function bad(why: string): never {
   throw new OcitrustError('ENVELOPE_MALFORMED', `DSSE envelope: ${why}`);
+}
+
+/**
+ * `limits` over {@link DEFAULT_ENVELOPE_LIMITS}, each given bound checked to be a positive
+ * integer: a bound of NaN or "10" would compare false with every size and so bound nothing.
+ * An absent or undefined field keeps its default.
+ *
+ * @throws INVALID_ARGUMENT
+ */
+export function envelopeLimits(limits: Partial<EnvelopeLimits> | undefined, name = 'limits'): EnvelopeLimits {
+  if (limits === undefined) return DEFAULT_ENVELOPE_LIMITS;
+  assertArg(typeof limits === 'object' && limits !== null, name, 'object of envelope limits', limits);
+  const out: Record<keyof EnvelopeLimits, number> = { ...DEFAULT_ENVELOPE_LIMITS };
+  for (const k of Object.keys(DEFAULT_ENVELOPE_LIMITS) as (keyof EnvelopeLimits)[]) {
+    const v = limits[k];
+    if (v === undefined) continue;
+    assertArg(Number.isSafeInteger(v) && v > 0, `${name}.${k}`, 'positive integer', v);
+    out[k] = v;
+  }
+  return out;
 }
 
 /**

@@ -1,10 +1,10 @@
 import { OcitrustError, assertArg, toOcitrustError, type ErrorCode } from '../errors/index.js';
 import { digestOf, isDigest, parseDigest } from '../crypto/hash.js';
-import { formatTime, type Clock } from '../clock.js';
+import { formatTime, isValidDate, readClock, type Clock } from '../clock.js';
 import { pathMatches, targetPathOf } from '../metadata/paths.js';
-import { parseEnvelope, verifyEnvelope, type Envelope, type EnvelopeLimits } from '../statements/dsse.js';
+import { envelopeLimits, parseEnvelope, verifyEnvelope, type Envelope, type EnvelopeLimits } from '../statements/dsse.js';
 import { INTOTO_PAYLOAD_TYPE, parseStatement, type Statement } from '../statements/statement.js';
-import type { PublicKey } from '../keys/key.js';
+import { PublicKey } from '../keys/key.js';
 import type { TrustedRole, TrustedTargets } from './trust.js';
 import { expectedSubjectName, normalizePolicy, type VerifyPolicy, type VerifyPolicyOptions } from './policy.js';
 import { failure, type VerifiedSignature, type VerifyFailure, type VerifyResult } from './result.js';
@@ -55,7 +55,9 @@ export interface VerifyInput {
 export function verifyImage(input: VerifyInput): VerifyResult {
   checkInput(input);
   const policy = input.policy === undefined ? (defaultPolicy ??= normalizePolicy({})) : normalizePolicy(input.policy);
-  return new ImageVerification(input, policy).run();
+  // Read once, here: every time check of the run compares against this one valid instant.
+  const now = readClock(input.clock, 'input.clock');
+  return new ImageVerification(input, policy, now).run();
 }
 
 /** The normalized default policy (it is frozen, and so are its defaults), made once. */
@@ -137,10 +139,10 @@ class ImageVerification {
   readonly #roleKeys = new Map<string, ReadonlyMap<string, string>>();
   #ignored = 0;
 
-  constructor(input: VerifyInput, policy: VerifyPolicy) {
+  constructor(input: VerifyInput, policy: VerifyPolicy, now: Date) {
     this.#in = input;
     this.#policy = policy;
-    this.#now = input.clock.now();
+    this.#now = now;
     // Statements and delegation paths name the original repository; a mirror's name is
     // mapped back only through a remap the policy explicitly allows.
     this.#subjectName = expectedSubjectName(policy, input.reference.repository);
@@ -162,8 +164,9 @@ class ImageVerification {
   }
 
   // Precondition (TUF freeze, 5.4.4-style): an expired targets view vouches for nothing.
+  // Every time check is written as "not before the limit" so that NaN can only mean expired.
   private checkTrustFresh(): boolean {
-    if (this.#in.trust.expires.getTime() <= this.#now.getTime()) {
+    if (!(this.#now.getTime() < this.#in.trust.expires.getTime())) {
       this.fail('TRUST_EXPIRED', `targets metadata of ${this.#in.trust.collection} (version ${this.#in.trust.version}) expired at ${formatTime(this.#in.trust.expires)}`);
       return false;
     }
@@ -306,10 +309,10 @@ class ImageVerification {
     if (p.mediaType !== this.#in.subject.mediaType || p.size !== this.#in.subject.size) {
       this.fail('STATEMENT_DESCRIPTOR_MISMATCH', `${label}: statement records ${q(p.mediaType)} (${p.size} bytes), manifest is ${q(this.#in.subject.mediaType)} (${this.#in.subject.size} bytes)`);
     }
-    if (p.expires !== undefined && p.expires.getTime() <= this.#now.getTime()) {
+    if (p.expires !== undefined && !(this.#now.getTime() < p.expires.getTime())) {
       this.fail('STATEMENT_EXPIRED', `${label}: statement expired at ${formatTime(p.expires)}`);
     }
-    if (p.signedAt.getTime() > this.#now.getTime() + this.#policy.clockSkewSeconds * 1000) {
+    if (!(p.signedAt.getTime() <= this.#now.getTime() + this.#policy.clockSkewSeconds * 1000)) {
       this.fail('STATEMENT_FUTURE', `${label}: signedAt ${formatTime(p.signedAt)} is in the future (now ${formatTime(this.#now)}, skew ${this.#policy.clockSkewSeconds}s)`);
     }
   }
@@ -509,22 +512,66 @@ function eligibleRoles(roles: readonly TrustedRole[], target: string): Set<strin
   return out;
 }
 
+/**
+ * Checks the caller's input at the door (issue 12 item 4): nothing missing, ill-typed, NaN or an
+ * Invalid Date may reach a check, where a comparison with it would be false and so could read
+ * as "not expired", "no revocation applies" or "bounded". Every such input is INVALID_ARGUMENT
+ * naming the field; the trusted view is checked as deeply as the checks read it.
+ */
 function checkInput(input: VerifyInput): void {
   assertArg(typeof input === 'object' && input !== null, 'input', 'object', input);
-  const { reference, digest, subject, envelopes, trust, clock } = input;
+  const { reference, digest, subject, envelopes, trust, clock, limits } = input;
   assertArg(typeof reference === 'object' && reference !== null, 'input.reference', 'object {repository, tag?, digest?}', reference);
   assertArg(typeof reference.repository === 'string' && reference.repository.length > 0, 'input.reference.repository', 'non-empty string', reference.repository);
   assertArg(reference.tag === undefined || (typeof reference.tag === 'string' && reference.tag.length > 0), 'input.reference.tag', 'non-empty string', reference.tag);
   assertArg(reference.digest === undefined || isDigest(reference.digest), 'input.reference.digest', 'a digest sha256:<hex>', reference.digest);
   assertArg(isDigest(digest), 'input.digest', 'a digest sha256:<hex>', digest);
-  assertArg(typeof subject === 'object' && subject !== null && typeof subject.mediaType === 'string' && Number.isSafeInteger(subject.size), 'input.subject', '{mediaType: string, size: integer}', subject);
-  assertArg(Array.isArray(envelopes) && envelopes.every(isEnvelopeInput), 'input.envelopes', 'array of {bytes: Uint8Array, digest}', envelopes);
-  assertArg(typeof trust === 'object' && trust !== null && trust.keys instanceof Map && Array.isArray(trust.roles) && Array.isArray(trust.revocations) && trust.expires instanceof Date, 'input.trust', 'TrustedTargets', trust);
-  assertArg(typeof clock === 'object' && clock !== null && typeof clock.now === 'function', 'input.clock', 'Clock', clock);
+  assertArg(typeof subject === 'object' && subject !== null, 'input.subject', '{mediaType: string, size: integer}', subject);
+  assertArg(typeof subject.mediaType === 'string' && subject.mediaType.length > 0, 'input.subject.mediaType', 'non-empty string', subject.mediaType);
+  assertArg(Number.isSafeInteger(subject.size) && subject.size >= 0, 'input.subject.size', 'integer ≥ 0', subject.size);
+  assertArg(Array.isArray(envelopes), 'input.envelopes', 'array of {bytes: Uint8Array, digest: string}', envelopes);
+  envelopes.forEach((e, i) => assertArg(isEnvelopeInput(e), `input.envelopes[${i}]`, '{bytes: Uint8Array, digest: string}', e));
+  checkTrust(trust);
+  assertArg(typeof clock === 'object' && clock !== null && typeof clock.now === 'function', 'input.clock', 'Clock {now(): Date}', clock);
+  envelopeLimits(limits, 'input.limits');
+}
+
+function checkTrust(trust: TrustedTargets): void {
+  const T = 'input.trust';
+  assertArg(typeof trust === 'object' && trust !== null, T, 'TrustedTargets', trust);
+  assertArg(typeof trust.collection === 'string' && trust.collection.length > 0, `${T}.collection`, 'non-empty string', trust.collection);
+  assertArg(Number.isSafeInteger(trust.version) && trust.version >= 1, `${T}.version`, 'integer ≥ 1', trust.version);
+  assertArg(isValidDate(trust.expires), `${T}.expires`, 'a valid Date', trust.expires);
+  assertArg(trust.keys instanceof Map, `${T}.keys`, 'Map<keyid, PublicKey>', trust.keys);
+  for (const [id, k] of trust.keys) {
+    assertArg(typeof id === 'string' && k instanceof PublicKey, `${T}.keys`, 'Map<keyid, PublicKey>', k);
+  }
+  assertArg(Array.isArray(trust.roles), `${T}.roles`, 'array of TrustedRole', trust.roles);
+  trust.roles.forEach((r, i) => {
+    const at = `${T}.roles[${i}]`;
+    assertArg(typeof r === 'object' && r !== null, at, 'TrustedRole {name, keyids, threshold, paths, terminating}', r);
+    assertArg(typeof r.name === 'string' && r.name.length > 0, `${at}.name`, 'non-empty string', r.name);
+    assertArg(Array.isArray(r.keyids) && r.keyids.every((k: unknown) => typeof k === 'string'), `${at}.keyids`, 'array of keyid strings', r.keyids);
+    // A threshold that is no positive integer must not be read as "met by anyone".
+    assertArg(Number.isSafeInteger(r.threshold) && r.threshold >= 1, `${at}.threshold`, 'integer ≥ 1', r.threshold);
+    assertArg(Array.isArray(r.paths) && r.paths.every((p: unknown) => typeof p === 'string'), `${at}.paths`, 'array of path patterns', r.paths);
+    assertArg(typeof r.terminating === 'boolean', `${at}.terminating`, 'boolean', r.terminating);
+  });
+  assertArg(Array.isArray(trust.revocations), `${T}.revocations`, 'array of Revocation', trust.revocations);
+  trust.revocations.forEach((r, i) => {
+    const at = `${T}.revocations[${i}]`;
+    assertArg(typeof r === 'object' && r !== null, at, 'Revocation {digest, role?, envelope?, reason}', r);
+    // A revocation whose digest is missing or garbled would match nothing: refuse it rather
+    // than let a revoked signature count.
+    assertArg(isDigest(r.digest), `${at}.digest`, 'a digest sha256:<hex>', r.digest);
+    assertArg(r.role === undefined || typeof r.role === 'string', `${at}.role`, 'string', r.role);
+    assertArg(r.envelope === undefined || typeof r.envelope === 'string', `${at}.envelope`, 'string', r.envelope);
+    assertArg(typeof r.reason === 'string', `${at}.reason`, 'string', r.reason);
+  });
 }
 
 function isEnvelopeInput(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as EnvelopeInput).bytes instanceof Uint8Array;
+  return typeof e === 'object' && e !== null && (e as EnvelopeInput).bytes instanceof Uint8Array && typeof (e as EnvelopeInput).digest === 'string';
 }
 
 /** Quotes untrusted text for a message, bounded. */
