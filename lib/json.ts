@@ -328,6 +328,18 @@ class Parser {
 }
 
 /** True for a plain JSON object (not null, not an array). */
+/**
+ * True for an object literal (prototype Object.prototype or null): options objects are checked
+ * with this, so that a Date, a Map or a class instance, which have no own option fields, is
+ * refused rather than read as "every option at its default".
+ */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** True for any non-null, non-array object that is not bytes (parsed JSON objects and the like). */
 export function isJsonObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }

@@ -1,5 +1,5 @@
 import { OcitrustError, assertArg } from '../errors/index.js';
-import { parseJson, isJsonObject } from '../json.js';
+import { parseJson, isJsonObject, isPlainObject } from '../json.js';
 import { decodeBase64, encodeBase64, maxDecodedLength } from '../crypto/base64.js';
 import { canonicalBytes } from '../crypto/canonical.js';
 import { DEFAULT_LIMITS } from '../config.js';
@@ -137,7 +137,7 @@ function bad(why: string): never {
  */
 export function envelopeLimits(limits: Partial<EnvelopeLimits> | undefined, name = 'limits'): EnvelopeLimits {
   if (limits === undefined) return DEFAULT_ENVELOPE_LIMITS;
-  assertArg(typeof limits === 'object' && limits !== null, name, 'object of envelope limits', limits);
+  assertArg(isPlainObject(limits), name, 'object of envelope limits', limits);
   const out: Record<keyof EnvelopeLimits, number> = { ...DEFAULT_ENVELOPE_LIMITS };
   for (const k of Object.keys(DEFAULT_ENVELOPE_LIMITS) as (keyof EnvelopeLimits)[]) {
     const v = limits[k];

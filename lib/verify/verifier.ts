@@ -564,8 +564,8 @@ function checkTrust(trust: TrustedTargets): void {
     // A revocation whose digest is missing or garbled would match nothing: refuse it rather
     // than let a revoked signature count.
     assertArg(isDigest(r.digest), `${at}.digest`, 'a digest sha256:<hex>', r.digest);
-    assertArg(r.role === undefined || typeof r.role === 'string', `${at}.role`, 'string', r.role);
-    assertArg(r.envelope === undefined || typeof r.envelope === 'string', `${at}.envelope`, 'string', r.envelope);
+    assertArg(r.role === undefined || (typeof r.role === 'string' && r.role.length > 0), `${at}.role`, 'non-empty string', r.role);
+    assertArg(r.envelope === undefined || (typeof r.envelope === 'string' && r.envelope.length > 0), `${at}.envelope`, 'non-empty string', r.envelope);
     assertArg(typeof r.reason === 'string', `${at}.reason`, 'string', r.reason);
   });
 }
