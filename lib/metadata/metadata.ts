@@ -11,7 +11,7 @@ import { Root } from './root.js';
 import { Snapshot } from './snapshot.js';
 import { Targets } from './targets.js';
 import { Timestamp } from './timestamp.js';
-import type { Signed, TopLevelRoleName } from './signed.js';
+import { Signed, type TopLevelRoleName } from './signed.js';
 
 /** The model class of each top-level role. */
 export interface SignedTypes {
@@ -69,6 +69,9 @@ export class Metadata<T extends Signed = Signed> {
 
   /** @throws METADATA_DUPLICATE_KEYID */
   constructor(signed: T, signatures: readonly Signature[] = [], unrecognized?: Readonly<Record<string, unknown>>) {
+    assertArg(signed instanceof Signed, 'signed', 'a Root, Targets, Snapshot or Timestamp', signed);
+    assertArg(Array.isArray(signatures) && signatures.every((s) => s instanceof Signature), 'signatures', 'array of Signature', signatures);
+    assertArg(unrecognized === undefined || (typeof unrecognized === 'object' && unrecognized !== null), 'unrecognized', 'object', unrecognized);
     const m = new Map<string, Signature>();
     for (const s of signatures) {
       if (m.has(s.keyid)) {

@@ -175,6 +175,8 @@ export function envelopeToJSON(env: Envelope): EnvelopeJSON {
  * @throws CANONICAL_JSON_UNSUPPORTED when payloadType or a keyid holds control characters.
  */
 export function serializeEnvelope(env: Envelope): Uint8Array {
+  assertArg(isJsonObject(env) && env.payload instanceof Uint8Array && typeof env.payloadType === 'string' && Array.isArray(env.signatures), 'env', 'Envelope {payloadType, payload, signatures}', env);
+  env.signatures.forEach((s, i) => assertArg(isJsonObject(s) && typeof s.keyid === 'string' && s.sig instanceof Uint8Array, `env.signatures[${i}]`, '{keyid: string, sig: Uint8Array}', s));
   return canonicalBytes(envelopeToJSON(env));
 }
 

@@ -5,6 +5,7 @@
  * and targets keys never leave this machine.
  */
 import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
+import { assertClock } from '../clock.js';
 import { formatTime, systemClock, type Clock } from '../clock.js';
 import type { Limits } from '../config.js';
 import { digestOf, isDigest } from '../crypto/hash.js';
@@ -15,7 +16,7 @@ import { Metadata } from '../metadata/metadata.js';
 import type { Signed } from '../metadata/signed.js';
 import type { Targets } from '../metadata/targets.js';
 import { bumpVersion, newRoot, newTargets } from '../metadata/builders.js';
-import { parseReference, type ImageReference } from '../reference.js';
+import { referenceArg, type ImageReference } from '../reference.js';
 import type { RegistryClient } from '../oci/client.js';
 import { listSignatures, removeReferrer } from '../oci/referrers.js';
 import { collectEnvelopes } from '../oci/signature-artifact.js';
@@ -47,6 +48,22 @@ export interface AdminContext {
 export function defaultSignerPaths(repository: string): string[] {
   return [`${repository}:*`, `${repository}@*`];
 }
+
+/**
+ * Door check of the administrator use cases (issue 12 item 4): a missing or ill-typed context,
+ * options object, collection name or clock is INVALID_ARGUMENT naming it, never a TypeError
+ * from deep inside.
+ */
+function checkAdmin(ctx: unknown, o: unknown, collection?: unknown): void {
+  assertArg(typeof ctx === 'object' && ctx !== null, 'ctx', 'AdminContext object', ctx);
+  const c = ctx as Partial<AdminContext>;
+  if (c.clock !== undefined) assertClock(c.clock, 'ctx.clock');
+  if (o !== NO_OPTIONS) assertArg(typeof o === 'object' && o !== null && !Array.isArray(o), 'options', 'options object', o);
+  if (collection !== NO_OPTIONS) assertArg(typeof collection === 'string' && collection.length > 0, 'collection', 'non-empty collection name', collection);
+}
+
+/** Marks an argument {@link checkAdmin} is not given. */
+const NO_OPTIONS = Symbol('none');
 
 function open(ctx: AdminContext, collection: string, online = true): Promise<CollectionTrust> {
   return openCollection({
@@ -91,6 +108,7 @@ export async function initCollection(
   ctx: AdminContext,
   o: { collection: string; rootKey?: string; targetsKey?: string },
 ): Promise<InitResult> {
+  checkAdmin(ctx, o, o?.collection);
   const clock = ctx.clock ?? systemClock;
   const rootName = o.rootKey ?? 'root';
   const targetsName = o.targetsKey ?? `targets-${collectionSlug(o.collection)}`;
@@ -151,6 +169,8 @@ export async function publishTargetsChange(
   collection: string,
   change: (current: Targets, trust: CollectionTrust) => Targets,
 ): Promise<TargetsChangeResult> {
+  checkAdmin(ctx, NO_OPTIONS, collection);
+  assertArg(typeof change === 'function', 'change', 'function (targets) => targets', change);
   const clock = ctx.clock ?? systemClock;
   let signers: readonly Signer[] | undefined;
   for (let attempt = 1; ; attempt++) {
@@ -193,6 +213,7 @@ export interface AddSignerOptions {
  * @throws METADATA_ROLE_NAME_INVALID, METADATA_THRESHOLD_INVALID and the errors of {@link publishTargetsChange}
  */
 export async function addSigner(ctx: AdminContext, o: AddSignerOptions): Promise<TargetsChangeResult & { readonly releases: boolean }> {
+  checkAdmin(ctx, o, o?.collection);
   assertArg(Array.isArray(o.keys) && o.keys.length > 0, 'keys', 'at least one public key', o.keys);
   let releases = false;
   const r = await publishTargetsChange(ctx, o.collection, (t) => {
@@ -226,6 +247,7 @@ export async function addSigner(ctx: AdminContext, o: AddSignerOptions): Promise
  * @throws METADATA_ROLE_NOT_FOUND and the errors of {@link publishTargetsChange}
  */
 export async function removeSigner(ctx: AdminContext, o: { collection: string; name: string }): Promise<TargetsChangeResult> {
+  checkAdmin(ctx, o, o?.collection);
   return publishTargetsChange(ctx, o.collection, (t) => {
     const gone = t.delegations?.role(o.name);
     let next = t.withoutDelegation(o.name);
@@ -268,6 +290,7 @@ export async function listSigners(
   ctx: Pick<AdminContext, 'home' | 'keys' | 'token' | 'clock' | 'limits' | 'fetch'> & { readonly serverUrl: string; readonly root?: Uint8Array },
   collection: string,
 ): Promise<{ collection: string; version: number; expires: string; signers: SignerInfo[]; trust: CollectionTrust }> {
+  checkAdmin(ctx, NO_OPTIONS, collection);
   const trust = await openCollection({
     home: ctx.home,
     collection,
@@ -327,7 +350,9 @@ export interface RevokeResult extends TargetsChangeResult {
  * @throws REFERENCE_INVALID, MANIFEST_NOT_FOUND, REGISTRY_* (resolving a tag), METADATA_* and the errors of {@link publishTargetsChange}
  */
 export async function revokeSignatures(ctx: AdminContext, o: RevokeOptions): Promise<RevokeResult> {
-  const ref = typeof o.reference === 'string' ? parseReference(o.reference) : o.reference;
+  checkAdmin(ctx, o, NO_OPTIONS);
+  const ref = referenceArg(o.reference);
+  assertArg(ref.digest !== undefined || typeof o.registry?.getManifest === 'function', 'registry', 'RegistryClient (to resolve the tag)', o.registry);
   assertArg(o.envelope === undefined || isDigest(o.envelope), 'envelope', 'a digest sha256:<hex>', o.envelope);
   const digest = ref.digest ?? (await o.registry.getManifest(ref, ref.tag ?? 'latest')).digest;
   const clock = ctx.clock ?? systemClock;
@@ -387,6 +412,7 @@ export interface RotateResult {
  * @throws SIGNING_KEY_MISSING (not enough local root keys), PUBLISH_*, TRUST_SERVER_*, KEY_*, the TUF_* codes
  */
 export async function rotateKey(ctx: AdminContext, o: { collection: string; role: 'root' | 'targets'; newKey?: string }): Promise<RotateResult> {
+  checkAdmin(ctx, o, o?.collection);
   assertArg(o.role === 'root' || o.role === 'targets', 'role', 'root or targets', o.role);
   const clock = ctx.clock ?? systemClock;
   const trust = await open(ctx, o.collection);
