@@ -396,8 +396,8 @@ class ImageVerification {
     const met = new Set<string>();
     for (const [name, keys] of byRole) {
       const role = this.#rolesByName.get(name)!;
-      // A threshold below 1 (or not a number at all) would let a role be satisfied by nobody;
-      // never trust that: such a role is never met.
+      // A threshold below 1 would be met by no signature at all; one that is no number compares
+      // false. checkInput refuses both; here they are never met either way.
       const threshold = role.threshold;
       if (Number.isSafeInteger(threshold) && threshold >= 1 && keys.size >= threshold) met.add(name);
       else this.fail('THRESHOLD_NOT_MET', `role ${q(name)}: ${keys.size} of ${String(threshold)} distinct keys signed`);
