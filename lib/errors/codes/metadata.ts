@@ -38,7 +38,9 @@ export const metadataCodes = {
   METADATA_DUPLICATE_KEY: {
     meaning: 'A role lists one public key under two keyids (a keyid hashes the key object as spelled, so extra fields give the same key another keyid); thresholds count keys, not keyids, and such metadata is refused.',
     action: 'List each key once per role. If the metadata came from a server, treat it as tampered.',
-    exit: 2,
+    // Exit 1: a verifier that meets it says "not verified" (bad trust metadata), as for a keyid
+    // mismatch; a server refuses a publish carrying it as the client's mistake (400).
+    exit: 1,
     http: 400,
   },
   METADATA_THRESHOLD_INVALID: {
