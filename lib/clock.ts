@@ -34,10 +34,12 @@ export function assertClock(v: unknown, name = 'clock'): asserts v is Clock {
 }
 
 /**
- * Reads `clock` once and checks the answer. Every time check compares against this value, and
- * every comparison with an Invalid Date is false, so a clock answering one would switch every
- * expiry check off (issue 12): it is a coded error instead. A throwing clock becomes one too.
+ * Reads `clock` once and checks the answer (a copy of it is returned). Every time check
+ * compares against this value, and every comparison with an Invalid Date is false, so a clock
+ * answering one would switch every expiry check off (issue 12): it is a coded error instead.
+ * A throwing clock becomes one too.
  *
+ * @example const now = readClock(opts.clock ?? systemClock, 'opts.clock');
  * @throws INVALID_ARGUMENT when `clock` is not a Clock or `now()` gives anything but a valid Date.
  */
 export function readClock(clock: unknown, name = 'clock'): Date {
@@ -51,7 +53,8 @@ export function readClock(clock: unknown, name = 'clock'): Date {
   if (!isValidDate(now)) {
     throw new OcitrustError('INVALID_ARGUMENT', `${name}.now(): expected a valid Date, got ${describe(now)}`);
   }
-  return now;
+  // A copy: the caller's Date may be changed later, the instant read here may not.
+  return new Date(now.getTime());
 }
 
 /**

@@ -175,6 +175,7 @@ export function isLoopbackHost(host: string): boolean {
  * A reference given as text or as an {@link ImageReference} (the use cases take either),
  * checked at the door: text is parsed, an object must carry the normalized names.
  *
+ * @example const ref = referenceArg(o.reference); // 'nginx:1.25' or a parsed ImageReference
  * @throws REFERENCE_INVALID for bad text, INVALID_ARGUMENT for anything else
  */
 export function referenceArg(v: unknown, name = 'reference', opts: { defaultTag?: boolean } = {}): ImageReference {
