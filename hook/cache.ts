@@ -86,7 +86,8 @@ export class VerificationCache<V> {
   get(key: string): V | undefined {
     const e = this.#entries.get(key);
     if (!e) return undefined;
-    if (e.expiresAt <= this.#now()) {
+    // "Not before expiry", so that a time that is no number (a broken clock) can only expire.
+    if (!(this.#now() < e.expiresAt)) {
       this.#entries.delete(key);
       return undefined;
     }

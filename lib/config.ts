@@ -1,3 +1,5 @@
+import { assertArg } from './errors/index.js';
+
 /**
  * Limits and defaults in one place (tuf-js `config.ts` style). Every read of untrusted data is
  * bounded by one of these; callers may lower or raise them through options.
@@ -48,7 +50,23 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   requestTimeoutMs: 30_000,
 });
 
-/** Merges partial overrides over the defaults. */
+/**
+ * Merges partial overrides over the defaults. Each override must be a known limit and an
+ * integer (≥ 1; ≥ 0 for the clock skew): a bound of NaN or "100" compares false with every size
+ * and so would bound nothing. An undefined override keeps the default.
+ *
+ * @throws INVALID_ARGUMENT
+ */
 export function limits(overrides?: Partial<Limits>): Limits {
-  return Object.freeze({ ...DEFAULT_LIMITS, ...(overrides ?? {}) });
+  if (overrides === undefined) return DEFAULT_LIMITS;
+  assertArg(typeof overrides === 'object' && overrides !== null && !Array.isArray(overrides), 'limits', 'object of limits', overrides);
+  const out: Record<string, number> = { ...DEFAULT_LIMITS };
+  for (const [k, v] of Object.entries(overrides)) {
+    assertArg(Object.prototype.hasOwnProperty.call(DEFAULT_LIMITS, k), 'limits', `only the known limits (${Object.keys(DEFAULT_LIMITS).join(', ')})`, k);
+    if (v === undefined) continue;
+    const min = k === 'clockSkewSeconds' ? 0 : 1;
+    assertArg(Number.isSafeInteger(v) && (v as number) >= min, `limits.${k}`, `integer ≥ ${min}`, v);
+    out[k] = v as number;
+  }
+  return Object.freeze(out) as unknown as Limits;
 }

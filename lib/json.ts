@@ -1,4 +1,4 @@
-import { OcitrustError } from './errors/index.js';
+import { OcitrustError, describe } from './errors/index.js';
 
 /** Limits for {@link parseJson}. */
 export interface JsonLimits {
@@ -22,6 +22,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  * @example parseJson(bytes, { maxBytes: 1 << 20, what: 'targets.json' })
  */
 export function parseJson(input: string | Uint8Array, limits: JsonLimits): unknown {
+  checkArgs(input, limits);
   const what = limits.what ?? 'JSON document';
   const text = decodeText(input, limits.maxBytes, what);
   const maxDepth = limits.maxDepth ?? DEFAULT_DEPTH;
@@ -36,8 +37,21 @@ export function parseJson(input: string | Uint8Array, limits: JsonLimits): unkno
  * @throws INPUT_TOO_LARGE, JSON_MALFORMED, JSON_DUPLICATE_KEY, JSON_TOO_DEEP
  */
 export function parseJsonStrict(input: string | Uint8Array, limits: JsonLimits): unknown {
+  checkArgs(input, limits);
   const what = limits.what ?? 'JSON document';
   return new Parser(decodeText(input, limits.maxBytes, what), what, limits.maxDepth ?? DEFAULT_DEPTH).parseDocument();
+}
+
+/** Misuse is INVALID_ARGUMENT; a size bound of NaN would compare false and bound nothing. */
+function checkArgs(input: unknown, limits: JsonLimits): void {
+  const misuse = (what: string, v: unknown): never => {
+    throw new OcitrustError('INVALID_ARGUMENT', `${what}, got ${describe(v)}`);
+  };
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) misuse('input: expected a string or Uint8Array', input);
+  if (typeof limits !== 'object' || limits === null) misuse('limits: expected {maxBytes, maxDepth?, what?}', limits);
+  if (!Number.isSafeInteger(limits.maxBytes) || limits.maxBytes < 0) misuse('limits.maxBytes: expected an integer ≥ 0', limits.maxBytes);
+  if (limits.maxDepth !== undefined && (!Number.isSafeInteger(limits.maxDepth) || limits.maxDepth < 1)) misuse('limits.maxDepth: expected an integer ≥ 1', limits.maxDepth);
+  if (limits.what !== undefined && typeof limits.what !== 'string') misuse('limits.what: expected a string', limits.what);
 }
 
 /** Marks "the fast path cannot vouch for this input; ask the strict parser". */
@@ -328,6 +342,18 @@ class Parser {
 }
 
 /** True for a plain JSON object (not null, not an array). */
+/**
+ * True for an object literal (prototype Object.prototype or null): options objects are checked
+ * with this, so that a Date, a Map or a class instance, which have no own option fields, is
+ * refused rather than read as "every option at its default".
+ */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** True for any non-null, non-array object that is not bytes (parsed JSON objects and the like). */
 export function isJsonObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }

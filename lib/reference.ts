@@ -9,7 +9,7 @@
  *   path-component := [a-z0-9]+ (separator [a-z0-9]+)*     separator: "." | "_" | "__" | "-"+
  *   tag       := [A-Za-z0-9_][A-Za-z0-9._-]{0,127}
  */
-import { OcitrustError } from './errors/index.js';
+import { OcitrustError, assertArg } from './errors/index.js';
 import { isDigest } from './crypto/hash.js';
 
 /** A parsed, normalized image reference. */
@@ -141,6 +141,7 @@ export function normalizeRepository(input: string): string {
 
 /** Formats a reference as `repository[:tag][@digest]`. */
 export function formatReference(ref: ImageReference): string {
+  assertArg(typeof ref === 'object' && ref !== null && typeof ref.repository === 'string', 'ref', 'ImageReference {repository, tag?, digest?}', ref);
   return `${ref.repository}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
 }
 
@@ -168,4 +169,25 @@ export function registryApiHost(registry: string): string {
 export function isLoopbackHost(host: string): boolean {
   const h = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:[0-9]+$/, '');
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * A reference given as text or as an {@link ImageReference} (the use cases take either),
+ * checked at the door: text is parsed, an object must carry the normalized names.
+ *
+ * @example const ref = referenceArg(o.reference); // 'nginx:1.25' or a parsed ImageReference
+ * @throws REFERENCE_INVALID for bad text, INVALID_ARGUMENT for anything else
+ */
+export function referenceArg(v: unknown, name = 'reference', opts: { defaultTag?: boolean } = {}): ImageReference {
+  if (typeof v === 'string') return parseReference(v, opts);
+  assertArg(
+    typeof v === 'object' && v !== null && typeof (v as ImageReference).repository === 'string' && typeof (v as ImageReference).registry === 'string' && typeof (v as ImageReference).path === 'string',
+    name,
+    'a reference string or ImageReference {registry, repository, path, tag?, digest?}',
+    v,
+  );
+  const r = v as ImageReference;
+  assertArg(r.tag === undefined || typeof r.tag === 'string', `${name}.tag`, 'string', r.tag);
+  assertArg(r.digest === undefined || typeof r.digest === 'string', `${name}.digest`, 'string', r.digest);
+  return r;
 }

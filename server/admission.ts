@@ -20,7 +20,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { CATALOGUE, OcitrustError, assertArg, isOcitrustError, type ErrorCode } from '../lib/errors/index.js';
-import { systemClock, type Clock } from '../lib/clock.js';
+import { assertClock, systemClock, type Clock } from '../lib/clock.js';
 import { limits as mergeLimits, type Limits } from '../lib/config.js';
 import { isDigest, sha256Hex } from '../lib/crypto/hash.js';
 import { parseReference, type ImageReference } from '../lib/reference.js';
@@ -469,6 +469,8 @@ function prefixed(e: unknown, what: string): unknown {
  * @example const v = createAdmissionVerifier({ localTrust: app.ocitrust.trust }); await app.register(admissionRoutes, { policy, verifyImage: v.verifyImage });
  */
 export function createAdmissionVerifier(o: AdmissionVerifierOptions = {}): AdmissionVerifier {
+  assertArg(typeof o === 'object' && o !== null, 'options', 'AdmissionVerifierOptions object', o);
+  if (o.clock !== undefined) assertClock(o.clock, 'clock');
   const refresh = o.trustRefreshSeconds ?? DEFAULT_TRUST_REFRESH_SECONDS;
   const tagTtl = o.tagTtlSeconds ?? DEFAULT_TAG_TTL_SECONDS;
   const maxManifests = o.maxManifests ?? DEFAULT_MAX_MANIFESTS;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { OcitrustError } from '../errors/index.js';
+import { OcitrustError, describe } from '../errors/index.js';
 
 /** Supported digest algorithms (OCI digest prefixes). */
 export type DigestAlgorithm = 'sha256' | 'sha512';
@@ -24,6 +24,8 @@ export function sha512(data: Uint8Array | string): Uint8Array {
 
 /** OCI digest string (`sha256:<hex>`) of bytes. */
 export function digestOf(data: Uint8Array | string, alg: DigestAlgorithm = 'sha256'): string {
+  if (!(data instanceof Uint8Array) && typeof data !== 'string') throw new OcitrustError('INVALID_ARGUMENT', `data: expected Uint8Array or string, got ${describe(data)}`);
+  if (alg !== 'sha256' && alg !== 'sha512') throw new OcitrustError('INVALID_ARGUMENT', `alg: expected sha256 or sha512, got ${describe(alg)}`);
   return `${alg}:${createHash(alg).update(data).digest('hex')}`;
 }
 

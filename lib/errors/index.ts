@@ -61,6 +61,7 @@ export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `array(length=${v.length})`;
   if (v instanceof Uint8Array) return `Uint8Array(length=${v.length})`;
+  if (v instanceof Date) return Number.isFinite(v.getTime()) ? 'Date' : 'Invalid Date';
   if (typeof v === 'string') return `string(length=${v.length})`;
   if (typeof v === 'number') return Number.isInteger(v) ? `integer ${v}` : `number ${v}`;
   return typeof v;

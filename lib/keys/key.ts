@@ -3,6 +3,7 @@ import { canonicalBytes } from '../crypto/canonical.js';
 import { sha256Hex, fromHex, toHex } from '../crypto/hash.js';
 import { isValidPublicKey, verifyEd25519 } from '../crypto/ed25519.js';
 import { isJsonObject } from '../json.js';
+import { keyFingerprint } from '../crypto/key-fingerprint.js';
 
 /** The TUF key object of an Ed25519 public key, as it appears in metadata. */
 export interface TufKeyJSON {
@@ -16,11 +17,13 @@ export interface TufKeyJSON {
  * An Ed25519 public key in TUF form. The keyid is the SHA-256 of the canonical form of the key
  * object exactly as given (unknown fields such as legacy `keyid_hash_algorithms` included), so
  * keyids computed here match the ones other TUF implementations compute for the same object.
+ * The price is that one key has many keyids: compare keys by {@link PublicKey.fingerprint}.
  */
 export class PublicKey {
   readonly keyid: string;
   readonly publicKey: Uint8Array;
   private readonly json: TufKeyJSON;
+  #fingerprint: string | undefined;
 
   private constructor(json: TufKeyJSON, raw: Uint8Array) {
     this.json = json;
@@ -53,6 +56,15 @@ export class PublicKey {
     const raw = fromHex(pub)!;
     if (!isValidPublicKey(raw)) throw new OcitrustError('KEY_INVALID', 'keyval.public is not a valid Ed25519 point (non-canonical or small order)');
     return new PublicKey(structuredClone(v) as TufKeyJSON, raw);
+  }
+
+  /**
+   * The identity of the key material ({@link keyFingerprint}): equal for every spelling of this
+   * key's object, unlike {@link keyid}. Thresholds count fingerprints.
+   */
+  get fingerprint(): string {
+    this.#fingerprint ??= keyFingerprint(this);
+    return this.#fingerprint;
   }
 
   /** The key object, unknown fields kept. */

@@ -2,7 +2,7 @@ import { OcitrustError } from '../errors/index.js';
 import type { PublicKey } from '../keys/key.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import { arr, invalid, obj, rest, unfrozen } from './guard.js';
-import { keysFromJSON, keysToJSON } from './keys.js';
+import { checkDistinctKeys, keysFromJSON, keysToJSON } from './keys.js';
 import { DelegatedRole, roleNameKey } from './role.js';
 
 /** Options of {@link Delegations}. */
@@ -21,7 +21,7 @@ export class Delegations {
   readonly roles: readonly DelegatedRole[];
   readonly unrecognized: Readonly<Record<string, unknown>>;
 
-  /** @throws METADATA_INVALID, METADATA_ROLE_NAME_INVALID, INPUT_TOO_LARGE */
+  /** @throws METADATA_INVALID, METADATA_ROLE_NAME_INVALID, METADATA_DUPLICATE_KEY, INPUT_TOO_LARGE */
   constructor(o: DelegationsOptions, maxRoles: number = DEFAULT_LIMITS.maxDelegations) {
     if (o.roles.length > maxRoles) throw new OcitrustError('INPUT_TOO_LARGE', `delegations: ${o.roles.length} roles, limit ${maxRoles}`);
     // Unique regardless of case (see roleNameKey): `Alice` next to `alice` is one name twice.
@@ -38,6 +38,7 @@ export class Delegations {
       }
       names.set(roleNameKey(r.name), r.name);
       for (const id of r.keyids) if (!o.keys.has(id)) invalid(`delegations.roles[${r.name}].keyids`, `keyid ${id.slice(0, 16)}… is not in delegations.keys`);
+      checkDistinctKeys(r.keyids, o.keys, `delegations.roles[${r.name}].keyids`);
     }
     this.keys = new Map(o.keys);
     this.roles = Object.freeze([...o.roles]);
@@ -47,7 +48,7 @@ export class Delegations {
 
   /**
    * @throws METADATA_INVALID, METADATA_UNSUPPORTED, METADATA_ROLE_NAME_INVALID, METADATA_KEYID_MISMATCH,
-   *   METADATA_DUPLICATE_KEYID, METADATA_THRESHOLD_INVALID, KEY_INVALID, KEY_UNSUPPORTED, INPUT_TOO_LARGE
+   *   METADATA_DUPLICATE_KEYID, METADATA_DUPLICATE_KEY, METADATA_THRESHOLD_INVALID, KEY_INVALID, KEY_UNSUPPORTED, INPUT_TOO_LARGE
    */
   static fromJSON(v: unknown, maxRoles: number = DEFAULT_LIMITS.maxDelegations): Delegations {
     const o = obj(v, 'delegations');

@@ -30,12 +30,43 @@ export function keysToJSON(keys: ReadonlyMap<string, PublicKey>): Record<string,
   return out;
 }
 
-/** The keyids of `keys`, checked to be unique. @throws METADATA_DUPLICATE_KEYID */
+/**
+ * The keyids of `keys`, checked to be unique, both as keyids and as key material (one key
+ * spelled two ways has two keyids). @throws METADATA_DUPLICATE_KEYID, METADATA_DUPLICATE_KEY
+ */
 export function keyMap(keys: readonly PublicKey[], where: string): Map<string, PublicKey> {
   const m = new Map<string, PublicKey>();
   for (const k of keys) {
     if (m.has(k.keyid)) throw new OcitrustError('METADATA_DUPLICATE_KEYID', `${where}: key ${k.keyid.slice(0, 16)}… given twice`);
     m.set(k.keyid, k);
   }
+  checkDistinctKeys([...m.keys()], m, where);
   return m;
+}
+
+/**
+ * Checks that the keyids of one role name distinct key material. A keyid hashes the key object
+ * as spelled, so the same public key can be listed under two keyids; a threshold counting
+ * keyids would then count one key twice (go-tuf GHSA-4f8r-qqr9-fq8j). Thresholds count key
+ * material everywhere anyway; such metadata is also refused outright, because no honest
+ * tool writes it and accepting it would hide a role that is weaker than it reads. Keyids
+ * missing from `keys` are left to the caller's own check.
+ *
+ * @throws METADATA_DUPLICATE_KEY
+ */
+export function checkDistinctKeys(keyids: readonly string[], keys: ReadonlyMap<string, PublicKey>, where: string): void {
+  const seen = new Map<string, string>();
+  for (const id of keyids) {
+    const k = keys.get(id);
+    if (!k) continue;
+    const other = seen.get(k.fingerprint);
+    if (other !== undefined && other !== id) {
+      throw new OcitrustError(
+        'METADATA_DUPLICATE_KEY',
+        `${where}: keyids ${other.slice(0, 16)}… and ${id.slice(0, 16)}… are the same public key (key ${k.fingerprint.slice(0, 16)}…); a key may be listed once per role`,
+        { details: { keyids: [other, id], fingerprint: k.fingerprint } },
+      );
+    }
+    seen.set(k.fingerprint, id);
+  }
 }

@@ -11,7 +11,7 @@ import { Root } from './root.js';
 import { Snapshot } from './snapshot.js';
 import { Targets } from './targets.js';
 import { Timestamp } from './timestamp.js';
-import type { Signed, TopLevelRoleName } from './signed.js';
+import { Signed, type TopLevelRoleName } from './signed.js';
 
 /** The model class of each top-level role. */
 export interface SignedTypes {
@@ -69,6 +69,9 @@ export class Metadata<T extends Signed = Signed> {
 
   /** @throws METADATA_DUPLICATE_KEYID */
   constructor(signed: T, signatures: readonly Signature[] = [], unrecognized?: Readonly<Record<string, unknown>>) {
+    assertArg(signed instanceof Signed, 'signed', 'a Root, Targets, Snapshot or Timestamp', signed);
+    assertArg(Array.isArray(signatures) && signatures.every((s) => s instanceof Signature), 'signatures', 'array of Signature', signatures);
+    assertArg(unrecognized === undefined || (typeof unrecognized === 'object' && unrecognized !== null), 'unrecognized', 'object', unrecognized);
     const m = new Map<string, Signature>();
     for (const s of signatures) {
       if (m.has(s.keyid)) {
@@ -86,7 +89,7 @@ export class Metadata<T extends Signed = Signed> {
    * duplicate signature keyids and on anything that could not be re-canonicalized.
    *
    * @example Metadata.fromJSON('targets', JSON.parse(text))
-   * @throws METADATA_INVALID, METADATA_TYPE_MISMATCH, METADATA_DUPLICATE_KEYID, METADATA_KEYID_MISMATCH,
+   * @throws METADATA_INVALID, METADATA_TYPE_MISMATCH, METADATA_DUPLICATE_KEYID, METADATA_DUPLICATE_KEY, METADATA_KEYID_MISMATCH,
    *   METADATA_SPEC_VERSION_UNSUPPORTED, METADATA_UNSUPPORTED, METADATA_THRESHOLD_INVALID, METADATA_ROLE_NAME_INVALID,
    *   KEY_INVALID, KEY_UNSUPPORTED, CANONICAL_JSON_UNSUPPORTED, INPUT_TOO_LARGE
    */
@@ -147,18 +150,24 @@ export class Metadata<T extends Signed = Signed> {
   }
 
   /**
-   * The distinct keyids of `role` whose key produced a valid signature over `delegate`.
-   * Signatures by keys the role does not list never count.
+   * The keyids of `role` whose key produced a valid signature over `delegate`, one per distinct
+   * key: a key listed under two keyids (a keyid hashes the key object as spelled) counts once,
+   * whichever keyids its signatures carry (go-tuf GHSA-4f8r-qqr9-fq8j). Signatures by keys the
+   * role does not list never count. The size of the result is what thresholds compare against.
    */
   static validSigners(role: Role, keys: ReadonlyMap<string, PublicKey>, delegate: Metadata): Set<string> {
     const ok = new Set<string>();
+    const counted = new Set<string>();
     const bytes = delegate.signedBytes();
     for (const id of new Set(role.keyids)) {
       const key = keys.get(id);
       const s = delegate.signatures.get(id);
-      if (!key || !s) continue;
+      if (!key || !s || counted.has(key.fingerprint)) continue;
       const sig = fromHex(s.sig);
-      if (sig && key.verify(sig, bytes)) ok.add(id);
+      if (sig && key.verify(sig, bytes)) {
+        counted.add(key.fingerprint);
+        ok.add(id);
+      }
     }
     return ok;
   }

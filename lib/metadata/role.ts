@@ -1,4 +1,4 @@
-import { OcitrustError } from '../errors/index.js';
+import { OcitrustError, assertArg } from '../errors/index.js';
 import { bool, int, keyid, obj, rest, str, strArray, unfrozen } from './guard.js';
 import { TOP_LEVEL_ROLE_NAMES } from './signed.js';
 import { pathMatches } from './paths.js';
@@ -21,6 +21,9 @@ export class Role {
 
   /** @throws METADATA_INVALID, METADATA_DUPLICATE_KEYID, METADATA_THRESHOLD_INVALID */
   constructor(o: RoleOptions, where = 'role') {
+    if (typeof where !== 'string') where = 'role';
+    assertArg(typeof o === 'object' && o !== null, where, 'object {keyids, threshold}', o);
+    assertArg(Array.isArray(o.keyids), `${where}.keyids`, 'array of keyids', o.keyids);
     const ids = [...o.keyids].map((k, i) => keyid(k, `${where}.keyids[${i}]`));
     if (new Set(ids).size !== ids.length) {
       throw new OcitrustError('METADATA_DUPLICATE_KEYID', `${where}.keyids: a keyid is listed more than once`);
@@ -105,8 +108,10 @@ export class DelegatedRole extends Role {
 
   /** @throws METADATA_INVALID, METADATA_ROLE_NAME_INVALID, METADATA_DUPLICATE_KEYID, METADATA_THRESHOLD_INVALID */
   constructor(o: DelegatedRoleOptions, where = 'delegations.roles[]') {
+    if (typeof where !== 'string') where = 'delegations.roles[]';
     super(o, where);
     this.name = checkRoleName(o.name, `${where}.name`);
+    assertArg(Array.isArray(o.paths), `${where}.paths`, 'array of path patterns', o.paths);
     this.paths = Object.freeze([...o.paths].map((p, i) => str(p, `${where}.paths[${i}]`)));
     this.terminating = bool(o.terminating, `${where}.terminating`);
   }

@@ -1,7 +1,7 @@
 import { OcitrustError } from '../errors/index.js';
 import type { PublicKey } from '../keys/key.js';
 import { bool, obj, rest, unfrozen, invalid } from './guard.js';
-import { keyMap, keysFromJSON, keysToJSON } from './keys.js';
+import { checkDistinctKeys, keyMap, keysFromJSON, keysToJSON } from './keys.js';
 import { Role } from './role.js';
 import { COMMON_FIELDS, Signed, TOP_LEVEL_ROLE_NAMES, commonFromJSON, expiresText, type SignedFields, type TopLevelRoleName } from './signed.js';
 
@@ -24,7 +24,7 @@ export class Root extends Signed {
   readonly consistentSnapshot: boolean;
 
   /**
-   * @throws METADATA_INVALID, METADATA_UNSUPPORTED, METADATA_SPEC_VERSION_UNSUPPORTED
+   * @throws METADATA_INVALID, METADATA_UNSUPPORTED, METADATA_SPEC_VERSION_UNSUPPORTED, METADATA_DUPLICATE_KEY
    */
   constructor(o: RootOptions) {
     super(o);
@@ -37,6 +37,7 @@ export class Root extends Signed {
     }
     for (const [name, role] of o.roles) {
       for (const id of role.keyids) if (!o.keys.has(id)) invalid(`roles.${name}.keyids`, `keyid ${id.slice(0, 16)}… is not in keys`);
+      checkDistinctKeys(role.keyids, o.keys, `roles.${name}.keyids`);
     }
     this.keys = new Map(o.keys);
     this.roles = new Map(TOP_LEVEL_ROLE_NAMES.map((n) => [n, o.roles.get(n) as Role]));
@@ -47,7 +48,7 @@ export class Root extends Signed {
   /**
    * Parses untrusted root `signed` JSON.
    * @throws METADATA_INVALID, METADATA_TYPE_MISMATCH, METADATA_SPEC_VERSION_UNSUPPORTED, METADATA_UNSUPPORTED,
-   *   METADATA_KEYID_MISMATCH, METADATA_DUPLICATE_KEYID, METADATA_THRESHOLD_INVALID, KEY_INVALID, KEY_UNSUPPORTED
+   *   METADATA_KEYID_MISMATCH, METADATA_DUPLICATE_KEYID, METADATA_DUPLICATE_KEY, METADATA_THRESHOLD_INVALID, KEY_INVALID, KEY_UNSUPPORTED
    */
   static fromJSON(v: unknown): Root {
     const o = obj(v, 'signed');
@@ -93,7 +94,7 @@ export class Root extends Signed {
    * Keys no role uses any more are dropped. The caller bumps the version and signs with a
    * threshold of the old and the new root keys (TUF 5.3.4).
    *
-   * @throws METADATA_DUPLICATE_KEYID, METADATA_THRESHOLD_INVALID
+   * @throws METADATA_DUPLICATE_KEYID, METADATA_DUPLICATE_KEY, METADATA_THRESHOLD_INVALID
    */
   withRoleKeys(name: TopLevelRoleName, keys: readonly PublicKey[], threshold?: number): Root {
     const current = this.role(name);

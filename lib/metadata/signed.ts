@@ -1,4 +1,4 @@
-import { OcitrustError } from '../errors/index.js';
+import { OcitrustError, assertArg } from '../errors/index.js';
 import { formatTime } from '../clock.js';
 import { int, invalid, str, time } from './guard.js';
 
@@ -37,6 +37,7 @@ export abstract class Signed {
 
   /** @throws METADATA_INVALID, METADATA_SPEC_VERSION_UNSUPPORTED */
   protected constructor(f: SignedFields) {
+    assertArg(typeof f === 'object' && f !== null, 'options', 'object {specVersion, version, expires, …}', f);
     if (typeof f.specVersion !== 'string' || !SPEC_RE.test(f.specVersion)) {
       throw new OcitrustError('METADATA_SPEC_VERSION_UNSUPPORTED', `spec_version must be 1.0.x, got ${JSON.stringify(String(f.specVersion).slice(0, 32))}`);
     }
@@ -47,9 +48,13 @@ export abstract class Signed {
     this.unrecognized = f.unrecognized ?? Object.freeze({});
   }
 
-  /** True when the document has expired at `now` (TUF: expired when now ≥ expires). */
+  /**
+   * True when the document has expired at `now` (TUF: expired when now ≥ expires). Written as
+   * "not before expiry" so that a `now` that is no valid time (NaN compares false) counts as
+   * expired: fail closed.
+   */
   isExpired(now: Date): boolean {
-    return now.getTime() >= this.expiresAt.getTime();
+    return !(now instanceof Date && now.getTime() < this.expiresAt.getTime());
   }
 
   /** The common fields, for subclasses building copies. */

@@ -58,7 +58,7 @@ export class Targets extends Signed {
    * objects; its content is kept, not interpreted.
    *
    * @throws METADATA_INVALID, METADATA_TYPE_MISMATCH, METADATA_SPEC_VERSION_UNSUPPORTED, METADATA_UNSUPPORTED,
-   *   METADATA_ROLE_NAME_INVALID, METADATA_KEYID_MISMATCH, METADATA_DUPLICATE_KEYID, METADATA_THRESHOLD_INVALID,
+   *   METADATA_ROLE_NAME_INVALID, METADATA_KEYID_MISMATCH, METADATA_DUPLICATE_KEYID, METADATA_DUPLICATE_KEY, METADATA_THRESHOLD_INVALID,
    *   KEY_INVALID, KEY_UNSUPPORTED, INPUT_TOO_LARGE
    */
   static fromJSON(v: unknown, maxDelegations: number = DEFAULT_LIMITS.maxDelegations): Targets {
@@ -100,7 +100,7 @@ export class Targets extends Signed {
    * Adds the delegation, or replaces the role of the same name in place (order is trust
    * order). Its keys join `delegations.keys`; keys no role uses any more are dropped.
    *
-   * @throws METADATA_ROLE_NAME_INVALID, METADATA_DUPLICATE_KEYID, METADATA_THRESHOLD_INVALID
+   * @throws METADATA_ROLE_NAME_INVALID, METADATA_DUPLICATE_KEYID, METADATA_DUPLICATE_KEY, METADATA_THRESHOLD_INVALID
    */
   withDelegation(spec: DelegationSpec): Targets {
     const keys = keyMap(spec.keys, `delegation ${spec.name}`);

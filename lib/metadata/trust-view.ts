@@ -1,6 +1,6 @@
 import { assertArg } from '../errors/index.js';
 import type { TrustedRole, TrustedTargets } from '../verify/trust.js';
-import type { Targets } from './targets.js';
+import { Targets } from './targets.js';
 
 /**
  * The verifier's view of trusted targets metadata (lib/verify/trust.ts contract). Call it only
@@ -11,6 +11,7 @@ import type { Targets } from './targets.js';
  * @throws INVALID_ARGUMENT
  */
 export function trustViewFromTargets(targets: Targets, collection: string): TrustedTargets {
+  assertArg(targets instanceof Targets, 'targets', 'Targets (the signed part of trusted targets metadata)', targets);
   assertArg(typeof collection === 'string' && collection.length > 0, 'collection', 'non-empty string', collection);
   const roles: TrustedRole[] = targets.roles.map((r) =>
     Object.freeze({ name: r.name, keyids: r.keyids, threshold: r.threshold, paths: r.paths, terminating: r.terminating }),

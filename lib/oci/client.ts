@@ -8,7 +8,7 @@
  * before and while reading, and every malformed answer becomes a coded error.
  */
 import { createHash } from 'node:crypto';
-import { CATALOGUE, OcitrustError, isOcitrustError } from '../errors/index.js';
+import { CATALOGUE, OcitrustError, describe, isOcitrustError } from '../errors/index.js';
 import { digestOf, isDigest, parseDigest } from '../crypto/hash.js';
 import { limits as makeLimits, type Limits } from '../config.js';
 import { parseJson, isJsonObject } from '../json.js';
@@ -243,6 +243,7 @@ export class HttpRegistryClient implements RegistryClient {
   readonly #maxTagPageBytes: number;
 
   constructor(opts: HttpRegistryClientOptions = {}) {
+    if (typeof opts !== 'object' || opts === null) throw new OcitrustError('INVALID_ARGUMENT', `HttpRegistryClient: expected an options object, got ${describe(opts)}`);
     this.#limits = makeLimits(opts.limits);
     this.#capabilityTtlMs = opts.referrersCapabilityTtlMs ?? 300_000;
     this.#t = new Transport({
@@ -739,9 +740,11 @@ export class HttpRegistryClient implements RegistryClient {
  * @throws OcitrustError MANIFEST_NOT_FOUND, MANIFEST_DIGEST_MISMATCH, MANIFEST_UNSUPPORTED, REGISTRY_BAD_RESPONSE, REGISTRY_*
  * @example const { digest } = await resolveManifest(client, parseReference('nginx:1.25'));
  */
-export function resolveManifest(
+export async function resolveManifest(
   client: RegistryClient,
   ref: RepositoryRef & { readonly tag?: string; readonly digest?: string },
 ): Promise<FetchedManifest> {
+  if (typeof client?.getManifest !== 'function') throw new OcitrustError('INVALID_ARGUMENT', `client: expected a RegistryClient, got ${describe(client)}`);
+  if (typeof ref !== 'object' || ref === null) throw new OcitrustError('INVALID_ARGUMENT', `ref: expected a reference {registry, path, tag?, digest?}, got ${describe(ref)}`);
   return client.getManifest(ref, ref.digest ?? ref.tag ?? 'latest');
 }

@@ -180,6 +180,7 @@ export function runCredentialHelper(
  * @example const client = new HttpRegistryClient({ credentials: dockerConfigCredentials() });
  */
 export function dockerConfigCredentials(opts: DockerConfigOptions = {}): CredentialProvider {
+  if (typeof opts !== 'object' || opts === null) throw new OcitrustError('INVALID_ARGUMENT', `dockerConfigCredentials: expected an options object, got ${opts === null ? 'null' : typeof opts}`);
   const env = opts.env ?? process.env;
   const dir = opts.configDir ?? (env.DOCKER_CONFIG ? env.DOCKER_CONFIG : join(homedir(), '.docker'));
   const path = join(dir, 'config.json');

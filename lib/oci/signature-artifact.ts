@@ -9,9 +9,9 @@
  * signature with a coded reason; nothing here can make a signature count that would not
  * count otherwise, because the envelope is verified (DSSE, statement subject) downstream.
  */
-import { OcitrustError, type ErrorCode } from '../errors/index.js';
+import { OcitrustError, describe, type ErrorCode } from '../errors/index.js';
 import { digestOf } from '../crypto/hash.js';
-import { formatTime } from '../clock.js';
+import { formatTime, isValidDate } from '../clock.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import type { FetchedManifest, RegistryClient, RepositoryRef } from './client.js';
 import {
@@ -64,6 +64,14 @@ const enc = new TextEncoder();
  * @example const sig = buildSignatureManifest({ subject, envelope: bytes });
  */
 export function buildSignatureManifest(opts: BuildSignatureOptions): SignatureManifest {
+  if (typeof opts !== 'object' || opts === null) throw new OcitrustError('INVALID_ARGUMENT', `buildSignatureManifest: expected options {subject, envelope}, got ${describe(opts)}`);
+  const s0 = opts.subject as Partial<Descriptor> | undefined;
+  if (typeof s0 !== 'object' || s0 === null || typeof s0.mediaType !== 'string' || typeof s0.digest !== 'string' || !Number.isSafeInteger(s0.size)) {
+    throw new OcitrustError('INVALID_ARGUMENT', `buildSignatureManifest: subject: expected a descriptor {mediaType, digest, size}, got ${describe(s0)}`);
+  }
+  if (opts.created !== undefined && !isValidDate(opts.created)) {
+    throw new OcitrustError('INVALID_ARGUMENT', `buildSignatureManifest: created: expected a valid Date, got ${describe(opts.created)}`);
+  }
   const max = opts.maxEnvelopeBytes ?? DEFAULT_LIMITS.maxEnvelopeBytes;
   if (!(opts.envelope instanceof Uint8Array) || opts.envelope.length === 0) {
     throw new OcitrustError('INVALID_ARGUMENT', 'buildSignatureManifest: envelope must be non-empty bytes');
@@ -227,6 +235,14 @@ export async function collectEnvelopes(
   descriptors: readonly Descriptor[],
   opts: CollectOptions = {},
 ): Promise<{ envelopes: SignatureEnvelope[]; dropped: DroppedSignature[] }> {
+  const misuse = (what: string, v: unknown): never => {
+    throw new OcitrustError('INVALID_ARGUMENT', `collectEnvelopes: ${what}, got ${describe(v)}`);
+  };
+  if (typeof client?.getManifest !== 'function') misuse('client: expected a RegistryClient', client);
+  if (typeof repo !== 'object' || repo === null) misuse('repo: expected a repository reference', repo);
+  if (typeof subjectDigest !== 'string') misuse('subjectDigest: expected a digest string', subjectDigest);
+  if (!Array.isArray(descriptors)) misuse('descriptors: expected an array of descriptors', descriptors);
+  if (typeof opts !== 'object' || opts === null) misuse('opts: expected an options object', opts);
   const maxEnv = opts.maxEnvelopeBytes ?? DEFAULT_LIMITS.maxEnvelopeBytes;
   const maxSigs = opts.maxSignatures ?? DEFAULT_LIMITS.maxSignatures;
   const envelopes: SignatureEnvelope[] = [];

@@ -38,6 +38,9 @@ async function readBounded(path: string, max: number, what: string): Promise<Uin
  * @example const policy = await loadPolicyFile('/etc/ocitrust/policy.yaml')
  */
 export async function loadPolicyFile(path: string): Promise<Policy> {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new OcitrustError('INVALID_ARGUMENT', `policy file path: expected a non-empty string, got ${path === null ? 'null' : typeof path === 'string' ? 'an empty string' : typeof path}`);
+  }
   const abs = resolve(path);
   const bytes = await readBounded(abs, MAX_POLICY_BYTES, 'policy file');
   let text: string;

@@ -122,7 +122,8 @@ export function policyFromValue(value: unknown, opts: Omit<ParsePolicyOptions, '
  * @example parsePolicy('version: 1\nrules: []\nunmatched: allow\n')
  */
 export function parsePolicy(text: string, opts: ParsePolicyOptions = {}): Policy {
-  const what = opts.what ?? 'policy file';
+  if (typeof opts !== 'object' || opts === null) throw new OcitrustError('INVALID_ARGUMENT', `policy options: expected an object {what?, format?}, got ${opts === null ? 'null' : typeof opts}`);
+  const what = typeof opts.what === 'string' ? opts.what : 'policy file';
   if (typeof text !== 'string') throw new OcitrustError('INVALID_ARGUMENT', `${what}: expected a string`);
   if (Buffer.byteLength(text, 'utf8') > MAX_POLICY_BYTES) {
     throw new OcitrustError('INPUT_TOO_LARGE', `${what}: larger than ${MAX_POLICY_BYTES} bytes`);

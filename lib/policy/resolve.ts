@@ -71,6 +71,8 @@ function better(a: Candidate, b: Candidate): boolean {
  * @example resolvePolicy(policy, 'registry.example.com/team/app', { namespace: 'prod' })
  */
 export function resolvePolicy(policy: Policy, repository: string, ctx: ResolveContext = {}): Resolution {
+  assertArg(typeof policy === 'object' && policy !== null && Array.isArray(policy.rules), 'policy', 'a Policy (parsePolicy / loadPolicyFile)', policy);
+  assertArg(typeof ctx === 'object' && ctx !== null, 'ctx', 'object {namespace?, labels?}', ctx);
   assertArg(typeof repository === 'string' && repository.length > 0, 'repository', 'a normalized repository name', repository);
   let best: Candidate | undefined;
   for (const rule of policy.rules) {

@@ -1,5 +1,5 @@
 import { OcitrustError, assertArg } from '../errors/index.js';
-import { parseJson, isJsonObject } from '../json.js';
+import { parseJson, isJsonObject, isPlainObject } from '../json.js';
 import { decodeBase64, encodeBase64, maxDecodedLength } from '../crypto/base64.js';
 import { canonicalBytes } from '../crypto/canonical.js';
 import { DEFAULT_LIMITS } from '../config.js';
@@ -85,7 +85,7 @@ export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
  *   Nothing else: garbage input never escapes as another error type.
  */
 export function parseEnvelope(input: Uint8Array | string, limits: Partial<EnvelopeLimits> = {}): Envelope {
-  const lim = { ...DEFAULT_ENVELOPE_LIMITS, ...limits };
+  const lim = envelopeLimits(limits);
   assertArg(typeof input === 'string' || input instanceof Uint8Array, 'input', 'Uint8Array or string', input);
   const v = parseJson(input, { maxBytes: lim.maxEnvelopeBytes, maxDepth: 8, what: 'DSSE envelope' });
   if (!isJsonObject(v)) bad('not a JSON object');
@@ -129,6 +129,26 @@ function bad(why: string): never {
 }
 
 /**
+ * `limits` over {@link DEFAULT_ENVELOPE_LIMITS}, each given bound checked to be a positive
+ * integer: a bound of NaN or "10" would compare false with every size and so bound nothing.
+ * An absent or undefined field keeps its default.
+ *
+ * @throws INVALID_ARGUMENT
+ */
+export function envelopeLimits(limits: Partial<EnvelopeLimits> | undefined, name = 'limits'): EnvelopeLimits {
+  if (limits === undefined) return DEFAULT_ENVELOPE_LIMITS;
+  assertArg(isPlainObject(limits), name, 'object of envelope limits', limits);
+  const out: Record<keyof EnvelopeLimits, number> = { ...DEFAULT_ENVELOPE_LIMITS };
+  for (const k of Object.keys(DEFAULT_ENVELOPE_LIMITS) as (keyof EnvelopeLimits)[]) {
+    const v = limits[k];
+    if (v === undefined) continue;
+    assertArg(Number.isSafeInteger(v) && v > 0, `${name}.${k}`, 'positive integer', v);
+    out[k] = v;
+  }
+  return out;
+}
+
+/**
  * Signs `payload` as a DSSE envelope with every signer (one signature each, in order).
  * @throws INVALID_ARGUMENT on bad arguments or duplicate signers (a key signing twice adds no weight).
  */
@@ -155,6 +175,8 @@ export function envelopeToJSON(env: Envelope): EnvelopeJSON {
  * @throws CANONICAL_JSON_UNSUPPORTED when payloadType or a keyid holds control characters.
  */
 export function serializeEnvelope(env: Envelope): Uint8Array {
+  assertArg(isJsonObject(env) && env.payload instanceof Uint8Array && typeof env.payloadType === 'string' && Array.isArray(env.signatures), 'env', 'Envelope {payloadType, payload, signatures}', env);
+  env.signatures.forEach((s, i) => assertArg(isJsonObject(s) && typeof s.keyid === 'string' && s.sig instanceof Uint8Array, `env.signatures[${i}]`, '{keyid: string, sig: Uint8Array}', s));
   return canonicalBytes(envelopeToJSON(env));
 }
 
@@ -173,9 +195,10 @@ export interface VerifyEnvelopeOptions {
  * Verifies the DSSE signatures of `env` over PAE(payloadType, payload) and returns the
  * distinct trusted keys that produced at least one valid signature, in signature order.
  * `keyid` is only a hint (DSSE: "MUST NOT be used for security decisions"): the hinted key is
- * tried first, then every other trusted key; what counts is the key that verified. A key that
- * signed twice appears once (DSSE thresholds count unique keys). Never throws on bad
- * signatures; an empty result means nothing verified.
+ * tried first, then every other trusted key; what counts is the key that verified. Keys are
+ * distinct by key material, not keyid ({@link PublicKey.fingerprint}): a key that signed twice,
+ * or that `keys` lists under two keyids, appears once (DSSE thresholds count unique keys).
+ * Never throws on bad signatures; an empty result means nothing verified.
  *
  * @throws INVALID_ARGUMENT when `env` or `keys` is not of the expected type.
  */
@@ -188,21 +211,22 @@ export function verifyEnvelope(
   assertArg(keys instanceof Map, 'keys', 'Map<keyid, PublicKey>', keys);
   let budget = opts.maxAttempts ?? 1024;
   const message = pae(env.payloadType, env.payload);
+  // By fingerprint: one key under two keyids must not count as two keys.
   const found = new Map<string, PublicKey>();
   for (const s of env.signatures) {
     if (s.sig.length !== ED25519_SIG_BYTES) continue;
     const hinted = keys.get(s.keyid);
     // A hinted key that already counts is not tried again (a second signature by one key
     // adds nothing), but the signature may still be another key's under a wrong hint.
-    if (hinted && !found.has(hinted.keyid) && hinted.verify(s.sig, message)) {
-      found.set(hinted.keyid, hinted);
+    if (hinted && !found.has(hinted.fingerprint) && hinted.verify(s.sig, message)) {
+      found.set(hinted.fingerprint, hinted);
       continue;
     }
     for (const k of keys.values()) {
-      if (k === hinted || found.has(k.keyid)) continue;
+      if (k === hinted || found.has(k.fingerprint) || k.fingerprint === hinted?.fingerprint) continue;
       if (budget-- <= 0) break;
       if (k.verify(s.sig, message)) {
-        found.set(k.keyid, k);
+        found.set(k.fingerprint, k);
         break;
       }
     }

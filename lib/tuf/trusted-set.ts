@@ -1,5 +1,5 @@
-import { OcitrustError, isOcitrustError } from '../errors/index.js';
-import { systemClock, type Clock } from '../clock.js';
+import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
+import { readClock, systemClock, type Clock } from '../clock.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import { Metadata } from '../metadata/metadata.js';
 import type { Root } from '../metadata/root.js';
@@ -42,10 +42,15 @@ export class TrustedSet {
    * Loads the trusted root (TUF 5.2): it must be signed by a threshold of its own root keys.
    * An expired trusted root is accepted here; the final root is checked by {@link checkFinalRoot}.
    *
-   * @throws METADATA_* (malformed), TUF_THRESHOLD_NOT_MET, JSON_MALFORMED, INPUT_TOO_LARGE
+   * @throws METADATA_* (malformed), TUF_THRESHOLD_NOT_MET, JSON_MALFORMED, INPUT_TOO_LARGE;
+   *   INVALID_ARGUMENT for ill-typed arguments or a clock that gives no valid Date (which would
+   *   otherwise make every expiry check pass)
    */
   constructor(rootBytes: Uint8Array, opts: TrustedSetOptions = {}) {
-    this.referenceTime = (opts.clock ?? systemClock).now();
+    assertArg(rootBytes instanceof Uint8Array, 'rootBytes', 'Uint8Array (root.json bytes)', rootBytes);
+    assertArg(typeof opts === 'object' && opts !== null, 'opts', 'TrustedSetOptions object', opts);
+    this.referenceTime = readClock(opts.clock ?? systemClock, 'clock');
+    assertArg(opts.limits === undefined || (typeof opts.limits === 'object' && opts.limits !== null), 'limits', 'Limits object', opts.limits);
     this.#limits = opts.limits ?? DEFAULT_LIMITS;
     const root = Metadata.fromBytes('root', rootBytes, this.#limits);
     root.verifyDelegate('root', root);

@@ -1,5 +1,5 @@
 import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
-import { formatTime, parseTime, systemClock, type Clock } from '../clock.js';
+import { assertClock, formatTime, parseTime, readClock, systemClock, type Clock } from '../clock.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import { Metadata } from '../metadata/metadata.js';
 import type { Root } from '../metadata/root.js';
@@ -95,11 +95,16 @@ export class Updater {
 
   /** @throws INVALID_ARGUMENT */
   constructor(opts: UpdaterOptions) {
+    assertArg(typeof opts === 'object' && opts !== null, 'opts', 'UpdaterOptions object', opts);
     assertArg(typeof opts?.collection === 'string' && opts.collection.length > 0, 'collection', 'non-empty string', opts?.collection);
     assertArg(opts.trustedRoot instanceof Uint8Array, 'trustedRoot', 'Uint8Array (root.json bytes)', opts.trustedRoot);
     assertArg(typeof opts.source?.fetch === 'function', 'source', 'MetadataSource', opts.source);
     const maxAge = opts.maxCacheAgeSeconds ?? DEFAULT_MAX_CACHE_AGE_SECONDS;
     assertArg(Number.isSafeInteger(maxAge) && maxAge >= 0, 'maxCacheAgeSeconds', 'integer ≥ 0', maxAge);
+    assertArg(opts.offline === undefined || typeof opts.offline === 'boolean', 'offline', 'boolean', opts.offline);
+    assertArg(opts.cache === undefined || (typeof opts.cache?.read === 'function' && typeof opts.cache?.write === 'function'), 'cache', 'TrustCache', opts.cache);
+    assertArg(opts.limits === undefined || (typeof opts.limits === 'object' && opts.limits !== null), 'limits', 'Limits object', opts.limits);
+    if (opts.clock !== undefined) assertClock(opts.clock, 'clock');
     this.#o = opts;
     this.#clock = opts.clock ?? systemClock;
     this.#limits = opts.limits ?? DEFAULT_LIMITS;
@@ -223,7 +228,7 @@ export class Updater {
     }
     // Persisted only as a complete, consistent state: a refresh that fails half-way leaves the
     // previous state (still a valid rollback baseline) and re-walks from it next time.
-    const refreshedAt = this.#clock.now();
+    const refreshedAt = readClock(this.#clock);
     await this.#save(set, chain, refreshedAt);
     return this.#result(set, false, refreshedAt);
   }
@@ -290,9 +295,10 @@ export class Updater {
     if (!cached || !cached.timestamp || !cached.snapshot || !cached.targets) return stale('there is none');
     const refreshedAt = parseTime(cached.refreshedAt);
     if (!refreshedAt) return stale('it has no valid refresh time');
-    const now = this.#clock.now();
+    const now = readClock(this.#clock);
     const age = Math.floor((now.getTime() - refreshedAt.getTime()) / 1000);
-    if (age > this.#maxAge) return stale(`it is ${age} s old, more than the allowed ${this.#maxAge} s`);
+    // Written so that an age that is no number can never pass.
+    if (!(age <= this.#maxAge)) return stale(`it is ${age} s old, more than the allowed ${this.#maxAge} s`);
     const set = new TrustedSet(cached.root, { clock: this.#clock, limits: this.#limits });
     try {
       set.checkFinalRoot();

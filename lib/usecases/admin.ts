@@ -5,6 +5,7 @@
  * and targets keys never leave this machine.
  */
 import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
+import { assertClock } from '../clock.js';
 import { formatTime, systemClock, type Clock } from '../clock.js';
 import type { Limits } from '../config.js';
 import { digestOf, isDigest, parseDigest } from '../crypto/hash.js';
@@ -16,7 +17,7 @@ import type { Signed } from '../metadata/signed.js';
 import type { Targets } from '../metadata/targets.js';
 import { bumpVersion, newRoot, newTargets } from '../metadata/builders.js';
 import { RELEASES_ROLE, roleNameKey } from '../metadata/role.js';
-import { parseReference, type ImageReference } from '../reference.js';
+import { parseReference, referenceArg, type ImageReference } from '../reference.js';
 import type { RegistryClient } from '../oci/client.js';
 import { listSignatures, removeReferrer } from '../oci/referrers.js';
 import { collectEnvelopes } from '../oci/signature-artifact.js';
@@ -52,6 +53,22 @@ export interface AdminContext {
 export function defaultSignerPaths(repository: string): string[] {
   return [`${repository}:*`, `${repository}@*`];
 }
+
+/**
+ * Door check of the administrator use cases (issue 12 item 4): a missing or ill-typed context,
+ * options object, collection name or clock is INVALID_ARGUMENT naming it, never a TypeError
+ * from deep inside.
+ */
+function checkAdmin(ctx: unknown, o: unknown, collection?: unknown): void {
+  assertArg(typeof ctx === 'object' && ctx !== null, 'ctx', 'AdminContext object', ctx);
+  const c = ctx as Partial<AdminContext>;
+  if (c.clock !== undefined) assertClock(c.clock, 'ctx.clock');
+  if (o !== NO_OPTIONS) assertArg(typeof o === 'object' && o !== null && !Array.isArray(o), 'options', 'options object', o);
+  if (collection !== NO_OPTIONS) assertArg(typeof collection === 'string' && collection.length > 0, 'collection', 'non-empty collection name', collection);
+}
+
+/** Marks an argument {@link checkAdmin} is not given. */
+const NO_OPTIONS = Symbol('none');
 
 function open(ctx: AdminContext, collection: string, online = true): Promise<CollectionTrust> {
   return openCollection({
@@ -96,6 +113,7 @@ export async function initCollection(
   ctx: AdminContext,
   o: { collection: string; rootKey?: string; targetsKey?: string },
 ): Promise<InitResult> {
+  checkAdmin(ctx, o, o?.collection);
   const clock = ctx.clock ?? systemClock;
   const rootName = o.rootKey ?? 'root';
   const targetsName = o.targetsKey ?? `targets-${collectionSlug(o.collection)}`;
@@ -170,6 +188,8 @@ export async function publishTargetsChange(
   change: (current: Targets, trust: CollectionTrust) => Targets,
   o: TargetsChangeOptions = {},
 ): Promise<TargetsChangeResult> {
+  checkAdmin(ctx, NO_OPTIONS, collection);
+  assertArg(typeof change === 'function', 'change', 'function (targets) => targets', change);
   const clock = ctx.clock ?? systemClock;
   let signers: readonly Signer[] | undefined;
   const base = o.watch ? changeBase(o.watch.what) : undefined;
@@ -221,6 +241,7 @@ export interface AddSignerOptions {
  * @throws METADATA_ROLE_NAME_INVALID, METADATA_THRESHOLD_INVALID and the errors of {@link publishTargetsChange}
  */
 export async function addSigner(ctx: AdminContext, o: AddSignerOptions): Promise<TargetsChangeResult & { readonly releases: boolean }> {
+  checkAdmin(ctx, o, o?.collection);
   assertArg(Array.isArray(o.keys) && o.keys.length > 0, 'keys', 'at least one public key', o.keys);
   let releases = false;
   const r = await publishTargetsChange(ctx, o.collection, (t) => {
@@ -254,6 +275,7 @@ export async function addSigner(ctx: AdminContext, o: AddSignerOptions): Promise
  * @throws METADATA_ROLE_NOT_FOUND and the errors of {@link publishTargetsChange}
  */
 export async function removeSigner(ctx: AdminContext, o: { collection: string; name: string }): Promise<TargetsChangeResult> {
+  checkAdmin(ctx, o, o?.collection);
   return publishTargetsChange(ctx, o.collection, (t) => {
     const gone = t.delegations?.role(o.name);
     let next = t.withoutDelegation(o.name);
@@ -296,6 +318,7 @@ export async function listSigners(
   ctx: Pick<AdminContext, 'home' | 'keys' | 'token' | 'tokenSource' | 'clock' | 'limits' | 'fetch'> & { readonly serverUrl: string; readonly root?: Uint8Array },
   collection: string,
 ): Promise<{ collection: string; version: number; expires: string; signers: SignerInfo[]; trust: CollectionTrust }> {
+  checkAdmin(ctx, NO_OPTIONS, collection);
   const trust = await openCollection({
     home: ctx.home,
     collection,
@@ -366,7 +389,9 @@ export interface RevokeResult extends TargetsChangeResult {
  *   ENVELOPE_MALFORMED, METADATA_* and the errors of {@link publishTargetsChange}
  */
 export async function revokeSignatures(ctx: AdminContext, o: RevokeOptions): Promise<RevokeResult> {
-  const ref = typeof o.reference === 'string' ? parseReference(o.reference) : o.reference;
+  checkAdmin(ctx, o, NO_OPTIONS);
+  const ref = referenceArg(o.reference);
+  assertArg(ref.digest !== undefined || typeof o.registry?.getManifest === 'function', 'registry', 'RegistryClient (to resolve the tag)', o.registry);
   assertArg(o.envelope === undefined || isDigest(o.envelope), 'envelope', 'a digest sha256:<hex>', o.envelope);
   assertArg(o.role === undefined || (typeof o.role === 'string' && o.role.length > 0), 'role', 'a role name', o.role);
   const digest = ref.digest ?? (await o.registry.getManifest(ref, ref.tag ?? 'latest')).digest;
@@ -476,6 +501,7 @@ export interface RotateResult {
  * @throws SIGNING_KEY_MISSING (not enough local root keys), PUBLISH_CHANGE_CONFLICT, PUBLISH_*, TRUST_SERVER_*, KEY_*, the TUF_* codes
  */
 export async function rotateKey(ctx: AdminContext, o: { collection: string; role: 'root' | 'targets'; newKey?: string }): Promise<RotateResult> {
+  checkAdmin(ctx, o, o?.collection);
   assertArg(o.role === 'root' || o.role === 'targets', 'role', 'root or targets', o.role);
   const clock = ctx.clock ?? systemClock;
   // A targets change landing meanwhile (a signer add) is re-read and carried over; a root
@@ -519,8 +545,9 @@ export async function rotateKey(ctx: AdminContext, o: { collection: string; role
   });
 }
 
+/** The keys of `a` and `b`, each key once: by key material, so a second spelling of a listed key adds nothing. */
 function unionKeys(a: readonly PublicKey[], b: readonly PublicKey[]): PublicKey[] {
   const m = new Map<string, PublicKey>();
-  for (const k of [...a, ...b]) if (!m.has(k.keyid)) m.set(k.keyid, k);
+  for (const k of [...a, ...b]) if (!m.has(k.fingerprint)) m.set(k.fingerprint, k);
   return [...m.values()];
 }

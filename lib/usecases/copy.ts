@@ -5,7 +5,7 @@
  * it supports: the referrers API, or the tag schema with a per-signature tag (DESIGN §4).
  */
 import { OcitrustError, assertArg } from '../errors/index.js';
-import { parseReference, formatReference, type ImageReference } from '../reference.js';
+import { formatReference, referenceArg, type ImageReference } from '../reference.js';
 import type { FetchedManifest, RegistryClient, RepositoryRef } from '../oci/client.js';
 import { listSignatures, signatureTag, updateFallbackIndex } from '../oci/referrers.js';
 import { checkSignatureManifest, referrerDescriptor } from '../oci/signature-artifact.js';
@@ -50,8 +50,12 @@ const MAX_MANIFESTS = 1024;
  * @throws REFERENCE_INVALID, MANIFEST_*, BLOB_*, REGISTRY_*, REFERRERS_*, INPUT_TOO_LARGE
  */
 export async function copyImage(o: CopyImageOptions): Promise<CopyImageResult> {
-  const src = typeof o.source === 'string' ? parseReference(o.source) : o.source;
-  let dst = typeof o.destination === 'string' ? parseReference(o.destination, { defaultTag: false }) : o.destination;
+  assertArg(typeof o === 'object' && o !== null, 'options', 'CopyImageOptions object', o);
+  const src = referenceArg(o.source, 'source');
+  let dst = referenceArg(o.destination, 'destination', { defaultTag: false });
+  assertArg(typeof o.registry?.getManifest === 'function', 'registry', 'RegistryClient', o.registry);
+  assertArg(o.destinationRegistry === undefined || typeof o.destinationRegistry?.getManifest === 'function', 'destinationRegistry', 'RegistryClient', o.destinationRegistry);
+  assertArg(o.onProgress === undefined || typeof o.onProgress === 'function', 'onProgress', 'function', o.onProgress);
   if (dst.tag === undefined && dst.digest === undefined) dst = { ...dst, ...(src.tag !== undefined ? { tag: src.tag } : {}) };
   const from = o.registry;
   const to = o.destinationRegistry ?? o.registry;

@@ -3,9 +3,10 @@
  * envelope and what its statement says) next to what the trust metadata says (signers, keys,
  * revocations), with each signature judged by the verifier on its own.
  */
-import { formatTime, systemClock, type Clock } from '../clock.js';
+import { assertClock, formatTime, systemClock, type Clock } from '../clock.js';
+import { assertArg } from '../errors/index.js';
 import { digestOf } from '../crypto/hash.js';
-import { parseReference, type ImageReference } from '../reference.js';
+import { referenceArg, type ImageReference } from '../reference.js';
 import type { RegistryClient } from '../oci/client.js';
 import { listSignatures } from '../oci/referrers.js';
 import { collectEnvelopes } from '../oci/signature-artifact.js';
@@ -15,8 +16,8 @@ import { paeDigestOf } from '../verify/signature-id.js';
 import { parseStatement } from '../statements/statement.js';
 import { verifyImage } from '../verify/verifier.js';
 import type { VerifyFailure } from '../verify/result.js';
-import type { Root } from '../metadata/root.js';
-import type { Targets } from '../metadata/targets.js';
+import { Root } from '../metadata/root.js';
+import { Targets } from '../metadata/targets.js';
 import { trustViewFromTargets } from '../metadata/trust-view.js';
 import { childManifests } from './verify.js';
 
@@ -88,7 +89,11 @@ export interface InspectOptions {
  * @throws REFERENCE_INVALID, MANIFEST_*, REGISTRY_*
  */
 export async function inspectReference(o: InspectOptions): Promise<Inspection> {
-  const ref = typeof o.reference === 'string' ? parseReference(o.reference) : o.reference;
+  assertArg(typeof o === 'object' && o !== null, 'options', 'InspectOptions object', o);
+  const ref = referenceArg(o.reference);
+  assertArg(typeof o.registry?.getManifest === 'function', 'registry', 'RegistryClient', o.registry);
+  assertArg(typeof o.metadata === 'object' && o.metadata !== null && o.metadata.root instanceof Root && o.metadata.targets instanceof Targets, 'metadata', '{root: Root, targets: Targets}', o.metadata);
+  if (o.clock !== undefined) assertClock(o.clock, 'clock');
   const clock = o.clock ?? systemClock;
   const { root, targets } = o.metadata;
   const trustView = trustViewFromTargets(targets, o.collection);

@@ -3,7 +3,7 @@
  * trust comes from (collection, pinned root, server) and how to verify it. Shared by
  * `trust verify --policy` and `trust verify-manifests`.
  */
-import { OcitrustError } from '../errors/index.js';
+import { OcitrustError, assertArg } from '../errors/index.js';
 import { canonicalBytes } from '../crypto/canonical.js';
 import type { ImageReference } from '../reference.js';
 import type { Policy, ImageRuleOptions } from '../policy/types.js';
@@ -24,6 +24,9 @@ export type PolicyPlan =
  * any network I/O).
  */
 export function planUnderPolicy(policy: Policy, ref: ImageReference, ctx: { namespace?: string; labels?: Record<string, string> } = {}): PolicyPlan {
+  assertArg(typeof policy === 'object' && policy !== null && Array.isArray((policy as { rules?: unknown }).rules), 'policy', 'a Policy (parsePolicy / loadPolicyFile)', policy);
+  assertArg(typeof ref === 'object' && ref !== null && typeof ref.repository === 'string', 'ref', 'ImageReference', ref);
+  assertArg(typeof ctx === 'object' && ctx !== null, 'ctx', 'object {namespace?, labels?}', ctx);
   const r = resolvePolicy(policy, ref.repository, ctx);
   const display = `${ref.repository}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
   const deny = (code: 'POLICY_FILE_NO_MATCH' | 'POLICY_FILE_TAG_DENIED', message: string): PolicyPlan => ({

@@ -4,10 +4,10 @@
  * it as a referrer of the manifest; with `recursive`, every child of an index too.
  */
 import { OcitrustError, assertArg } from '../errors/index.js';
-import { systemClock, type Clock } from '../clock.js';
+import { assertClock, isValidDate, readClock, systemClock, type Clock } from '../clock.js';
 import type { Signer } from '../keys/signer.js';
 import type { KeyStore } from '../keys/keystore.js';
-import { parseReference, formatReference, type ImageReference } from '../reference.js';
+import { formatReference, referenceArg, type ImageReference } from '../reference.js';
 import type { FetchedManifest, RegistryClient } from '../oci/client.js';
 import { pushSignature } from '../oci/referrers.js';
 import { isIndex, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, type Descriptor } from '../oci/types.js';
@@ -79,11 +79,20 @@ const MAX_RECURSIVE = 1024;
  * @throws REFERENCE_INVALID, MANIFEST_NOT_FOUND, MANIFEST_DIGEST_MISMATCH, REGISTRY_*, BLOB_UPLOAD_FAILED, INVALID_ARGUMENT
  */
 export async function signImage(o: SignImageOptions): Promise<SignImageResult> {
-  const ref = typeof o.reference === 'string' ? parseReference(o.reference) : o.reference;
+  assertArg(typeof o === 'object' && o !== null, 'options', 'SignImageOptions object', o);
+  const ref = referenceArg(o.reference);
+  assertArg(typeof o.registry?.getManifest === 'function', 'registry', 'RegistryClient', o.registry);
   const signers = Array.isArray(o.signer) ? (o.signer as readonly Signer[]) : [o.signer as Signer];
   assertArg(signers.length > 0, 'signer', 'at least one Signer', o.signer);
+  signers.forEach((s, i) => assertArg(typeof s === 'object' && s !== null && typeof s.keyid === 'string' && typeof s.sign === 'function', `signer[${i}]`, 'Signer {keyid, sign()}', s));
   assertArg(typeof o.role === 'string' && o.role.length > 0, 'role', 'a role name', o.role);
+  // An Invalid Date would be written as no expiry at all, or crash half-way through a recursive signing.
+  assertArg(o.expires === undefined || isValidDate(o.expires), 'expires', 'a valid Date', o.expires);
+  for (const k of ['recursive', 'forceFallback'] as const) assertArg(o[k] === undefined || typeof o[k] === 'boolean', k, 'boolean', o[k]);
+  assertArg(o.onProgress === undefined || typeof o.onProgress === 'function', 'onProgress', 'function', o.onProgress);
+  if (o.clock !== undefined) assertClock(o.clock, 'clock');
   const clock = o.clock ?? systemClock;
+  readClock(clock); // before any registry traffic: a clock that gives no valid time signs nothing
   const top = await o.registry.getManifest(ref, ref.digest ?? ref.tag ?? 'latest');
 
   const todo: { m: FetchedManifest; tag?: string }[] = [{ m: top, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) }];
@@ -110,12 +119,12 @@ export async function signImage(o: SignImageOptions): Promise<SignImageResult> {
       mediaType: m.mediaType,
       size: m.size,
       role: o.role,
-      signedAt: clock.now(),
+      signedAt: readClock(clock),
       ...(o.expires !== undefined ? { expires: o.expires } : {}),
     });
     const envelope = serializeEnvelope(await signStatement(statement, signers));
     const pushed = await pushSignature(o.registry, ref, { mediaType: m.mediaType, digest: m.digest, size: m.size }, envelope, {
-      created: clock.now(),
+      created: readClock(clock),
       ...(o.forceFallback ? { forceFallback: true } : {}),
     });
     signed.push({

@@ -70,6 +70,7 @@ export interface CollectionTrust {
  *   METADATA_* for a malformed root file
  */
 export async function openCollection(o: OpenCollectionOptions): Promise<CollectionTrust> {
+  assertArg(typeof o === 'object' && o !== null, 'options', 'OpenCollectionOptions object', o);
   assertArg(typeof o.collection === 'string' && o.collection.length > 0, 'collection', 'collection name', o.collection);
   const clock = o.clock ?? systemClock;
   const limits = o.limits ?? DEFAULT_LIMITS;

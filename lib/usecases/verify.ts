@@ -7,10 +7,10 @@
  * "Could not decide" is never reported as "verification failed": registry and server errors
  * (exit 3) are thrown, security failures of the trust metadata (exit 1) become a failed result.
  */
-import { OcitrustError, isOcitrustError } from '../errors/index.js';
-import { systemClock, type Clock } from '../clock.js';
+import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
+import { assertClock, readClock, systemClock, type Clock } from '../clock.js';
 import { digestOf } from '../crypto/hash.js';
-import { parseReference, type ImageReference } from '../reference.js';
+import { referenceArg, type ImageReference } from '../reference.js';
 import type { FetchedManifest, RegistryClient } from '../oci/client.js';
 import { listSignatures, updateFallbackIndex } from '../oci/referrers.js';
 import { collectEnvelopes, type SignatureEnvelope, type DroppedSignature } from '../oci/signature-artifact.js';
@@ -76,9 +76,23 @@ const DEFAULT_MAX_CHILDREN = 64;
  * @throws REFERENCE_INVALID, MANIFEST_NOT_FOUND (exit 2); REGISTRY_*, TUF_SOURCE_*, TUF_CACHE_* (exit 3); POLICY_INVALID
  */
 export async function verifyReference(o: VerifyReferenceOptions): Promise<ReferenceVerification> {
-  const ref = typeof o.reference === 'string' ? parseReference(o.reference) : o.reference;
-  const policy = normalizePolicy(o.policy ?? {});
+  assertArg(typeof o === 'object' && o !== null, 'options', 'VerifyReferenceOptions object', o);
+  const ref = referenceArg(o.reference);
+  assertArg(typeof o.registry?.getManifest === 'function', 'registry', 'RegistryClient', o.registry);
+  assertArg(typeof o.trust === 'object' && o.trust !== null, 'trust', 'TrustedTargets or TrustSource {refresh()}', o.trust);
+  // Only an absent policy is the default one; null or another wrong value is POLICY_INVALID.
+  const policy = normalizePolicy(o.policy === undefined ? {} : o.policy);
+  if (o.clock !== undefined) assertClock(o.clock, 'clock');
   const clock = o.clock ?? systemClock;
+  readClock(clock); // fail before any network traffic; verifyImage reads it again for each check
+  assertArg(o.repairIndex === undefined || typeof o.repairIndex === 'boolean', 'repairIndex', 'boolean', o.repairIndex);
+  assertArg(o.maxChildren === undefined || (Number.isSafeInteger(o.maxChildren) && o.maxChildren >= 0), 'maxChildren', 'integer ≥ 0', o.maxChildren);
+  assertArg(
+    o.platform === undefined || (typeof o.platform === 'object' && o.platform !== null && typeof o.platform.os === 'string' && typeof o.platform.architecture === 'string'),
+    'platform',
+    'Platform {os, architecture, variant?}',
+    o.platform,
+  );
   const reference: VerifyReference = { repository: ref.repository, ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) };
 
   // Steps 2–3 do not depend on the trust metadata, so the registry round trips run while it

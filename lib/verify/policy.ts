@@ -1,5 +1,5 @@
 import { OcitrustError, describe } from '../errors/index.js';
-import { isJsonObject } from '../json.js';
+import { isPlainObject } from '../json.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import { SIGNATURE_PREDICATE_TYPE } from '../statements/statement.js';
 
@@ -74,24 +74,26 @@ export function normalizePolicy(options: VerifyPolicyOptions = {}): VerifyPolicy
   // A policy this function made is deeply frozen, so normalizing it again would give an equal
   // one: hand it back as is (verifiers pass the same normalized policy on every call).
   if (typeof options === 'object' && options !== null && normalized.has(options)) return options as VerifyPolicy;
-  if (!isJsonObject(options)) invalid('policy', 'an object', options);
+  if (!isPlainObject(options)) invalid('policy', 'an object', options);
   for (const k of Object.keys(options)) {
     if (!KEYS.has(k)) throw new OcitrustError('POLICY_INVALID', `policy: unknown field ${JSON.stringify(k.slice(0, 64))}`);
   }
   const o = options as Record<string, unknown>;
-  const bindTag = o.bindTag ?? false;
+  // Only an absent (undefined) option takes its default: null is a wrong value, refused like any
+  // other, never read as "use the default".
+  const bindTag = o.bindTag === undefined ? false : o.bindTag;
   if (typeof bindTag !== 'boolean') invalid('bindTag', 'boolean', bindTag);
-  const clockSkewSeconds = o.clockSkewSeconds ?? DEFAULT_LIMITS.clockSkewSeconds;
+  const clockSkewSeconds = o.clockSkewSeconds === undefined ? DEFAULT_LIMITS.clockSkewSeconds : o.clockSkewSeconds;
   if (!Number.isSafeInteger(clockSkewSeconds) || (clockSkewSeconds as number) < 0 || (clockSkewSeconds as number) > MAX_SKEW) {
     invalid('clockSkewSeconds', `integer 0..${MAX_SKEW}`, clockSkewSeconds);
   }
-  const maxSignatures = o.maxSignatures ?? DEFAULT_LIMITS.maxSignatures;
+  const maxSignatures = o.maxSignatures === undefined ? DEFAULT_LIMITS.maxSignatures : o.maxSignatures;
   if (!Number.isSafeInteger(maxSignatures) || (maxSignatures as number) < 1 || (maxSignatures as number) > 65536) {
     invalid('maxSignatures', 'integer 1..65536', maxSignatures);
   }
-  const multiArch = o.multiArch ?? 'index';
+  const multiArch = o.multiArch === undefined ? 'index' : o.multiArch;
   if (!MODES.includes(multiArch as MultiArchMode)) invalid('multiArch', MODES.join(' | '), multiArch);
-  const predicateType = o.predicateType ?? SIGNATURE_PREDICATE_TYPE;
+  const predicateType = o.predicateType === undefined ? SIGNATURE_PREDICATE_TYPE : o.predicateType;
   if (typeof predicateType !== 'string' || predicateType.length === 0) invalid('predicateType', 'non-empty string', predicateType);
   const policy: VerifyPolicy = Object.freeze({
     requiredRoles: normalizeRoles(o.requiredRoles),
@@ -120,7 +122,7 @@ export function expectedSubjectName(policy: VerifyPolicy, repository: string): s
 
 function normalizeRoles(v: unknown): VerifyPolicy['requiredRoles'] {
   if (v === undefined) return Object.freeze({ allOf: Object.freeze([]), anyOf: Object.freeze([]) });
-  if (!isJsonObject(v)) invalid('requiredRoles', 'object {allOf?, anyOf?}', v);
+  if (!isPlainObject(v)) invalid('requiredRoles', 'object {allOf?, anyOf?}', v);
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
     if (k !== 'allOf' && k !== 'anyOf') throw new OcitrustError('POLICY_INVALID', `policy: requiredRoles: unknown field ${JSON.stringify(k.slice(0, 64))}`);
@@ -144,7 +146,7 @@ function normalizeRemap(v: unknown): readonly IdentityRemap[] {
   return Object.freeze(
     arr.map((r, i) => {
       const at = Array.isArray(v) ? `identityRemap[${i}]` : 'identityRemap';
-      if (!isJsonObject(r)) invalid(at, 'object {from, to}', r);
+      if (!isPlainObject(r)) invalid(at, 'object {from, to}', r);
       const { from, to } = r as Record<string, unknown>;
       for (const [k, x] of [['from', from], ['to', to]] as const) {
         if (typeof x !== 'string' || !REPO_PREFIX.test(x) || x.length > 255) invalid(`${at}.${k}`, 'a repository name or prefix (host[/path])', x);

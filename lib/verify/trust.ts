@@ -23,9 +23,9 @@ export interface TrustedTargets {
 /** One delegated signer role (TUF delegation). */
 export interface TrustedRole {
   readonly name: string;
-  /** Distinct keyids allowed to sign for this role. */
+  /** Keyids allowed to sign for this role; each must name a different key (see {@link PublicKey.fingerprint}). */
   readonly keyids: readonly string[];
-  /** Distinct keyids needed (≥ 1). */
+  /** Distinct keys needed (an integer ≥ 1): key material is counted, not keyids. */
   readonly threshold: number;
   /** TUF path patterns matched against the target path (`<repo>:<tag>` or `<repo>@<digest>`). */
   readonly paths: readonly string[];

@@ -1,12 +1,12 @@
 import { OcitrustError, assertArg, toOcitrustError, type ErrorCode } from '../errors/index.js';
 import { digestOf, isDigest, parseDigest } from '../crypto/hash.js';
-import { keyFingerprint } from '../crypto/key-fingerprint.js';
-import { formatTime, type Clock } from '../clock.js';
+import { KEY_FINGERPRINT_RE, keyFingerprint } from '../crypto/key-fingerprint.js';
+import { formatTime, isValidDate, readClock, type Clock } from '../clock.js';
 import { pathMatches, targetPathOf } from '../metadata/paths.js';
 import { roleNameKey } from '../metadata/role.js';
-import { parseEnvelope, verifyEnvelope, type Envelope, type EnvelopeLimits } from '../statements/dsse.js';
+import { envelopeLimits, parseEnvelope, verifyEnvelope, type Envelope, type EnvelopeLimits } from '../statements/dsse.js';
 import { INTOTO_PAYLOAD_TYPE, parseStatement, type Statement } from '../statements/statement.js';
-import type { PublicKey } from '../keys/key.js';
+import { PublicKey } from '../keys/key.js';
 import type { Revocation, TrustedRole, TrustedTargets } from './trust.js';
 import { paeDigestOf } from './signature-id.js';
 import { expectedSubjectName, normalizePolicy, type VerifyPolicy, type VerifyPolicyOptions } from './policy.js';
@@ -58,7 +58,9 @@ export interface VerifyInput {
 export function verifyImage(input: VerifyInput): VerifyResult {
   checkInput(input);
   const policy = input.policy === undefined ? (defaultPolicy ??= normalizePolicy({})) : normalizePolicy(input.policy);
-  return new ImageVerification(input, policy).run();
+  // Read once, here: every time check of the run compares against this one valid instant.
+  const now = readClock(input.clock, 'input.clock');
+  return new ImageVerification(input, policy, now).run();
 }
 
 /** The normalized default policy (it is frozen, and so are its defaults), made once. */
@@ -112,7 +114,10 @@ export function verifyIndex(
 /** A (role, key) pair that passed every per-envelope check and counts toward the role. */
 interface Counted {
   readonly role: string;
+  /** The keyid under which the role lists the key (the first, were it listed twice). */
   readonly keyid: string;
+  /** The key material ({@link PublicKey.fingerprint}): what thresholds count. */
+  readonly fingerprint: string;
   readonly signedAt: Date | undefined;
   /** `signedAt` as the statement spelled it, which is formatTime(signedAt) (parseTime round-trips). */
   readonly signedAtText: string;
@@ -133,12 +138,14 @@ class ImageVerification {
   readonly #rolesByName: ReadonlyMap<string, TrustedRole>;
   /** Roles whose delegation may vouch for this target path (TUF preorder, stopping at terminating). */
   readonly #eligible: ReadonlySet<string>;
+  /** Per role: fingerprint of each listed key → the keyid the role lists it under. */
+  readonly #roleKeys = new Map<string, ReadonlyMap<string, string>>();
   #ignored = 0;
 
-  constructor(input: VerifyInput, policy: VerifyPolicy) {
+  constructor(input: VerifyInput, policy: VerifyPolicy, now: Date) {
     this.#in = input;
     this.#policy = policy;
-    this.#now = input.clock.now();
+    this.#now = now;
     // Statements and delegation paths name the original repository; a mirror's name is
     // mapped back only through a remap the policy explicitly allows.
     this.#subjectName = expectedSubjectName(policy, input.reference.repository);
@@ -151,6 +158,7 @@ class ImageVerification {
 
   run(): VerifyResult {
     if (!this.checkTrustFresh()) return this.result(false, []);
+    this.checkRoleKeys();
     this.checkReferenceDigest();
     const counted = this.checkEnvelopes();
     const met = this.countThresholds(counted);
@@ -159,12 +167,38 @@ class ImageVerification {
   }
 
   // Precondition (TUF freeze, 5.4.4-style): an expired targets view vouches for nothing.
+  // Every time check is written as "not before the limit" so that NaN can only mean expired.
   private checkTrustFresh(): boolean {
-    if (this.#in.trust.expires.getTime() <= this.#now.getTime()) {
+    if (!(this.#now.getTime() < this.#in.trust.expires.getTime())) {
       this.fail('TRUST_EXPIRED', `targets metadata of ${this.#in.trust.collection} (version ${this.#in.trust.version}) expired at ${formatTime(this.#in.trust.expires)}`);
       return false;
     }
     return true;
+  }
+
+  /**
+   * Precondition: each role's keys, as key material. Thresholds count keys, not keyids: a keyid
+   * hashes the key object as spelled, so one key can be listed under two keyids (go-tuf
+   * GHSA-4f8r-qqr9-fq8j). lib/metadata refuses such metadata, so views from lib/tuf never hold
+   * it; a view built otherwise is flagged here and the key counts once. The failure does not
+   * veto other roles: counting once is already the right answer, the flag is for whoever
+   * wrote the trust data.
+   */
+  private checkRoleKeys(): void {
+    const keys = this.#in.trust.keys;
+    for (const role of this.#in.trust.roles) {
+      const byFingerprint = new Map<string, string>();
+      for (const id of role.keyids) {
+        const k = keys.get(id);
+        if (!k) continue;
+        const first = byFingerprint.get(k.fingerprint);
+        if (first === undefined) byFingerprint.set(k.fingerprint, id);
+        else if (first !== id) {
+          this.fail('METADATA_DUPLICATE_KEY', `role ${q(role.name)} lists one key under keyids ${first.slice(0, 16)}… and ${id.slice(0, 16)}…; it counts once`);
+        }
+      }
+      this.#roleKeys.set(role.name, byFingerprint);
+    }
   }
 
   // A reference that pins a digest must resolve to exactly that digest.
@@ -279,10 +313,10 @@ class ImageVerification {
     if (p.mediaType !== this.#in.subject.mediaType || p.size !== this.#in.subject.size) {
       this.fail('STATEMENT_DESCRIPTOR_MISMATCH', `${label}: statement records ${q(p.mediaType)} (${p.size} bytes), manifest is ${q(this.#in.subject.mediaType)} (${this.#in.subject.size} bytes)`);
     }
-    if (p.expires !== undefined && p.expires.getTime() <= this.#now.getTime()) {
+    if (p.expires !== undefined && !(this.#now.getTime() < p.expires.getTime())) {
       this.fail('STATEMENT_EXPIRED', `${label}: statement expired at ${formatTime(p.expires)}`);
     }
-    if (p.signedAt.getTime() > this.#now.getTime() + this.#policy.clockSkewSeconds * 1000) {
+    if (!(p.signedAt.getTime() <= this.#now.getTime() + this.#policy.clockSkewSeconds * 1000)) {
       this.fail('STATEMENT_FUTURE', `${label}: signedAt ${formatTime(p.signedAt)} is in the future (now ${formatTime(this.#now)}, skew ${this.#policy.clockSkewSeconds}s)`);
     }
   }
@@ -313,7 +347,7 @@ class ImageVerification {
       }
       roles = [role];
     } else {
-      roles = this.#in.trust.roles.filter((r) => keys.some((k) => r.keyids.includes(k.keyid)));
+      roles = this.#in.trust.roles.filter((r) => keys.some((k) => this.#roleKeys.get(r.name)?.has(k.fingerprint)));
       if (roles.length === 0) {
         this.fail('SIG_KEY_NOT_IN_ROLE', `${label}: the verifying key is delegated to no role`);
         return [];
@@ -321,7 +355,8 @@ class ImageVerification {
     }
     const out: Counted[] = [];
     for (const role of roles) {
-      const members = keys.filter((k) => role.keyids.includes(k.keyid));
+      const listed = this.#roleKeys.get(role.name) ?? new Map<string, string>();
+      const members = keys.filter((k) => listed.has(k.fingerprint));
       if (members.length === 0) {
         this.fail('SIG_KEY_NOT_IN_ROLE', `${label}: key ${keys.map((k) => k.keyid.slice(0, 16)).join(', ')} is not delegated to role ${q(role.name)}`);
         continue;
@@ -337,7 +372,7 @@ class ImageVerification {
       const reported = new Set<string>();
       for (const k of members) {
         const revoked = this.revocationFor(role.name, k, signed);
-        if (revoked === undefined) out.push({ role: role.name, keyid: k.keyid, signedAt, signedAtText });
+        if (revoked === undefined) out.push({ role: role.name, keyid: listed.get(k.fingerprint)!, fingerprint: k.fingerprint, signedAt, signedAtText });
         else if (!reported.has(revoked)) {
           reported.add(revoked);
           this.fail('SIG_REVOKED', `${label}: ${revoked}`);
@@ -365,21 +400,23 @@ class ImageVerification {
     return undefined;
   }
 
-  // Step 5: thresholds over distinct keyids per role (a key that signs twice counts once).
+  // Step 5: thresholds over distinct key material per role: a key that signs twice, or that
+  // is listed under two keyids, counts once (DESIGN §5 step 5).
   private countThresholds(counted: readonly Counted[]): Set<string> {
     const byRole = new Map<string, Set<string>>();
     for (const c of counted) {
       let s = byRole.get(c.role);
       if (!s) byRole.set(c.role, (s = new Set()));
-      s.add(c.keyid);
+      s.add(c.fingerprint);
     }
     const met = new Set<string>();
-    for (const [name, keyids] of byRole) {
+    for (const [name, keys] of byRole) {
       const role = this.#rolesByName.get(name)!;
-      // A threshold below 1 would let a role be satisfied by nobody; never trust that.
-      const threshold = Math.max(1, role.threshold);
-      if (keyids.size >= threshold) met.add(name);
-      else this.fail('THRESHOLD_NOT_MET', `role ${q(name)}: ${keyids.size} of ${threshold} distinct keys signed`);
+      // A threshold below 1 would be met by no signature at all; one that is no number compares
+      // false. checkInput refuses both; here they are never met either way.
+      const threshold = role.threshold;
+      if (Number.isSafeInteger(threshold) && threshold >= 1 && keys.size >= threshold) met.add(name);
+      else this.fail('THRESHOLD_NOT_MET', `role ${q(name)}: ${keys.size} of ${String(threshold)} distinct keys signed`);
     }
     return met;
   }
@@ -408,11 +445,11 @@ class ImageVerification {
     return ok;
   }
 
-  // Step 7: the result, with each counted (role, keyid) once.
+  // Step 7: the result, with each counted (role, key) once.
   private result(verified: boolean, counted: readonly Counted[]): VerifyResult {
     const sigs = new Map<string, Counted>();
     for (const c of counted) {
-      const k = `${c.role}\u0000${c.keyid}`;
+      const k = `${c.role}\u0000${c.fingerprint}`;
       const prev = sigs.get(k);
       if (!prev || (c.signedAt && (!prev.signedAt || c.signedAt > prev.signedAt))) sigs.set(k, c);
     }
@@ -518,22 +555,73 @@ function eligibleRoles(roles: readonly TrustedRole[], target: string): Set<strin
   return out;
 }
 
+/**
+ * Checks the caller's input at the door (issue 12 item 4): nothing missing, ill-typed, NaN or an
+ * Invalid Date may reach a check, where a comparison with it would be false and so could read
+ * as "not expired", "no revocation applies" or "bounded". Every such input is INVALID_ARGUMENT
+ * naming the field; the trusted view is checked as deeply as the checks read it.
+ */
 function checkInput(input: VerifyInput): void {
   assertArg(typeof input === 'object' && input !== null, 'input', 'object', input);
-  const { reference, digest, subject, envelopes, trust, clock } = input;
+  const { reference, digest, subject, envelopes, trust, clock, limits } = input;
   assertArg(typeof reference === 'object' && reference !== null, 'input.reference', 'object {repository, tag?, digest?}', reference);
   assertArg(typeof reference.repository === 'string' && reference.repository.length > 0, 'input.reference.repository', 'non-empty string', reference.repository);
   assertArg(reference.tag === undefined || (typeof reference.tag === 'string' && reference.tag.length > 0), 'input.reference.tag', 'non-empty string', reference.tag);
   assertArg(reference.digest === undefined || isDigest(reference.digest), 'input.reference.digest', 'a digest sha256:<hex>', reference.digest);
   assertArg(isDigest(digest), 'input.digest', 'a digest sha256:<hex>', digest);
-  assertArg(typeof subject === 'object' && subject !== null && typeof subject.mediaType === 'string' && Number.isSafeInteger(subject.size), 'input.subject', '{mediaType: string, size: integer}', subject);
-  assertArg(Array.isArray(envelopes) && envelopes.every(isEnvelopeInput), 'input.envelopes', 'array of {bytes: Uint8Array, digest}', envelopes);
-  assertArg(typeof trust === 'object' && trust !== null && trust.keys instanceof Map && Array.isArray(trust.roles) && Array.isArray(trust.revocations) && trust.expires instanceof Date, 'input.trust', 'TrustedTargets', trust);
-  assertArg(typeof clock === 'object' && clock !== null && typeof clock.now === 'function', 'input.clock', 'Clock', clock);
+  assertArg(typeof subject === 'object' && subject !== null, 'input.subject', '{mediaType: string, size: integer}', subject);
+  assertArg(typeof subject.mediaType === 'string' && subject.mediaType.length > 0, 'input.subject.mediaType', 'non-empty string', subject.mediaType);
+  assertArg(Number.isSafeInteger(subject.size) && subject.size >= 0, 'input.subject.size', 'integer ≥ 0', subject.size);
+  assertArg(Array.isArray(envelopes), 'input.envelopes', 'array of {bytes: Uint8Array, digest: string}', envelopes);
+  envelopes.forEach((e, i) => assertArg(isEnvelopeInput(e), `input.envelopes[${i}]`, '{bytes: Uint8Array, digest: string}', e));
+  checkTrust(trust);
+  assertArg(typeof clock === 'object' && clock !== null && typeof clock.now === 'function', 'input.clock', 'Clock {now(): Date}', clock);
+  envelopeLimits(limits, 'input.limits');
+}
+
+function checkTrust(trust: TrustedTargets): void {
+  const T = 'input.trust';
+  assertArg(typeof trust === 'object' && trust !== null, T, 'TrustedTargets', trust);
+  assertArg(typeof trust.collection === 'string' && trust.collection.length > 0, `${T}.collection`, 'non-empty string', trust.collection);
+  assertArg(Number.isSafeInteger(trust.version) && trust.version >= 1, `${T}.version`, 'integer ≥ 1', trust.version);
+  assertArg(isValidDate(trust.expires), `${T}.expires`, 'a valid Date', trust.expires);
+  assertArg(trust.keys instanceof Map, `${T}.keys`, 'Map<keyid, PublicKey>', trust.keys);
+  for (const [id, k] of trust.keys) {
+    assertArg(typeof id === 'string' && k instanceof PublicKey, `${T}.keys`, 'Map<keyid, PublicKey>', k);
+  }
+  assertArg(Array.isArray(trust.roles), `${T}.roles`, 'array of TrustedRole', trust.roles);
+  trust.roles.forEach((r, i) => {
+    const at = `${T}.roles[${i}]`;
+    assertArg(typeof r === 'object' && r !== null, at, 'TrustedRole {name, keyids, threshold, paths, terminating}', r);
+    assertArg(typeof r.name === 'string' && r.name.length > 0, `${at}.name`, 'non-empty string', r.name);
+    assertArg(Array.isArray(r.keyids) && r.keyids.every((k: unknown) => typeof k === 'string'), `${at}.keyids`, 'array of keyid strings', r.keyids);
+    // A threshold that is no positive integer must not be read as "met by anyone".
+    assertArg(Number.isSafeInteger(r.threshold) && r.threshold >= 1, `${at}.threshold`, 'integer ≥ 1', r.threshold);
+    assertArg(Array.isArray(r.paths) && r.paths.every((p: unknown) => typeof p === 'string'), `${at}.paths`, 'array of path patterns', r.paths);
+    assertArg(typeof r.terminating === 'boolean', `${at}.terminating`, 'boolean', r.terminating);
+  });
+  assertArg(Array.isArray(trust.revocations), `${T}.revocations`, 'array of Revocation', trust.revocations);
+  trust.revocations.forEach((r, i) => {
+    const at = `${T}.revocations[${i}]`;
+    assertArg(typeof r === 'object' && r !== null, at, 'Revocation {digest, role?, signature?, envelope?, reason}', r);
+    // A revocation whose digest is missing or garbled would match nothing: refuse it rather
+    // than let a revoked signature count.
+    assertArg(isDigest(r.digest), `${at}.digest`, 'a digest sha256:<hex>', r.digest);
+    assertArg(r.role === undefined || (typeof r.role === 'string' && r.role.length > 0), `${at}.role`, 'non-empty string', r.role);
+    assertArg(r.envelope === undefined || (typeof r.envelope === 'string' && r.envelope.length > 0), `${at}.envelope`, 'non-empty string', r.envelope);
+    // A garbled signature identity would match nothing (or throw mid-verdict): refuse it.
+    assertArg(
+      r.signature === undefined || (typeof r.signature === 'object' && r.signature !== null && typeof r.signature.key === 'string' && KEY_FINGERPRINT_RE.test(r.signature.key) && isDigest(r.signature.pae)),
+      `${at}.signature`,
+      '{key: <64 hex fingerprint>, pae: sha256:<hex>}',
+      r.signature,
+    );
+    assertArg(typeof r.reason === 'string', `${at}.reason`, 'string', r.reason);
+  });
 }
 
 function isEnvelopeInput(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as EnvelopeInput).bytes instanceof Uint8Array;
+  return typeof e === 'object' && e !== null && (e as EnvelopeInput).bytes instanceof Uint8Array && typeof (e as EnvelopeInput).digest === 'string';
 }
 
 /** Quotes untrusted text for a message, bounded. */

@@ -427,12 +427,15 @@ export class TrustService {
     return new Date(now.getTime() + seconds * 1000);
   }
 
-  /** True when the timestamp or snapshot has less than half its lifetime left. */
+  /**
+   * True when the timestamp or snapshot has less than half its lifetime left. Written as "not
+   * clearly enough left", so that a time that is no number re-signs rather than lets them lapse.
+   */
   private needsResign(h: CollectionHead, now: number): boolean {
     if (h.rootVersion === 0) return false;
     return (
-      (h.timestampExpires ?? 0) - now < (this.#o.timestampExpirySeconds * 1000) / 2 ||
-      (h.snapshotExpires ?? 0) - now < (this.#o.snapshotExpirySeconds * 1000) / 2
+      !((h.timestampExpires ?? 0) - now >= (this.#o.timestampExpirySeconds * 1000) / 2) ||
+      !((h.snapshotExpires ?? 0) - now >= (this.#o.snapshotExpirySeconds * 1000) / 2)
     );
   }
 

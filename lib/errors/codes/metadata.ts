@@ -35,6 +35,14 @@ export const metadataCodes = {
     exit: 1,
     http: 422,
   },
+  METADATA_DUPLICATE_KEY: {
+    meaning: 'A role lists one public key under two keyids (a keyid hashes the key object as spelled, so extra fields give the same key another keyid); thresholds count keys, not keyids, and such metadata is refused.',
+    action: 'List each key once per role. If the metadata came from a server, treat it as tampered.',
+    // Exit 1: a verifier that meets it says "not verified" (bad trust metadata), as for a keyid
+    // mismatch; a server refuses a publish carrying it as the client's mistake (400).
+    exit: 1,
+    http: 400,
+  },
   METADATA_THRESHOLD_INVALID: {
     meaning: 'A role threshold is not an integer between 1 and the number of its keyids.',
     action: 'Fix the role: give it at least as many keys as its threshold.',

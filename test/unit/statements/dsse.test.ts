@@ -148,8 +148,8 @@ describe('DSSE envelopes', () => {
   it('bounds the verification attempts spent on unknown signatures', async () => {
     const env = await signEnvelope(T, enc('x'), [c]);
     let calls = 0;
-    const spy = { keyid: 'k', verify: () => (calls++, false) } as unknown as PublicKey;
-    const many = new Map<string, PublicKey>(Array.from({ length: 50 }, (_, i) => [`k${i}`, spy]));
+    const spy = (i: number) => ({ keyid: `k${i}`, fingerprint: `f${i}`, verify: () => (calls++, false) }) as unknown as PublicKey;
+    const many = new Map<string, PublicKey>(Array.from({ length: 50 }, (_, i) => [`k${i}`, spy(i)]));
     verifyEnvelope(env, many, { maxAttempts: 10 });
     assert.equal(calls, 10);
   });
