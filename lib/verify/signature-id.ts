@@ -1,3 +1,4 @@
+import { assertArg } from '../errors/index.js';
 import { digestOf, type DigestAlgorithm } from '../crypto/hash.js';
 import { keyFingerprint } from '../crypto/key-fingerprint.js';
 import { pae, verifyEnvelope, type Envelope } from '../statements/dsse.js';
@@ -15,6 +16,8 @@ export interface SignatureId extends RevokedSignature {
  * signed, whatever the envelope's JSON layout, base64 alphabet or padding.
  */
 export function paeDigestOf(env: Envelope, alg: DigestAlgorithm = 'sha256'): string {
+  assertArg(typeof env === 'object' && env !== null && typeof env.payloadType === 'string' && env.payload instanceof Uint8Array, 'env', 'parsed Envelope {payloadType, payload}', env);
+  assertArg(alg === 'sha256' || alg === 'sha512', 'alg', "'sha256' or 'sha512'", alg);
   return digestOf(pae(env.payloadType, env.payload), alg);
 }
 
