@@ -40,6 +40,8 @@ import { VerificationCache, verificationCacheKey, type CacheStats } from '../hoo
 import { admissionRoutes } from '../hook/routes.js';
 import type { ServerMetrics } from './metrics.js';
 import { inClusterNamespaceLabels } from './k8s-namespaces.js';
+import type { WebhookEvents } from './webhooks/index.js';
+import { admissionDeniedEvents } from './webhooks/denials.js';
 import type { TrustService } from './trust/service.js';
 
 /** Where trust metadata comes from when a rule names no `server`: the trust server's own storage. */
@@ -542,7 +544,7 @@ function rulesWithoutSource(policy: Policy): string[] {
  */
 export async function mountAdmission(
   app: FastifyInstance,
-  ctx: { readonly trust?: LocalTrust; readonly metrics?: Pick<ServerMetrics, 'verifyOutcome'> },
+  ctx: { readonly trust?: LocalTrust; readonly metrics?: Pick<ServerMetrics, 'verifyOutcome'>; readonly webhooks?: Pick<WebhookEvents, 'emit'> },
   o: AdmissionServerOptions,
   clock: Clock = systemClock,
 ): Promise<AdmissionVerifier> {
@@ -600,7 +602,13 @@ export async function mountAdmission(
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
     ...(deadlineMs !== undefined ? { deadlineMs } : {}),
     ...(namespaceLabels ? { namespaceLabels } : {}),
-    onOutcome: (outcome, action) => {
+    onOutcome: (outcome, action, review) => {
+      // Only the validating webhook reports denials: a cluster calling both would report each twice.
+      if (ctx.webhooks && action === 'validate' && !outcome.review.response.allowed) {
+        for (const e of admissionDeniedEvents(outcome, review)) {
+          ctx.webhooks.emit(e).catch((err: unknown) => app.log.warn({ err }, 'admission: webhook event not written'));
+        }
+      }
       if (metrics) {
         for (const v of outcome.verdicts) {
           if (v.decision === 'skipped' || v.code === 'POLICY_FILE_NO_MATCH' || v.code === 'POLICY_FILE_TAG_DENIED') continue;

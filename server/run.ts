@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { assertArg, isOcitrustError } from '../lib/errors/index.js';
 import { startServer, type ServerOptions } from './main.js';
+import { webhookOptionsFromEnv } from './webhooks/options.js';
 
 const list = (v: string | undefined): string[] | undefined => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
 const num = (v: string | undefined, name: string): number | undefined => {
@@ -45,6 +46,7 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     const timeoutSeconds = num(env.OCITRUST_ADMISSION_TIMEOUT_SECONDS, 'OCITRUST_ADMISSION_TIMEOUT_SECONDS');
     o.admission = { policy: env.OCITRUST_ADMISSION_POLICY, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
   }
+  o.webhooks = webhookOptionsFromEnv(env);
   for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
   return o as ServerOptions;
 }

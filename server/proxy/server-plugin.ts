@@ -4,6 +4,7 @@
  * from the upstream with the proxy's own upstream credentials, the publisher-token bypass,
  * denials in the audit log, and optionally the notification receiver for the upstream.
  */
+import { proxyDeniedEvent } from '../webhooks/denials.js';
 import type { FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import type { Limits } from '../../lib/config.js';
@@ -98,6 +99,11 @@ export function proxyServerPlugin(o: ProxyServerOptions): ProxyServerPlugin {
           detail: `${decision.allow ? 'allowed unverified (warn rule)' : 'denied'} ${d.reference} ${d.digest}: ${decision.reason ?? ''}`,
         })
         .catch((err: unknown) => request.log.warn({ err }, 'proxy: audit write failed'));
+      if (!decision.allow) {
+        ctx.webhooks
+          ?.emit(proxyDeniedEvent({ repository: d.repository, reference: d.reference, digest: d.digest, source: request.ip, code: decision.code ?? null, reason: decision.reason ?? null }))
+          .catch((err: unknown) => request.log.warn({ err }, 'proxy: webhook event not written'));
+      }
     };
     await app.register(proxyPlugin, {
       upstream,

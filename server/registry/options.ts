@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { assertArg } from '../../lib/errors/index.js';
-import type { Db } from '../storage/index.js';
+import type { Db, Queryable } from '../storage/index.js';
 
 /** What a request wants to do to a repository. */
 export type RegistryAction = 'pull' | 'push' | 'delete';
@@ -99,7 +99,12 @@ export interface RegistryOptions {
   readonly limits?: Partial<RegistryLimits>;
   /** Whether DELETE of manifests, tags and blobs is allowed (default true; false → 405 UNSUPPORTED). */
   readonly allowDelete?: boolean;
+  /** Called inside the transaction that stores a manifest new to its repository (webhook events). */
+  readonly onManifestStored?: ManifestStoredHook;
 }
+
+/** See {@link RegistryOptions.onManifestStored}. */
+export type ManifestStoredHook = (tx: Queryable, m: { repository: string; digest: string; artifactType: string | undefined; subject: string | undefined; annotations: Readonly<Record<string, string>> | undefined; tag: string | undefined }) => Promise<void>;
 
 /** Options after defaults. */
 export interface ResolvedOptions {
@@ -109,6 +114,7 @@ export interface ResolvedOptions {
   readonly beforeManifestGet: ManifestGate | undefined;
   readonly limits: RegistryLimits;
   readonly allowDelete: boolean;
+  readonly onManifestStored: ManifestStoredHook | undefined;
 }
 
 /**
@@ -132,5 +138,6 @@ export function resolveOptions(o: RegistryOptions): ResolvedOptions {
     beforeManifestGet: o.beforeManifestGet,
     limits: Object.freeze(limits),
     allowDelete: o.allowDelete ?? true,
+    onManifestStored: o.onManifestStored,
   };
 }
