@@ -24,6 +24,14 @@ export function parseListen(s: string): { host?: string; port: number } {
   return { ...(host ? { host } : {}), port };
 }
 
+/** Webhook settings: the flag, else OCITRUST_WEBHOOK_* (server/webhooks/options.ts). */
+async function webhookSettings(env: NodeJS.ProcessEnv, allowPrivate: boolean): Promise<{ webhooks?: object }> {
+  const { webhookOptionsFromEnv } = await import('../../server/webhooks/options.js');
+  const fromEnv = webhookOptionsFromEnv(env);
+  const w = { ...(fromEnv ?? {}), ...(allowPrivate ? { allowPrivate: true } : {}) };
+  return Object.keys(w).length ? { webhooks: w } : {};
+}
+
 /** `trust server`: run the trust server (with the embedded registry), and administer its tokens. */
 export function register(program: Command, kit: CommandKit): void {
   const server = program
@@ -42,6 +50,7 @@ export function register(program: Command, kit: CommandKit): void {
     .option('--proxy-registry-name <host>', 'registry host that trust data names the proxied repositories under (default: the upstream host:port)')
     .option('--policy <file>', 'with --proxy-upstream: the policy file (docs/policy.md); default: enforce every repository that has a trust collection on this server')
     .option('--notifications-token-file <file>', 'with --proxy-upstream: accept the upstream\'s notification events at POST /v1/registry/events with the bearer token in this file')
+    .option('--webhook-allow-private', 'let webhooks call private, link-local and loopback addresses (env OCITRUST_WEBHOOK_ALLOW_PRIVATE; loopback is allowed anyway when listening only on loopback)')
     .option('--admission-timeout <seconds>', 'the webhook configurations\' timeoutSeconds, 1-30 (env OCITRUST_ADMISSION_TIMEOUT_SECONDS, default 10); the server answers within 80 % of it')
     .action(
       kit.action(async (ctx: CliContext, opts) => {
@@ -91,6 +100,7 @@ export function register(program: Command, kit: CommandKit): void {
           ...((opts.database ?? server.opts().database) ? { database: (opts.database ?? server.opts().database) as string } : {}),
           ...(opts.tlsCert ? { tlsCert: ctx.path(opts.tlsCert as string) } : {}),
           ...(opts.tlsKey ? { tlsKey: ctx.path(opts.tlsKey as string) } : {}),
+          ...(await webhookSettings(ctx.io.env, opts.webhookAllowPrivate === true)),
           ...(admissionPolicy ? { admission: { policy: ctx.path(admissionPolicy), ...(admissionTimeout !== undefined ? { timeoutSeconds: admissionTimeout } : {}) } } : {}),
         });
         if (ctx.out.json) ctx.out.data({ listening: s.url, data });

@@ -110,7 +110,7 @@ function distance(a: string, b: string): number {
  */
 export function parseEventList(input: string | readonly string[] | undefined): string[] {
   if (input === undefined) return ['*'];
-  const items = (typeof input === 'string' ? input.split(',') : [...input]).map((s) => (typeof s === 'string' ? s.trim() : s));
+  const items = (typeof input === 'string' ? [input] : [...input]).flatMap((s) => (typeof s === 'string' ? s.split(',').map((x) => x.trim()) : [s]));
   if (items.length === 0 || items.length > 64) throw new OcitrustError('WEBHOOK_EVENTS_INVALID', `events: expected 1 to 64 event names, got ${items.length}`);
   const out = new Set<string>();
   for (const raw of items) {

@@ -52,7 +52,8 @@ export async function recordEvent(q: Queryable, e: EventInput, at: Date, only?: 
   if (targets.length === 0) return null;
   const id = newEventId();
   const body = JSON.stringify(cloudEvent(e, id, at));
-  const t = at.getTime();
+  // Scheduling runs on the wall clock the deliverers use; `at` (the server clock) is the event time.
+  const t = Date.now();
   for (const sub of targets) {
     await q.exec(
       `INSERT INTO webhook_deliveries (event_id, subscription_id, order_key, type, collection, body, created_at, window_start, status, attempts, next_at)
