@@ -26,6 +26,7 @@ const MAX_ANSWER = 16 * 1024;
 export function send(url: URL, headers: Record<string, string>, body: string, timeoutMs: number, policy: AddressPolicy): Promise<SendResult> {
   return new Promise<SendResult>((resolve) => {
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const done = (r: SendResult): void => {
       if (settled) return;
       settled = true;
@@ -52,11 +53,15 @@ export function send(url: URL, headers: Record<string, string>, body: string, ti
       lookup: guardedLookup(policy),
       agent: false,
     });
-    const timer = setTimeout(() => {
+    let timedOut = false;
+    timer = setTimeout(() => {
+      timedOut = true;
       req.destroy();
-      done({ ok: false, status: null, error: `WEBHOOK_DELIVERY_FAILED: no answer within ${timeoutMs} ms`, refused: false });
     }, timeoutMs);
-    req.on('error', fail);
+    // After a timeout the slot is given back once the connection is gone, so `concurrency`
+    // bounds open sockets (the destroy's own error is not the story).
+    req.on('close', () => timedOut && done({ ok: false, status: null, error: `WEBHOOK_DELIVERY_FAILED: no answer within ${timeoutMs} ms`, refused: false }));
+    req.on('error', (e) => !timedOut && fail(e));
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
       let seen = 0;
