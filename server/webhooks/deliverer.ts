@@ -19,7 +19,7 @@ import type { AddressPolicy } from './address.js';
 import type { CloudEvent } from './events.js';
 import { render, type Format } from './formats.js';
 import { WEBHOOK_CHANNEL } from './outbox.js';
-import { send, type SendResult } from './send.js';
+import { agents, send, type Agents, type SendResult } from './send.js';
 import { signatureHeader } from './signing.js';
 import { openSecrets, type Sealer } from './store.js';
 
@@ -92,6 +92,9 @@ export class Deliverer {
   #claiming = false;
   #again = false;
   #stopped = true;
+  #agents: Agents | null = null;
+  /** Opened secrets by subscription id and sealed value (a rotation changes the sealed value). */
+  readonly #secrets = new Map<string, { sealed: string; secrets: string[] }>();
 
   constructor(db: Db, settings: DelivererSettings, sealer: Sealer, policy: AddressPolicy, log: { warn(o: object, m: string): void }) {
     this.#db = db;
@@ -104,6 +107,7 @@ export class Deliverer {
   /** Starts polling and listening for commits. */
   async start(): Promise<void> {
     this.#stopped = false;
+    this.#agents = agents(this.#s.concurrency);
     this.#unlisten = await this.#db.listen(WEBHOOK_CHANNEL, () => this.kick());
     this.#timer = setInterval(() => this.kick(), this.#s.pollMs);
     this.#timer.unref();
@@ -122,6 +126,9 @@ export class Deliverer {
       await Promise.allSettled([...this.#inflight]);
       if (this.#claiming) await new Promise((r) => setTimeout(r, 5));
     }
+    this.#agents?.http.destroy();
+    this.#agents?.https.destroy();
+    this.#agents = null;
   }
 
   /** Looks for due rows now (after a local commit, a notification or the poll timer). */
@@ -170,7 +177,13 @@ export class Deliverer {
     }
     let result: SendResult;
     try {
-      const secrets = openSecrets(this.#sealer, sub);
+      let cached = this.#secrets.get(c.subscriptionId);
+      if (!cached || cached.sealed !== String(sub.secrets)) {
+        cached = { sealed: String(sub.secrets), secrets: openSecrets(this.#sealer, sub) };
+        if (this.#secrets.size > 10_000) this.#secrets.clear();
+        this.#secrets.set(c.subscriptionId, cached);
+      }
+      const secrets = cached.secrets;
       const event = parseJson(c.body, { maxBytes: 1024 * 1024, what: 'outbox event' }) as unknown as CloudEvent;
       const { body, contentType } = render(event, String(sub.format) as Format);
       const ts = Math.floor(Date.now() / 1000);
@@ -180,7 +193,7 @@ export class Deliverer {
         'webhook-timestamp': String(ts),
         'webhook-signature': signatureHeader(secrets, c.eventId, ts, body),
       };
-      result = await send(new URL(String(sub.url)), headers, body, this.#s.timeoutMs, this.#policy);
+      result = await send(new URL(String(sub.url)), headers, body, this.#s.timeoutMs, this.#policy, this.#agents ?? undefined);
     } catch (e) {
       result = { ok: false, status: null, error: `${(e as { code?: string }).code ?? 'INTERNAL'}: ${(e as Error).message}`.slice(0, 500), refused: true };
     }

@@ -56,7 +56,8 @@ const ENV: readonly (readonly [keyof DelivererSettings, string])[] = [
 ];
 
 /**
- * Webhook settings from the environment: OCITRUST_WEBHOOK_ALLOW_PRIVATE (true/false) and the
+ * Webhook settings from the environment: OCITRUST_WEBHOOK_ALLOW_PRIVATE and
+ * OCITRUST_WEBHOOK_DELIVER (true/false; false: this instance only writes the outbox) and the
  * numbers OCITRUST_WEBHOOK_CONCURRENCY, _TIMEOUT_MS, _BACKOFF_BASE_MS, _BACKOFF_MAX_MS,
  * _MAX_AGE_MS (retry window), _LEASE_MS, _POLL_MS. Undefined when none is set.
  * @throws OcitrustError INVALID_ARGUMENT for a malformed value
@@ -67,6 +68,11 @@ export function webhookOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Web
   if (ap !== undefined && ap !== '') {
     assertArg(/^(1|0|true|false|yes|no|on|off)$/i.test(ap), 'OCITRUST_WEBHOOK_ALLOW_PRIVATE', 'true or false', ap);
     o.allowPrivate = /^(1|true|yes|on)$/i.test(ap);
+  }
+  const dl = env.OCITRUST_WEBHOOK_DELIVER;
+  if (dl !== undefined && dl !== '') {
+    assertArg(/^(1|0|true|false|yes|no|on|off)$/i.test(dl), 'OCITRUST_WEBHOOK_DELIVER', 'true or false', dl);
+    o.deliver = /^(1|true|yes|on)$/i.test(dl);
   }
   for (const [k, name] of ENV) {
     const v = env[name];

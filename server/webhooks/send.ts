@@ -3,8 +3,8 @@
  * exchange, no redirects followed (a 3xx is a failure, retried like any other), and the answer
  * read only up to a few kilobytes.
  */
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { isOcitrustError } from '../../lib/errors/index.js';
 import { checkAddress, guardedLookup, type AddressPolicy } from './address.js';
@@ -22,8 +22,19 @@ export interface SendResult {
 
 const MAX_ANSWER = 16 * 1024;
 
+/** Keep-alive connection pools of one deliverer (a socket is checked by the lookup when it is made). */
+export interface Agents {
+  readonly http: HttpAgent;
+  readonly https: HttpsAgent;
+}
+
+/** Pools for at most `sockets` connections per receiver. */
+export function agents(sockets: number): Agents {
+  return { http: new HttpAgent({ keepAlive: true, maxSockets: sockets, timeout: 30_000 }), https: new HttpsAgent({ keepAlive: true, maxSockets: sockets, timeout: 30_000 }) };
+}
+
 /** POSTs `body` to `url` with `headers`, within `timeoutMs`. Never throws. */
-export function send(url: URL, headers: Record<string, string>, body: string, timeoutMs: number, policy: AddressPolicy): Promise<SendResult> {
+export function send(url: URL, headers: Record<string, string>, body: string, timeoutMs: number, policy: AddressPolicy, pool?: Agents): Promise<SendResult> {
   return new Promise<SendResult>((resolve) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
@@ -51,7 +62,7 @@ export function send(url: URL, headers: Record<string, string>, body: string, ti
       method: 'POST',
       headers: { ...headers, 'content-length': String(payload.length), 'user-agent': 'ocitrust-webhooks/1' },
       lookup: guardedLookup(policy),
-      agent: false,
+      agent: pool ? (url.protocol === 'https:' ? pool.https : pool.http) : false,
     });
     let timedOut = false;
     timer = setTimeout(() => {
@@ -73,7 +84,8 @@ export function send(url: URL, headers: Record<string, string>, body: string, ti
         if (status >= 200 && status < 300) done({ ok: true, status, error: null, refused: false });
         else if (status >= 300 && status < 400) done({ ok: false, status, error: `WEBHOOK_DELIVERY_FAILED: answered ${status} (redirect to ${String(res.headers.location ?? '').slice(0, 200)} not followed)`, refused: false });
         else done({ ok: false, status, error: `WEBHOOK_DELIVERY_FAILED: answered ${status}`, refused: false });
-        req.destroy();
+        // A fully read answer gives the socket back to the keep-alive pool; a cut one is dropped.
+        if (seen > MAX_ANSWER) req.destroy();
       };
       res.on('end', finish);
       res.on('close', finish);
