@@ -41,7 +41,7 @@ import { admissionRoutes } from '../hook/routes.js';
 import type { ServerMetrics } from './metrics.js';
 import { inClusterNamespaceLabels } from './k8s-namespaces.js';
 import type { WebhookEvents } from './webhooks/index.js';
-import { admissionDeniedEvents } from './webhooks/denials.js';
+import { admissionDeniedEvents, RepeatFilter } from './webhooks/denials.js';
 import type { TrustService } from './trust/service.js';
 
 /** Where trust metadata comes from when a rule names no `server`: the trust server's own storage. */
@@ -595,6 +595,7 @@ export async function mountAdmission(
   });
   onVerifier?.(verifier);
   const metrics = ctx.metrics;
+  const repeats = new RepeatFilter();
   await app.register(admissionRoutes, {
     policy,
     verifyImage: verifier.verifyImage,
@@ -606,6 +607,7 @@ export async function mountAdmission(
       // Only the validating webhook reports denials: a cluster calling both would report each twice.
       if (ctx.webhooks && action === 'validate' && !outcome.review.response.allowed) {
         for (const e of admissionDeniedEvents(outcome, review)) {
+          if (!repeats.fresh(JSON.stringify([e.data.namespace, e.data.image, e.data.codes]))) continue;
           ctx.webhooks.emit(e).catch((err: unknown) => app.log.warn({ err }, 'admission: webhook event not written'));
         }
       }

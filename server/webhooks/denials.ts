@@ -12,6 +12,25 @@ import { parseStatement } from '../../lib/statements/statement.js';
 import type { EventInput } from './events.js';
 import type { TokenRecord } from '../tokens.js';
 
+/**
+ * Drops repeats of one denial within a window (per instance): a controller retrying an
+ * unsigned pod, or CI retrying a refused pull, would otherwise flood the receivers. The first
+ * denial of each (kind, image/repository, digest, codes) per window is reported.
+ */
+export class RepeatFilter {
+  readonly #seen = new Map<string, number>();
+  constructor(private readonly windowMs = 60_000) {}
+
+  /** True when `key` was not reported within the window (and records it now). */
+  fresh(key: string, now = Date.now()): boolean {
+    const last = this.#seen.get(key);
+    if (last !== undefined && now - last < this.windowMs) return false;
+    if (this.#seen.size > 10_000) this.#seen.clear();
+    this.#seen.set(key, now);
+    return true;
+  }
+}
+
 const str = (v: unknown, max = 253): string | null => (typeof v === 'string' && v.length > 0 ? v.slice(0, max) : null);
 
 /** The trust collection an image reference belongs to (its normalized repository), or null. */

@@ -107,3 +107,14 @@ describe('backoff and bodies', () => {
     assert.equal(chat.event.id, 'evt_1');
   });
 });
+
+describe('repeated denials', () => {
+  it('reports the first of each denial per window', async () => {
+    const { RepeatFilter } = await import('../../../server/webhooks/denials.js');
+    const f = new RepeatFilter(1000);
+    assert.equal(f.fresh('a', 0), true);
+    assert.equal(f.fresh('a', 999), false);
+    assert.equal(f.fresh('b', 999), true);
+    assert.equal(f.fresh('a', 1000), true);
+  });
+});
