@@ -109,7 +109,10 @@ export class Deliverer {
     this.#stopped = false;
     this.#agents = agents(this.#s.concurrency);
     this.#unlisten = await this.#db.listen(WEBHOOK_CHANNEL, () => this.kick());
-    this.#timer = setInterval(() => this.kick(), this.#s.pollMs);
+    this.#timer = setInterval(() => {
+      this.kick();
+      this.#pruneSometimes();
+    }, this.#s.pollMs);
     this.#timer.unref();
     this.kick();
   }
@@ -129,6 +132,21 @@ export class Deliverer {
     this.#agents?.http.destroy();
     this.#agents?.https.destroy();
     this.#agents = null;
+  }
+
+  #lastPrune = 0;
+
+  /**
+   * Every 10 minutes: drops delivered rows after 7 days and parked ones after 30 (the outbox is
+   * a queue, not an archive; the audit log keeps the changes themselves).
+   */
+  #pruneSometimes(): void {
+    const now = Date.now();
+    if (now - this.#lastPrune < 600_000) return;
+    this.#lastPrune = now;
+    void this.#db
+      .exec("DELETE FROM webhook_deliveries WHERE (status = 'delivered' AND done_at < $1) OR (status = 'dead' AND done_at < $2)", [now - 7 * 86_400_000, now - 30 * 86_400_000])
+      .catch((err: unknown) => this.#log.warn({ err }, 'webhook deliveries: pruning failed'));
   }
 
   /** Looks for due rows now (after a local commit, a notification or the poll timer). */
