@@ -58,6 +58,8 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
   ['revoke', () => import('./commands/revoke.js')],
   ['copy', () => import('./commands/copy.js')],
   ['server', () => import('./commands/server.js')],
+  // Adds `trust server webhook …` to the server command (registered right after it).
+  ['server', () => import('./commands/server-webhook.js')],
   ['verify-manifests', () => import('./commands/verify-manifests.js')],
   ['completion', () => import('./commands/completion.js')],
 ];

@@ -23,7 +23,7 @@ export interface AdmissionRouteOptions extends AdmissionOptions {
    */
   readonly routeConfig?: Readonly<Record<string, unknown>>;
   /** Called after each review (metrics, audit). Must not throw. */
-  readonly onOutcome?: (outcome: AdmissionOutcome, action: AdmissionAction) => void;
+  readonly onOutcome?: (outcome: AdmissionOutcome, action: AdmissionAction, review: unknown) => void;
   /** Largest AdmissionReview accepted (bytes). Default 8 MiB (object and oldObject of a large Pod). */
   readonly bodyLimit?: number;
 }
@@ -136,7 +136,7 @@ export const admissionRoutes: FastifyPluginAsync<AdmissionRouteOptions> = async 
           'admission review',
         );
         try {
-          opts.onOutcome?.(outcome, action);
+          opts.onOutcome?.(outcome, action, request.body);
         } catch (e) {
           request.log.warn({ err: e }, 'admission onOutcome hook failed');
         }

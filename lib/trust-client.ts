@@ -104,7 +104,17 @@ export class TrustServerClient {
     return { collection: typeof v.collection === 'string' ? v.collection : name, versions: parseVersions(v.versions) };
   }
 
-  async #call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  /**
+   * Any JSON route of the server's API (webhook administration and the like): the answer as
+   * parsed JSON, errors mapped to their catalogue codes like every other call.
+   * @throws the server's error codes, TRUST_SERVER_*
+   */
+  async api(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
+    assertArg(typeof path === 'string' && path.startsWith('/v1/'), 'path', 'an API path under /v1/', path);
+    return this.#call(method, path, body);
+  }
+
+  async #call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
     const url = `${this.baseUrl}${path}`;
     const timeoutMs = this.#limits.requestTimeoutMs;
     const headers: Record<string, string> = { accept: 'application/json' };

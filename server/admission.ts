@@ -40,6 +40,8 @@ import { VerificationCache, verificationCacheKey, type CacheStats } from '../hoo
 import { admissionRoutes } from '../hook/routes.js';
 import type { ServerMetrics } from './metrics.js';
 import { inClusterNamespaceLabels } from './k8s-namespaces.js';
+import type { WebhookEvents } from './webhooks/index.js';
+import { admissionDeniedEvents, RepeatFilter } from './webhooks/denials.js';
 import type { TrustService } from './trust/service.js';
 import type { TrustFreshness } from './trust-freshness.js';
 import { DEFAULT_MAX_CACHE_AGE_SECONDS } from '../lib/tuf/updater.js';
@@ -580,7 +582,7 @@ function rulesWithoutSource(policy: Policy): string[] {
  */
 export async function mountAdmission(
   app: FastifyInstance,
-  ctx: { readonly trust?: LocalTrust; readonly metrics?: Pick<ServerMetrics, 'verifyOutcome'> & Partial<Pick<ServerMetrics, 'trustFreshness'>> },
+  ctx: { readonly trust?: LocalTrust; readonly metrics?: Pick<ServerMetrics, 'verifyOutcome'> & Partial<Pick<ServerMetrics, 'trustFreshness'>>; readonly webhooks?: Pick<WebhookEvents, 'emit'> },
   o: AdmissionServerOptions,
   clock: Clock = systemClock,
 ): Promise<AdmissionVerifier> {
@@ -632,6 +634,7 @@ export async function mountAdmission(
   });
   onVerifier?.(verifier);
   const metrics = ctx.metrics;
+  const repeats = new RepeatFilter();
   await app.register(admissionRoutes, {
     policy,
     verifyImage: verifier.verifyImage,
@@ -639,7 +642,14 @@ export async function mountAdmission(
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
     ...(deadlineMs !== undefined ? { deadlineMs } : {}),
     ...(namespaceLabels ? { namespaceLabels } : {}),
-    onOutcome: (outcome, action) => {
+    onOutcome: (outcome, action, review) => {
+      // Only the validating webhook reports denials: a cluster calling both would report each twice.
+      if (ctx.webhooks && action === 'validate' && !outcome.review.response.allowed) {
+        for (const e of admissionDeniedEvents(outcome, review)) {
+          if (!repeats.fresh(JSON.stringify([e.data.namespace, e.data.image, e.data.codes]))) continue;
+          ctx.webhooks.emit(e).catch((err: unknown) => app.log.warn({ err }, 'admission: webhook event not written'));
+        }
+      }
       if (metrics) {
         for (const v of outcome.verdicts) {
           if (v.decision === 'skipped' || v.code === 'POLICY_FILE_NO_MATCH' || v.code === 'POLICY_FILE_TAG_DENIED') continue;

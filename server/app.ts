@@ -24,6 +24,8 @@ import { collectionRoutes } from './routes/collections.js';
 import { healthRoutes } from './routes/health.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { mountAdmission } from './admission.js';
+import { mountWebhooks, webhookEvents, webhookMigrations } from './webhooks/index.js';
+import { signatureCreatedEvent } from './webhooks/denials.js';
 import type { RouteContext } from './routes/context.js';
 import './types.js';
 
@@ -65,6 +67,8 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
   let app: FastifyInstance | undefined;
   try {
     await db.migrate(trustMigrations);
+    await db.migrate(webhookMigrations);
+    const webhooks = webhookEvents(db, opts.clock);
     const metrics = new ServerMetrics(opts.clock);
     const audit = new AuditLog(db, opts.clock, (outcome) => metrics.auditWrites.inc({ outcome }));
     const authz = new Authz({ db, audit, clock: opts.clock, anonymousRead: opts.anonymousRead });
@@ -100,11 +104,12 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
       cacheTtlMs: opts.cacheTtlMs,
       ...(opts.scrypt ? { scrypt: opts.scrypt } : {}),
       onResign: (role) => metrics.resigns.inc({ role }),
+      events: webhooks,
       log: { warn: (o, m) => log.warn(o, m), info: (o, m) => log.info(o, m) },
     });
     await trust.init();
 
-    app.decorate('ocitrust', { db, trust, authz, audit, metrics });
+    app.decorate('ocitrust', { db, trust, authz, audit, metrics, webhooks });
     app.decorateRequest('principal', null as unknown as Principal);
     app.decorateRequest('metricsRoute', null);
 
@@ -161,16 +166,19 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
       metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     });
 
-    const ctx: RouteContext = { db, trust, authz, audit, metrics, opts };
+    const ctx: RouteContext = { db, trust, authz, audit, metrics, opts, webhooks };
     await app.register(async (i) => collectionRoutes(i, ctx));
     await app.register(async (i) => tokenRoutes(i, ctx));
     await app.register(async (i) => auditRoutes(i, ctx));
     await app.register(async (i) => healthRoutes(i, ctx));
+    const delivery = await mountWebhooks(app, { db, audit, authz, clock: opts.clock, secret }, options.webhooks);
+    // Delivery starts once the server listens: the loopback rule of the SSRF check needs the listener.
+    app.addHook('onListen', async () => delivery.start());
     for (const plugin of opts.plugins) await app.register(async (i) => plugin(i, app!.ocitrust));
     const admission = opts.admission;
     if (admission) {
       // The admission webhooks verify against this server's own trust data unless a rule names another server.
-      await app.register(async (i) => void (await mountAdmission(i, { trust, metrics }, admission, opts.clock)));
+      await app.register(async (i) => void (await mountAdmission(i, { trust, metrics, webhooks }, admission, opts.clock)));
     }
 
     if (opts.registry) {
@@ -180,6 +188,10 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
         dataDir: join(opts.dataDir, 'registry'),
         db,
         authorize: registryAuthorizer(authz),
+        onManifestStored: async (tx, m) => {
+          const e = signatureCreatedEvent(m, 'registry');
+          if (e) await webhooks.record(tx, e);
+        },
       });
     }
 
@@ -197,6 +209,7 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
     }
     app.addHook('onClose', async () => {
       for (const t of timers) clearInterval(t);
+      await delivery.stop();
       await trust.close();
       if (ownsDb) await db.close();
     });

@@ -72,10 +72,10 @@ export class AuditLog {
     private readonly onWrite?: (outcome: AuditOutcome) => void,
   ) {}
 
-  /** Appends one entry, on `tx` when given (inside a transaction). */
-  async record(e: AuditInput, tx?: Queryable): Promise<void> {
-    await (tx ?? this.db).exec(
-      'INSERT INTO trust_audit (at, actor, token_id, action, collection, versions, source, outcome, code, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+  /** Appends one entry, on `tx` when given (inside a transaction); returns its id (webhook events link to it). */
+  async record(e: AuditInput, tx?: Queryable): Promise<number> {
+    const rows = await (tx ?? this.db).query<{ id: number }>(
+      'INSERT INTO trust_audit (at, actor, token_id, action, collection, versions, source, outcome, code, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id',
       [
         this.clock.now().getTime(),
         e.actor.slice(0, 200),
@@ -90,6 +90,7 @@ export class AuditLog {
       ],
     );
     this.onWrite?.(e.outcome);
+    return Number(rows[0]?.id ?? 0);
   }
 
   /**

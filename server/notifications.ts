@@ -25,6 +25,8 @@ import { listSignatures } from '../lib/oci/referrers.js';
 import type { AuditLog } from './audit.js';
 import { qualifiedRepository } from './names.js';
 import type { ServerPlugin } from './options.js';
+import type { WebhookEvents } from './webhooks/index.js';
+import { signatureCreatedEvent } from './webhooks/denials.js';
 
 /** The envelope media type Docker distribution posts. */
 export const EVENTS_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v1+json';
@@ -161,6 +163,23 @@ async function reportOrphans(
 }
 
 /**
+ * A pushed manifest that is an ocitrust signature artifact becomes a `signature.created`
+ * webhook event. The notification carries no artifact type, so the manifest is fetched (after
+ * the answer); registry errors are logged, never thrown.
+ */
+async function reportSignature(o: NotificationOptions, webhooks: WebhookEvents | undefined, log: FastifyRequest['log'], e: RegistryEvent & { digest: string }, repository: string): Promise<void> {
+  if (!o.registry || !webhooks) return;
+  try {
+    const m = await o.registry.getManifest({ registry: o.registryName ?? 'registry', path: e.repository }, e.digest);
+    const man = m.manifest as { artifactType?: string; subject?: { digest?: string }; annotations?: Record<string, string> };
+    const ev = signatureCreatedEvent({ repository, digest: e.digest, artifactType: man.artifactType, subject: man.subject?.digest, annotations: man.annotations }, 'notification');
+    if (ev) await webhooks.emit(ev);
+  } catch (err) {
+    log.warn({ err, repository, digest: e.digest }, 'registry: reading a pushed manifest for webhook events failed');
+  }
+}
+
+/**
  * The notification receiver as a trust server plugin (`AppOptions.plugins`).
  *
  * @example buildApp({ plugins: [notificationRoutes({ token: process.env.OCITRUST_NOTIFY_TOKEN!, registry, registryName })] })
@@ -210,6 +229,7 @@ export function notificationRoutes(o: NotificationOptions): ServerPlugin {
           const events = parseEnvelope(request.body, o.maxEvents ?? 1000);
           let recorded = 0;
           const deletes: { e: RegistryEvent & { digest: string }; repository: string }[] = [];
+          const pushes: { e: RegistryEvent & { digest: string }; repository: string }[] = [];
           for (const e of events) {
             // The registry redelivers until it sees a 2xx; one entry per event id.
             if (seen.has(e.id)) continue;
@@ -226,8 +246,10 @@ export function notificationRoutes(o: NotificationOptions): ServerPlugin {
             });
             recorded++;
             if (e.action === 'delete' && e.digest !== undefined && e.tag === undefined) deletes.push({ e: e as RegistryEvent & { digest: string }, repository });
+            if (e.action === 'push' && e.digest !== undefined && e.mediaType !== undefined && /manifest|index/.test(e.mediaType)) pushes.push({ e: e as RegistryEvent & { digest: string }, repository });
           }
           for (const d of deletes) void reportOrphans(o, ctx.audit, request.log, d.e, d.repository);
+          for (const p of pushes) void reportSignature(o, ctx.webhooks, request.log, p.e, p.repository);
           return { received: events.length, recorded };
         },
       );

@@ -7,6 +7,7 @@ import type { Db } from './storage/types.js';
 import type { RegistryOptions } from './registry/options.js';
 import { DEFAULT_AUDIT_RETENTION_DAYS } from './audit.js';
 import type { AdmissionServerOptions } from './admission.js';
+import type { WebhookOptions } from './webhooks/options.js';
 
 /** Options of {@link buildApp} (everything but the listener). */
 export interface AppOptions {
@@ -62,6 +63,8 @@ export interface AppOptions {
    * (server/admission.ts) with this policy (a Policy or a policy file path) and settings.
    */
   readonly admission?: AdmissionServerOptions;
+  /** Webhook delivery settings (server/webhooks/options.ts): SSRF allowance, concurrency, timeouts, retry window. */
+  readonly webhooks?: WebhookOptions;
 }
 
 /** An extra plugin mounted by {@link AppOptions.plugins}. */

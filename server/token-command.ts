@@ -4,6 +4,8 @@ import { parseTime, systemClock } from '../lib/clock.js';
 import { openDb } from './storage/index.js';
 import { trustMigrations } from './trust/migrations.js';
 import { AuditLog } from './audit.js';
+import { webhookEvents, webhookMigrations } from './webhooks/index.js';
+import { tokenCreatedEvent, tokenRevokedEvent } from './webhooks/denials.js';
 import { createToken, listTokens, parsePatternList, revokeToken, TOKEN_ROLES, type TokenRecord, type TokenRole } from './tokens.js';
 
 /** Options of {@link tokenCommand} (what `trust server token …` parses from its flags). */
@@ -42,14 +44,20 @@ export type TokenCommandResult =
  */
 export async function tokenCommand(o: TokenCommandOptions): Promise<TokenCommandResult> {
   assertArg(['create', 'list', 'revoke'].includes(o.action), 'action', 'create, list or revoke', o.action);
-  const db = await openDb(o.database ?? join(o.dataDir ?? 'ocitrust-data', 'ocitrust.db'), { migrations: [trustMigrations] });
+  const db = await openDb(o.database ?? join(o.dataDir ?? 'ocitrust-data', 'ocitrust.db'), { migrations: [trustMigrations, webhookMigrations] });
   try {
     const audit = new AuditLog(db, systemClock);
+    const events = webhookEvents(db, systemClock);
     if (o.action === 'list') return { action: 'list', tokens: await listTokens(db) };
     if (o.action === 'revoke') {
       assertArg(typeof o.id === 'string' && o.id.length > 0, 'id', 'a token id (tok_…)', o.id);
-      const token = await revokeToken(db, o.id);
-      await audit.record({ actor: 'cli', action: 'token.revoke', outcome: 'ok', detail: token.id });
+      const id = o.id;
+      const token = await db.transaction(async (tx) => {
+        const t = await revokeToken(tx, id);
+        const auditId = await audit.record({ actor: 'cli', action: 'token.revoke', outcome: 'ok', detail: t.id }, tx);
+        await events.record(tx, tokenRevokedEvent(t, 'cli', auditId));
+        return t;
+      });
       return { action: 'revoke', token };
     }
     assertArg(TOKEN_ROLES.includes(o.role as TokenRole), '--role', TOKEN_ROLES.join(', '), o.role);
@@ -59,14 +67,19 @@ export async function tokenCommand(o: TokenCommandOptions): Promise<TokenCommand
       expiresAt = parseTime(o.expires);
       if (!expiresAt) throw new OcitrustError('INVALID_ARGUMENT', `--expires: expected YYYY-MM-DDTHH:MM:SSZ, got ${JSON.stringify(o.expires.slice(0, 40))}`);
     }
-    const { secret, token } = await createToken(db, {
-      role: o.role as TokenRole,
-      patterns: parsePatternList(o.collections),
-      ...(o.name !== undefined ? { name: o.name } : {}),
-      expiresAt,
-      createdBy: 'cli',
+    const collections = o.collections;
+    const { secret, token } = await db.transaction(async (tx) => {
+      const c = await createToken(tx, {
+        role: o.role as TokenRole,
+        patterns: parsePatternList(collections),
+        ...(o.name !== undefined ? { name: o.name } : {}),
+        expiresAt,
+        createdBy: 'cli',
+      });
+      const auditId = await audit.record({ actor: 'cli', action: 'token.create', outcome: 'ok', detail: `${c.token.id} ${c.token.role} ${c.token.patterns.join(',')}` }, tx);
+      await events.record(tx, tokenCreatedEvent(c.token, 'cli', auditId));
+      return c;
     });
-    await audit.record({ actor: 'cli', action: 'token.create', outcome: 'ok', detail: `${token.id} ${token.role} ${token.patterns.join(',')}` });
     return { action: 'create', secret, token };
   } finally {
     await db.close();

@@ -3,6 +3,7 @@ import type { ServerMetrics } from './metrics.js';
 import type { AuditLog } from './audit.js';
 import type { TrustService } from './trust/service.js';
 import type { Db } from './storage/types.js';
+import type { WebhookEvents } from './webhooks/index.js';
 
 /** What buildApp decorates the fastify instance with (`app.ocitrust`), for mounted plugins and tests. */
 export interface OcitrustServerContext {
@@ -11,6 +12,8 @@ export interface OcitrustServerContext {
   readonly authz: Authz;
   readonly audit: AuditLog;
   readonly metrics: ServerMetrics;
+  /** Writes webhook events to the outbox (server/webhooks/). */
+  readonly webhooks: WebhookEvents;
 }
 
 declare module 'fastify' {

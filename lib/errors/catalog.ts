@@ -12,6 +12,7 @@ import { registryCodes } from './codes/registry.js';
 import { serverCodes } from './codes/server.js';
 import { cliCodes } from './codes/cli.js';
 import { hookCodes } from './codes/hook.js';
+import { webhooksCodes } from './codes/webhooks.js';
 
 /** Every area's table, in the order docs/errors.md lists them. */
 export const AREAS = {
@@ -28,6 +29,7 @@ export const AREAS = {
   server: serverCodes,
   cli: cliCodes,
   hook: hookCodes,
+  webhooks: webhooksCodes,
 } as const;
 
 type Areas = typeof AREAS;

@@ -36,7 +36,7 @@ export type SettingType =
   | 'secret';
 
 /** Groups, in the order the docs list them. */
-export type SettingGroup = 'listener' | 'access' | 'storage' | 'trust data' | 'logging' | 'registry proxy' | 'admission webhooks';
+export type SettingGroup = 'listener' | 'access' | 'storage' | 'trust data' | 'logging' | 'registry proxy' | 'admission webhooks' | 'event webhooks';
 
 /** One row of {@link SETTINGS}. */
 export interface SettingSpec {
@@ -96,6 +96,15 @@ export interface ServerSettings {
   readonly notificationsToken: string | undefined;
   readonly admissionPolicy: string | undefined;
   readonly admissionTimeoutSeconds: number | undefined;
+  readonly webhookAllowPrivate: boolean;
+  readonly webhookDeliver: boolean;
+  readonly webhookConcurrency: number | undefined;
+  readonly webhookTimeoutMs: number | undefined;
+  readonly webhookBackoffBaseMs: number | undefined;
+  readonly webhookBackoffMaxMs: number | undefined;
+  readonly webhookMaxAgeMs: number | undefined;
+  readonly webhookLeaseMs: number | undefined;
+  readonly webhookPollMs: number | undefined;
 }
 
 const DAY = 86_400;
@@ -142,6 +151,16 @@ export const SETTINGS: readonly SettingSpec[] = [
   // admission webhooks
   { key: 'admissionPolicy', flag: '--admission-policy', arg: '<file>', env: 'OCITRUST_ADMISSION_POLICY', type: 'path', group: 'admission webhooks', description: 'serve the Kubernetes admission webhooks /admission/validate and /admission/mutate with this policy file (docs/admission.md)' },
   { key: 'admissionTimeoutSeconds', flag: '--admission-timeout', arg: '<seconds>', env: 'OCITRUST_ADMISSION_TIMEOUT_SECONDS', type: 'int', min: 1, max: 30, defaultText: '10', group: 'admission webhooks', description: "the webhook configurations' timeoutSeconds; the server answers within 80 % of it" },
+  // event webhooks (docs/webhooks.md); limits are checked by server/webhooks/options.ts
+  { key: 'webhookAllowPrivate', flag: '--webhook-allow-private', env: 'OCITRUST_WEBHOOK_ALLOW_PRIVATE', type: 'bool', default: false, group: 'event webhooks', description: 'let webhooks call private, link-local and loopback addresses (loopback is allowed anyway when the server listens only on loopback)' },
+  { key: 'webhookDeliver', flag: '--webhook-deliver', env: 'OCITRUST_WEBHOOK_DELIVER', type: 'bool', default: true, group: 'event webhooks', description: 'deliver webhook events from this instance (--no-webhook-deliver: it only writes the outbox)' },
+  { key: 'webhookConcurrency', flag: '--webhook-concurrency', arg: '<n>', env: 'OCITRUST_WEBHOOK_CONCURRENCY', type: 'int', min: 1, max: 256, defaultText: '8', group: 'event webhooks', description: 'deliveries in flight at once per instance' },
+  { key: 'webhookTimeoutMs', flag: '--webhook-timeout-ms', arg: '<ms>', env: 'OCITRUST_WEBHOOK_TIMEOUT_MS', type: 'int', min: 10, max: 120_000, defaultText: '10000', group: 'event webhooks', description: 'timeout of one delivery' },
+  { key: 'webhookBackoffBaseMs', flag: '--webhook-backoff-base-ms', arg: '<ms>', env: 'OCITRUST_WEBHOOK_BACKOFF_BASE_MS', type: 'int', min: 1, max: 86_400_000, defaultText: '5000', group: 'event webhooks', description: 'first retry delay (doubles per attempt, ±25 % jitter)' },
+  { key: 'webhookBackoffMaxMs', flag: '--webhook-backoff-max-ms', arg: '<ms>', env: 'OCITRUST_WEBHOOK_BACKOFF_MAX_MS', type: 'int', min: 1, max: 86_400_000, defaultText: '3600000', group: 'event webhooks', description: 'longest retry delay' },
+  { key: 'webhookMaxAgeMs', flag: '--webhook-max-age-ms', arg: '<ms>', env: 'OCITRUST_WEBHOOK_MAX_AGE_MS', type: 'int', min: 1, max: 7 * 86_400_000, defaultText: '86400000', group: 'event webhooks', description: 'retry window; older undelivered events are parked in the dead-letter list' },
+  { key: 'webhookLeaseMs', flag: '--webhook-lease-ms', arg: '<ms>', env: 'OCITRUST_WEBHOOK_LEASE_MS', type: 'int', min: 11, max: 86_400_000, defaultText: 'timeout + 30000', group: 'event webhooks', description: "how long a claimed delivery is an instance's before another may retry it" },
+  { key: 'webhookPollMs', flag: '--webhook-poll-ms', arg: '<ms>', env: 'OCITRUST_WEBHOOK_POLL_MS', type: 'int', min: 5, max: 3_600_000, defaultText: '1000', group: 'event webhooks', description: 'how often the outbox is polled when idle' },
 ];
 
 /** The settings that only mean something with a proxy upstream. */

@@ -56,6 +56,17 @@ export async function serverOptionsFromSettings(s: ServerSettings): Promise<Serv
     ...(s.database !== undefined ? { database: s.database } : {}),
     ...(s.secret !== undefined ? { secret: s.secret } : {}),
     registry: s.registry,
+    webhooks: {
+      allowPrivate: s.webhookAllowPrivate,
+      deliver: s.webhookDeliver,
+      ...(s.webhookConcurrency !== undefined ? { concurrency: s.webhookConcurrency } : {}),
+      ...(s.webhookTimeoutMs !== undefined ? { timeoutMs: s.webhookTimeoutMs } : {}),
+      ...(s.webhookBackoffBaseMs !== undefined ? { backoffBaseMs: s.webhookBackoffBaseMs } : {}),
+      ...(s.webhookBackoffMaxMs !== undefined ? { backoffMaxMs: s.webhookBackoffMaxMs } : {}),
+      ...(s.webhookMaxAgeMs !== undefined ? { maxAgeMs: s.webhookMaxAgeMs } : {}),
+      ...(s.webhookLeaseMs !== undefined ? { leaseMs: s.webhookLeaseMs } : {}),
+      ...(s.webhookPollMs !== undefined ? { pollMs: s.webhookPollMs } : {}),
+    },
     registryOptions: { allowDelete: s.registryDelete, limits: { maxBlobBytes: s.registryMaxBlobBytes }, ...(s.registryName !== undefined ? { registryName: s.registryName } : {}) },
     snapshotExpirySeconds: s.snapshotExpirySeconds,
     timestampExpirySeconds: s.timestampExpirySeconds,
@@ -100,6 +111,7 @@ export function startLine(name: string, url: string, s: ServerSettings): string 
     `registry ${s.registry ? 'on' : 'off'}`,
     s.proxyUpstream !== undefined ? `proxy upstream ${s.proxyUpstream}` : 'proxy off',
     s.admissionPolicy !== undefined ? `admission on (policy ${s.admissionPolicy})` : 'admission off',
+    ...(s.webhookAllowPrivate ? ['webhooks may call private addresses'] : []),
     `database ${describeDatabase(s)}`,
   ];
   return `${name} listening on ${url} (data ${s.dataDir}); ${parts.join('; ')}`;

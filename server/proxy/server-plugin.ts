@@ -4,6 +4,7 @@
  * from the upstream with the proxy's own upstream credentials, the publisher-token bypass,
  * denials in the audit log, and optionally the notification receiver for the upstream.
  */
+import { proxyDeniedEvent, RepeatFilter } from '../webhooks/denials.js';
 import type { FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import type { Limits } from '../../lib/config.js';
@@ -86,6 +87,7 @@ export function proxyServerPlugin(o: ProxyServerOptions): ProxyServerPlugin {
     // A publish on this or another instance (PostgreSQL NOTIFY) reaches the enforcer at once.
     const unlisten = await ctx.db.listen(TRUST_CHANNEL, (name) => e.invalidate(name));
     app.addHook('onClose', async () => unlisten());
+    const repeats = new RepeatFilter();
     const onDecision: DecisionListener = (request, d, decision) => {
       if (decision.allow && !decision.warning) return;
       void ctx.audit
@@ -99,6 +101,11 @@ export function proxyServerPlugin(o: ProxyServerOptions): ProxyServerPlugin {
           detail: `${decision.allow ? 'allowed unverified (warn rule)' : 'denied'} ${d.reference} ${d.digest}: ${decision.reason ?? ''}`,
         })
         .catch((err: unknown) => request.log.warn({ err }, 'proxy: audit write failed'));
+      if (!decision.allow && repeats.fresh(JSON.stringify([d.repository, d.digest, decision.code]))) {
+        ctx.webhooks
+          ?.emit(proxyDeniedEvent({ repository: d.repository, reference: d.reference, digest: d.digest, source: request.ip, code: decision.code ?? null, reason: decision.reason ?? null }))
+          .catch((err: unknown) => request.log.warn({ err }, 'proxy: webhook event not written'));
+      }
     };
     await app.register(proxyPlugin, {
       upstream,

@@ -110,6 +110,9 @@ export async function putManifest(ctx: RegistryContext, call: Call, name: string
     { digest, mediaType: checked.mediaType, content: bytes, artifactType: checked.artifactType, subject: checked.subject, annotations: checked.annotations },
     tag,
     tag === undefined ? undefined : tagCondition(call),
+    ctx.opts.onManifestStored
+      ? (tx) => ctx.opts.onManifestStored!(tx, { repository: name, digest, artifactType: checked.artifactType, subject: checked.subject, annotations: checked.annotations, tag })
+      : undefined,
   );
   reply.code(201).header('Location', `/v2/${name}/manifests/${digest}`).header('Docker-Content-Digest', digest);
   // distribution-spec "Pushing Manifests with Subject": the header says the referrers API indexed it.

@@ -127,11 +127,11 @@ export class MetadataStore {
    * `cond` atomically with the write.
    * @throws OcitrustError DIST_PRECONDITION_FAILED when `cond` does not hold
    */
-  async putManifest(repository: string, m: NewManifest, tag: string | undefined, cond: TagCondition): Promise<void> {
+  async putManifest(repository: string, m: NewManifest, tag: string | undefined, cond: TagCondition, onStored?: (tx: Queryable) => Promise<void>): Promise<void> {
     const now = Date.now();
     await this.db.transaction(async (tx) => {
       await this.ensureRepository(tx, repository, now);
-      await tx.exec(
+      const inserted = await tx.exec(
         `INSERT INTO registry_manifests (repository, digest, media_type, size, content, artifact_type, subject, annotations, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repository, digest) DO NOTHING`,
         [
@@ -146,6 +146,8 @@ export class MetadataStore {
           now,
         ],
       );
+      // Only a manifest new to the repository is news (webhook events commit with it).
+      if (inserted.changes > 0 && onStored) await onStored(tx);
       if (tag === undefined) return;
       if (cond && 'ifMatch' in cond) {
         // If-Match: * only needs the tag to exist; otherwise it must still point at the given digest.

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { assertArg } from '../../lib/errors/index.js';
 import { isRegistryName } from '../names.js';
-import type { Db } from '../storage/index.js';
+import type { Db, Queryable } from '../storage/index.js';
 
 /** What a request wants to do to a repository. */
 export type RegistryAction = 'pull' | 'push' | 'delete';
@@ -114,7 +114,12 @@ export interface RegistryOptions {
    * arrived on (the listener's, e.g. `127.0.0.1:7443`). Never taken from the request's Host header.
    */
   readonly registryName?: string;
+  /** Called inside the transaction that stores a manifest new to its repository (webhook events). */
+  readonly onManifestStored?: ManifestStoredHook;
 }
+
+/** See {@link RegistryOptions.onManifestStored}. */
+export type ManifestStoredHook = (tx: Queryable, m: { repository: string; digest: string; artifactType: string | undefined; subject: string | undefined; annotations: Readonly<Record<string, string>> | undefined; tag: string | undefined }) => Promise<void>;
 
 /** Options after defaults. */
 export interface ResolvedOptions {
@@ -125,6 +130,7 @@ export interface ResolvedOptions {
   readonly limits: RegistryLimits;
   readonly allowDelete: boolean;
   readonly registryName: string | undefined;
+  readonly onManifestStored: ManifestStoredHook | undefined;
 }
 
 /**
@@ -150,5 +156,6 @@ export function resolveOptions(o: RegistryOptions): ResolvedOptions {
     limits: Object.freeze(limits),
     allowDelete: o.allowDelete ?? true,
     registryName: o.registryName,
+    onManifestStored: o.onManifestStored,
   };
 }

@@ -4,6 +4,7 @@ import type { Authz } from '../auth.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { ResolvedAppOptions } from '../options.js';
 import type { TrustService } from '../trust/service.js';
+import type { WebhookEvents } from '../webhooks/index.js';
 
 /** What every route module is given by buildApp. */
 export interface RouteContext {
@@ -13,4 +14,6 @@ export interface RouteContext {
   readonly audit: AuditLog;
   readonly metrics: ServerMetrics;
   readonly opts: ResolvedAppOptions;
+  /** Webhook outbox (token events commit with the token change). */
+  readonly webhooks?: WebhookEvents;
 }

@@ -6,6 +6,7 @@ import { createToken, getToken, listTokens, revokeToken, tokenRecordSchema, toke
 import type { Principal } from '../auth.js';
 import type { RouteContext } from './context.js';
 import { actorOf } from './collections.js';
+import { tokenCreatedEvent, tokenRevokedEvent } from '../webhooks/denials.js';
 
 const errors = { 400: { $ref: 'ErrorBody#' }, 401: { $ref: 'ErrorBody#' }, 403: { $ref: 'ErrorBody#' }, 404: { $ref: 'ErrorBody#' } } as const;
 
@@ -62,15 +63,20 @@ export async function tokenRoutes(app: FastifyInstance, ctx: RouteContext): Prom
         expiresAt = parseTime(b.expiresAt);
         if (!expiresAt) throw new OcitrustError('REQUEST_INVALID', 'expiresAt: expected YYYY-MM-DDTHH:MM:SSZ');
       }
-      const created = await createToken(db, {
-        role: b.role,
-        patterns: b.patterns,
-        ...(b.name !== undefined ? { name: b.name } : {}),
-        expiresAt,
-        createdBy: request.principal.tokenId,
-        clock: opts.clock,
+      // Token, audit entry and webhook event commit together.
+      const created = await db.transaction(async (tx) => {
+        const c = await createToken(tx, {
+          role: b.role,
+          patterns: b.patterns,
+          ...(b.name !== undefined ? { name: b.name } : {}),
+          expiresAt,
+          createdBy: request.principal.tokenId,
+          clock: opts.clock,
+        });
+        const auditId = await audit.record({ ...actorOf(request), action: 'token.create', outcome: 'ok', detail: `${c.token.id} ${c.token.role} ${c.token.patterns.join(',')}`.slice(0, 500) }, tx);
+        await ctx.webhooks?.record(tx, tokenCreatedEvent(c.token, request.principal.actor, auditId));
+        return c;
       });
-      await audit.record({ ...actorOf(request), action: 'token.create', outcome: 'ok', detail: `${created.token.id} ${created.token.role} ${created.token.patterns.join(',')}`.slice(0, 500) });
       return reply.code(201).send(created);
     },
   );
@@ -109,8 +115,12 @@ export async function tokenRoutes(app: FastifyInstance, ctx: RouteContext): Prom
       // Unknown ids and ids outside the caller's reach look alike, so ids cannot be probed.
       await requireCover(request.principal, t ? t.patterns : ['**'], 'token.revoke');
       if (!t) throw new OcitrustError('TOKEN_NOT_FOUND', `no token with id ${request.params.id}`);
-      const revoked = await revokeToken(db, t.id, opts.clock);
-      await audit.record({ ...actorOf(request), action: 'token.revoke', outcome: 'ok', detail: t.id });
+      const revoked = await db.transaction(async (tx) => {
+        const r = await revokeToken(tx, t.id, opts.clock);
+        const auditId = await audit.record({ ...actorOf(request), action: 'token.revoke', outcome: 'ok', detail: t.id }, tx);
+        await ctx.webhooks?.record(tx, tokenRevokedEvent(r, request.principal.actor, auditId));
+        return r;
+      });
       return revoked;
     },
   );

@@ -13,6 +13,8 @@ import type { Db, Queryable } from '../storage/types.js';
 import type { AuditInput, AuditLog } from '../audit.js';
 import { KeyVault, DEFAULT_SCRYPT } from '../key-vault.js';
 import { checkPublish } from './publish-check.js';
+import type { WebhookEvents } from '../webhooks/index.js';
+import { publishEvents } from '../webhooks/trust-diff.js';
 import { describeFile, signSnapshot, signTimestamp } from './server-signing.js';
 import {
   collectionsDue,
@@ -79,6 +81,8 @@ export interface TrustServiceOptions {
   readonly scrypt?: { N: number; r: number; p: number };
   readonly onResign?: (role: 'snapshot' | 'timestamp') => void;
   readonly log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  /** Webhook outbox: trust events are written in the transaction of the change. */
+  readonly events?: WebhookEvents;
 }
 
 interface HeadEntry {
@@ -188,7 +192,8 @@ export class TrustService {
           timestampPublic: JSON.stringify(tsPub.toJSON()),
           now,
         });
-        await this.#o.audit.record({ ...who, action: 'collection.create', collection: name, outcome: 'ok' }, tx);
+        const auditId = await this.#o.audit.record({ ...who, action: 'collection.create', collection: name, outcome: 'ok' }, tx);
+        await this.#o.events?.record(tx, { name: 'collection.created', collection: name, data: { createdBy: who.actor, tokenId: who.tokenId }, auditId });
       });
     } catch (e) {
       const err = isOcitrustError(e, 'STORAGE_CONFLICT') ? new OcitrustError('COLLECTION_EXISTS', `collection ${name} already exists`, { cause: e }) : e;
@@ -346,7 +351,7 @@ export class TrustService {
    * @throws OcitrustError COLLECTION_NOT_FOUND and the codes of {@link checkPublish}
    */
   async publish(name: string, input: { root?: unknown; targets?: unknown }, who: Actor): Promise<PublishResult> {
-    const audit = (e: Omit<AuditInput, keyof Actor | 'action' | 'collection'>, tx?: Queryable): Promise<void> =>
+    const audit = (e: Omit<AuditInput, keyof Actor | 'action' | 'collection'>, tx?: Queryable): Promise<number> =>
       this.#o.audit.record({ ...who, action: 'publish', collection: name, ...e }, tx);
     try {
       const base = await readHead(this.#o.db, name);
@@ -400,7 +405,9 @@ export class TrustService {
           now: t,
         });
         if (!ok) throw new OcitrustError('PUBLISH_VERSION_CONFLICT', `a concurrent publish to ${name} won`);
-        await audit({ outcome: 'ok', versions }, tx);
+        const auditId = await audit({ outcome: 'ok', versions }, tx);
+        // Signer, key, revocation and publish events commit (or roll back) with the publish.
+        for (const ev of this.#o.events ? publishEvents(name, current, plan, who) : []) await this.#o.events!.record(tx, { ...ev, auditId });
         await tx.notify(TRUST_CHANNEL, name);
         return { collection: name, versions };
       });
@@ -511,6 +518,8 @@ export class TrustService {
         await this.resign(n);
       } catch (err) {
         this.#o.log?.warn({ err, collection: n }, 're-sign failed');
+        // Clients will soon see an expired timestamp: tell the subscribers while there is time.
+        void this.#o.events?.stale(n, 'resign-failed', { code: isOcitrustError(err) ? err.code : 'INTERNAL' });
       }
     }
     return names.length;
