@@ -58,7 +58,8 @@ describe('Updater with a source answering garbage', () => {
     assert.equal(r.fromCache, true);
     assert.equal(r.sourceError?.code, 'TUF_SOURCE_BAD_RESPONSE');
     // An address answering as something else (an ingress' 404 page) is "could not ask" too.
-    const notTrust = { description: 'x', fetch: async () => { throw notTrustServer('http://x', 'GET /', 404, new Headers(), new Uint8Array(0)); } };
+    // Same server as the cache entry (trusted state is keyed by server and collection).
+    const notTrust = { description: 'memory', fetch: async () => { throw notTrustServer('http://x', 'GET /', 404, new Headers(), new Uint8Array(0)); } };
     const r2 = await new Updater({ ...opts, source: notTrust }).refresh();
     assert.equal(r2.sourceError?.code, 'TRUST_SERVER_NOT_OCITRUST');
     await assert.rejects(new Updater({ ...opts, source: notTrust, cache: new MemoryTrustCache() }).refresh(), code('TRUST_SERVER_NOT_OCITRUST'));
