@@ -1,12 +1,12 @@
 /**
  * Hot reload of a policy file for a long-running server (the admission webhooks): the file is
- * polled (`fs.watchFile`, which follows a Kubernetes ConfigMap's symlink swap, unlike
- * `fs.watch`), re-read when its size, mtime or inode changes, and swapped in only when it
+ * polled (`stat`, which follows a Kubernetes ConfigMap's symlink swap, unlike `fs.watch`),
+ * re-read when its size, mtime or inode differs from what it was just before the last read, and swapped in only when it
  * loads and passes the server's own checks. A broken edit keeps the last good policy and is
  * logged; it never turns into an outage or an open door. Verdict caches key on the policy's
  * revision, so a new policy is never judged with the old one's verdicts.
  */
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { loadPolicyFile } from '../lib/policy/load.js';
 import type { Policy } from '../lib/policy/types.js';
 
@@ -37,33 +37,69 @@ export interface WatchedPolicy {
 export function watchPolicyFile(path: string, initial: Policy, o: PolicyWatchOptions = {}): WatchedPolicy {
   let current = initial;
   let running: Promise<boolean> | undefined;
+  let again = false;
+  const readOnce = async (): Promise<boolean> => {
+    try {
+      const next = await loadPolicyFile(path);
+      if (next.revision === current.revision) return false;
+      o.check?.(next);
+      current = next;
+      o.onReload?.({ ok: true, revision: next.revision });
+      return true;
+    } catch (error) {
+      o.onReload?.({ ok: false, error });
+      return false;
+    }
+  };
   const reload = (): Promise<boolean> => {
-    // One read at a time; a change seen meanwhile is picked up by the next poll.
-    running ??= (async () => {
+    // One read at a time. A change seen while a read runs may have come after that read
+    // started (the poll only fires again on a *further* change), so it asks for one more
+    // read: dropping it could leave a loosened policy in force after a tightening edit.
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      let changed = false;
       try {
-        const next = await loadPolicyFile(path);
-        if (next.revision === current.revision) return false;
-        o.check?.(next);
-        current = next;
-        o.onReload?.({ ok: true, revision: next.revision });
-        return true;
-      } catch (error) {
-        o.onReload?.({ ok: false, error });
-        return false;
+        do {
+          again = false;
+          if (await readOnce()) changed = true;
+        } while (again);
+        return changed;
       } finally {
         running = undefined;
       }
     })();
     return running;
   };
-  const listener = (now: Stats, before: Stats): void => {
-    if (now.mtimeMs !== before.mtimeMs || now.size !== before.size || now.ino !== before.ino) void reload();
+  // Our own poll rather than fs.watchFile: watchFile takes its baseline asynchronously, so an
+  // edit made between the caller's initial load and that baseline was never seen. Here the
+  // stat is taken just before each read and compared on every tick; the first tick always
+  // reads (a no-op when the revision is the same).
+  let seen: string | undefined;
+  let stopped = false;
+  const tick = async (): Promise<void> => {
+    const st = await stat(path).catch(() => undefined);
+    const id = st ? `${st.ino}:${st.size}:${st.mtimeMs}` : 'missing';
+    if (stopped || id === seen) return;
+    seen = id;
+    await reload();
   };
-  // persistent: false — a watched file must not keep a stopping server alive.
-  watchFile(path, { interval: o.intervalMs ?? 2000, persistent: false }, listener);
+  let ticking = false;
+  const timer = setInterval(() => {
+    if (ticking) return;
+    ticking = true;
+    void tick().finally(() => (ticking = false));
+  }, o.intervalMs ?? 2000);
+  // A watched file must not keep a stopping server alive.
+  timer.unref();
   return {
     get: () => current,
     reload,
-    stop: () => unwatchFile(path, listener),
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
   };
 }

@@ -66,6 +66,38 @@ describe('policy file hot reload', () => {
     }
   });
 
+  it('an edit made while a reload runs, or before the first poll, is not lost', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ocitrust-policy-'));
+    const path = join(dir, 'policy.yaml');
+    writeFileSync(path, ALLOW_ALL);
+    const initial = await loadPolicyFile(path);
+    // Edited right after the initial load, before any poll: fs.watchFile would have taken this
+    // as its baseline and never reloaded.
+    writeFileSync(path, DENY_LATEST);
+    let w: WatchedPolicy | undefined;
+    let raced = false;
+    w = watchPolicyFile(path, initial, {
+      intervalMs: 20,
+      check: (p) => {
+        // A tightening edit lands while this (older) read is being checked, and the poll asks
+        // for a reload meanwhile: it must be read once more, not dropped.
+        if (!raced && p.revision !== initial.revision) {
+          raced = true;
+          writeFileSync(path, DENY_LATEST + '# tightened again\n');
+          void w!.reload();
+        }
+      },
+    });
+    try {
+      await until(() => raced, 'the first reload');
+      const last = (await loadPolicyFile(path)).revision;
+      await until(() => w!.get().revision === last, 'the edit made during the reload to take effect');
+    } finally {
+      w.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the admission webhooks of a running server follow the policy file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ocitrust-policy-'));
     const path = join(dir, 'policy.yaml');
