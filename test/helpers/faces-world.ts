@@ -1,11 +1,13 @@
 /**
  * The world of the cross-face table test (issue 13): one trust server (SQLite, embedded
- * registry, admission webhooks), Debian's docker-registry holding every image (pushed by hand
+ * registry), the admission webhooks on their own server over HTTPS, Debian's docker-registry holding every image (pushed by hand
  * as OCI manifests, anonymous reads), collections with delegated signers created with the
  * lib/usecases admin functions, and the verifying proxy (a second trust server with the proxy
  * plugin) in front of the registry. Helpers here only build; tests/helpers/faces.ts asks.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,11 +28,14 @@ import { emptyBlob, OCI_MANIFEST } from '../../lib/oci/types.js';
 import { startServer, type RunningServer } from '../../server/main.js';
 import { startDistribution, type Distribution } from './distribution.js';
 import { makeImage, makeIndex, type TestImage, type TestIndex } from './oci-layout.js';
+import { PROJECT_ROOT } from './cli.js';
 import { TEST_SCRYPT, TEST_SECRET, tokenFor } from './trust-server.js';
 import { startTrustFront, type TrustFront } from './trust-front.js';
 import { parsePolicy, type Policy } from '../../lib/policy/index.js';
 
 const PASSPHRASE = 'faces world passphrase';
+const WEBHOOK_SERVICE = 'ocitrust-webhook';
+const WEBHOOK_NAMESPACE = 'ocitrust-system';
 
 /** A loopback port with nothing listening on it. */
 export async function closedPort(): Promise<number> {
@@ -57,6 +62,10 @@ export interface FacesWorld {
   readonly dir: string;
   /** Admin token of the trust server. */
   readonly token: string;
+  /** The webhooks' server (HTTPS, its own data folder). */
+  readonly webhooks: RunningServer;
+  /** POSTs an AdmissionReview to the validating webhook over HTTPS (the private CA, the Service name). */
+  validate(review: unknown): Promise<{ status: number; text: string }>;
   /** Changes the policy the admission webhooks use (hot swap, as a reload would). */
   setAdmissionPolicy(p: Policy): void;
   /** Creates collection `name` and returns its root file path (pinned root for policy rules). */
@@ -101,10 +110,28 @@ export async function startFacesWorld(): Promise<FacesWorld> {
     handleSignals: false,
     logger: false,
     cacheTtlMs: 0,
-    admission: {
-      policy: () => policy,
-    },
   });
+  // The webhooks run as Kubernetes runs them: their own server, over HTTPS with the certificates
+  // deploy/gen-certs.sh makes, reading trust from the trust server the policy names.
+  const certs = join(dir, 'certs');
+  const gen = spawnSync('bash', [join(PROJECT_ROOT, 'deploy/gen-certs.sh'), certs, WEBHOOK_SERVICE, WEBHOOK_NAMESPACE, '2'], { encoding: 'utf8' });
+  if (gen.status !== 0) throw new Error(`deploy/gen-certs.sh failed (openssl is required): ${gen.stderr}`);
+  const webhooks = await startServer({
+    secret: TEST_SECRET,
+    scrypt: TEST_SCRYPT,
+    dataDir: join(dir, 'webhooks-data'),
+    host: '127.0.0.1',
+    port: 0,
+    registry: false,
+    resignIntervalMs: 0,
+    auditPruneIntervalMs: 0,
+    handleSignals: false,
+    logger: false,
+    tlsCert: join(certs, 'tls.crt'),
+    tlsKey: join(certs, 'tls.key'),
+    admission: { policy: () => policy },
+  });
+  const ca = readFileSync(join(certs, 'ca.crt'));
   const registry = await startDistribution();
   const front = await startTrustFront(server.url);
   const token = await tokenFor(server.app, 'admin', ['**'], 'faces-world');
@@ -124,6 +151,24 @@ export async function startFacesWorld(): Promise<FacesWorld> {
     admin,
     dir,
     token,
+    webhooks,
+    validate(review) {
+      const port = new URL(webhooks.url).port;
+      return new Promise((resolve, reject) => {
+        const data = Buffer.from(JSON.stringify(review));
+        const req = httpsRequest(
+          { host: '127.0.0.1', port, path: '/admission/validate', method: 'POST', ca, servername: `${WEBHOOK_SERVICE}.${WEBHOOK_NAMESPACE}.svc`, headers: { 'content-type': 'application/json', 'content-length': data.length } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(data);
+      });
+    },
     setAdmissionPolicy: (p) => (policy = p),
     async createCollection(name, clock) {
       await initCollection(at(clock), { collection: name });
@@ -195,6 +240,7 @@ export async function startFacesWorld(): Promise<FacesWorld> {
     async close() {
       await front.close().catch(() => undefined);
       await registry.stop().catch(() => undefined);
+      await webhooks.close().catch(() => undefined);
       await server.close().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },

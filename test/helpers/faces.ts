@@ -5,7 +5,7 @@
  * - `library`: the public library API (lib/index.ts): planUnderPolicy, openCollection, verifyReference;
  * - `verify`: the shipped `trust verify -o json --policy FILE IMAGE` (dist bundle, child process);
  * - `manifests`: the shipped `trust verify-manifests -o json --policy FILE pod.yaml`;
- * - `admission`: POST of an AdmissionReview to the trust server's validating webhook;
+ * - `admission`: POST of an AdmissionReview to the validating webhook (HTTPS);
  * - `proxy`: a manifest GET through the verifying proxy (200 or 403).
  *
  * Faces that cannot express a distinction collapse it ({@link collapse}): a 200 from the proxy
@@ -145,10 +145,10 @@ export async function manifestsFace(s: CliSession, policyFile: string, image: st
   return fromCli(run, parseJson(run.stdout)?.results?.[0]);
 }
 
-/** The validating webhook: one Pod with the image, in namespace `prod`. */
-export async function admissionFace(url: string, image: string): Promise<Outcome> {
-  const res = await fetch(`${url}/admission/validate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(podReview({ namespace: 'prod', images: [image] })) });
-  const text = await res.text();
+/** The validating webhook (`validate` posts a review to it): one Pod with the image, in namespace `prod`. */
+export async function admissionFace(validate: (review: unknown) => Promise<{ status: number; text: string }>, image: string): Promise<Outcome> {
+  const res = await validate(podReview({ namespace: 'prod', images: [image] }));
+  const text = res.text;
   const body = parseJson(text);
   const r = body?.response;
   const raw = `${res.status} ${text.slice(0, 800)}`;
