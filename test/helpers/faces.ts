@@ -190,5 +190,6 @@ export async function proxyFace(proxyUrl: string, image: string): Promise<Outcom
     }
     return { decision: refusal(inner), codes: [inner], raw };
   }
-  return { decision: 'undecided', codes: [outer ?? `HTTP_${res.status}`], raw };
+  // Other answers (502 for an upstream that cannot be asked, the upstream's own 404) could not decide.
+  return { decision: 'undecided', codes: [typeof inner === 'string' ? inner : (outer ?? `HTTP_${res.status}`)], raw };
 }

@@ -149,10 +149,18 @@ describe('the five faces agree on every scenario (issue 13)', { timeout: 600_000
       },
     },
     { name: 'registry down', image: () => `${regDownHost}/app/x:v1`, proxy: 'regdown', expect: { decision: 'undecided', code: 'REGISTRY_UNREACHABLE' },
-      known: { proxy: { decision: 'undecided', code: 'UNKNOWN', reason: 'the proxy answers 502 with the OCI code UNKNOWN, not a catalogue code (REGISTRY_UNREACHABLE)' } } },
+      known: {
+        proxy: { decision: 'undecided', code: 'PROXY_UPSTREAM_UNREACHABLE', reason: 'the proxy answers 502 with its own code PROXY_UPSTREAM_UNREACHABLE where the other faces say REGISTRY_UNREACHABLE for the same registry outage' },
+      } },
     { name: 'registry answers garbage', image: () => `${hostile.host}/app/x:v1`, proxy: 'garbage', expect: { decision: 'undecided', code: 'REGISTRY_BAD_RESPONSE' } },
     { name: 'skip rule, registry down', image: () => `${regDownHost}/skip/x:v1`, proxy: 'regdown', expect: { decision: 'skip' },
-      known: { proxy: { decision: 'undecided', code: 'UNKNOWN', reason: 'the proxy must fetch a manifest to serve it, so a skip rule cannot help when the registry is down (502 UNKNOWN); inherent to the face' } } },
+      known: {
+        proxy: {
+          decision: 'undecided',
+          code: 'PROXY_UPSTREAM_UNREACHABLE',
+          reason: 'the proxy must fetch a manifest to serve it, so a skip rule cannot help when the registry is down (502); inherent to the face',
+        },
+      } },
   ];
 
   before(async () => {
