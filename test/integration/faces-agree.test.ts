@@ -117,6 +117,7 @@ describe('the five faces agree on every scenario (issue 13)', { timeout: 600_000
         },
       },
     },
+    { name: 'warn rule, expired trust data', image: img('oldwarn/app'), expect: { decision: 'warn', code: 'TUF_EXPIRED' } },
     { name: 'no collection for the repository', image: img('nocoll/app'), expect: { decision: 'deny', code: 'NOT_SIGNED' },
       known: {
         proxy: {
@@ -259,6 +260,7 @@ describe('the five faces agree on every scenario (issue 13)', { timeout: 600_000
     const rootOld = join(w.dir, 'old-app.root.json');
     writeFileSync(rootOld, JSON.stringify(oldColl.owner.root.toJSON()));
     await push('old/app');
+    await push('oldwarn/app');
     await sign('old/app:v1', [oldColl.signers.get('release')!]);
     hostile = await startHostileRegistry((req, res) => {
       if ((req.url ?? '').includes('/manifests/')) {
@@ -300,6 +302,7 @@ describe('the five faces agree on every scenario (issue 13)', { timeout: 600_000
       ...onMain('warndown', 'warndown', [`server: ${trustDown}`, 'mode: warn']),
       ...rule('gone', [`${R}/gone/*`], [`collection: ${gone}`, `root: ${rootGone}`]),
       ...rule('old', [`${R}/old/*`], [`root: ${rootOld}`]),
+      ...rule('oldwarn', [`${R}/oldwarn/*`], [`collection: ${R}/old/app`, `root: ${rootOld}`, 'mode: warn']),
       ...rule('nocoll', [`${R}/nocoll/*`]),
       ...rule('regdown-skip', [`${regDownHost}/skip/*`], ['mode: skip']),
       ...rule('regdown', [`${regDownHost}/*/*`], [`collection: ${main}`, `root: ${rootMain}`]),
