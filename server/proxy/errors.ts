@@ -22,7 +22,9 @@ const WIRE: Partial<Record<ErrorCode, WireCode>> = {
 export function proxyWireError(e: unknown): WireError {
   if (e instanceof OcitrustError && WIRE[e.code] !== undefined) {
     const entry: { code: WireCode; message: string; detail?: unknown } = { code: WIRE[e.code]!, message: e.message };
-    if (e.details?.detail !== undefined) entry.detail = e.details.detail;
+    // The OCI code (UNKNOWN, DENIED…) is coarse: the catalogue code rides in `detail` so that a
+    // client (or a test comparing the faces, issue 13) can tell an unreachable upstream apart.
+    entry.detail = e.details?.detail !== undefined ? e.details.detail : { code: e.code };
     const headers: Record<string, string> = {};
     const h = e.details?.headers;
     if (h && typeof h === 'object') for (const [k, v] of Object.entries(h)) if (typeof v === 'string') headers[k] = v;
