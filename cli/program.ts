@@ -59,6 +59,9 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
   ['copy', () => import('./commands/copy.js')],
   ['server', () => import('./commands/server.js')],
   ['verify-manifests', () => import('./commands/verify-manifests.js')],
+  ['login', () => import('./commands/login.js')],
+  ['logout', () => import('./commands/logout.js')],
+  ['whoami', () => import('./commands/whoami.js')],
   ['completion', () => import('./commands/completion.js')],
 ];
 
