@@ -19,6 +19,7 @@ test('cli/demo.ts: signs, verifies, and refuses the tampered image', { timeout: 
   assert.match(r.stdout, /replaces .* with other content[^]*\$ trust verify \S+:v1\n✗ .*NOT verified: .*\[NO_SIGNATURES\]\n\(exit 1\)/);
   assert.match(r.stdout, /Demo finished: signed image verified, tampered image refused\./);
   assert.doesNotMatch(r.stdout, /!!/);
+  assert.match(r.stdout, /Run `npm start -- --keep` to keep the server and its folder running/);
 });
 
 test('npm start -- --keep: the server and folder stay, and the printed commands work as printed', { timeout: 180_000 }, async (t) => {
