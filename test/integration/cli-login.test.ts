@@ -139,4 +139,21 @@ test('embedded registry 401: the challenge and the message say to send a trust t
   const wrong = await fetch(`${srv.url}/v2/team/app/blobs/uploads/`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from('token:ocit_' + 'z'.repeat(43)).toString('base64')}` } });
   assert.equal(wrong.status, 401);
   assert.match(await wrong.text(), /unknown token.*trust server token as the Basic password/);
+
+  // The registry client (what `trust` uses) turns the challenge into REGISTRY_AUTH_FAILED that
+  // says what to send; another registry's 401 would not mention trust tokens.
+  const { HttpRegistryClient } = await import('../../lib/oci/client.js');
+  const host = new URL(srv.url).host;
+  const none = new HttpRegistryClient({ credentials: async () => undefined });
+  await assert.rejects(none.pushBlob({ registry: host, path: 'team/app' }, new TextEncoder().encode('x')), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'REGISTRY_AUTH_FAILED');
+    assert.match(e.message, /requires basic authentication and no credentials were found \(an ocitrust embedded registry: the password is a trust server token .*docker login HOST -u token/);
+    return true;
+  });
+  const bad = new HttpRegistryClient({ credentials: async () => ({ username: 'token', password: 'ocit_' + 'q'.repeat(43) }) });
+  await assert.rejects(bad.pushBlob({ registry: host, path: 'team/app' }, new TextEncoder().encode('x')), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'REGISTRY_AUTH_FAILED');
+    assert.match(e.message, /authentication rejected .* \(an ocitrust embedded registry: the password is a trust server token/);
+    return true;
+  });
 });
