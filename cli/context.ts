@@ -136,12 +136,16 @@ export class CliContext {
     return new HttpRegistryClient({ plainHttp: this.globals.plainHttp === true, userAgent: 'ocitrust-cli', credentials });
   }
 
-  /** The bearer token: OCITRUST_TOKEN, else the contents of --token-file. Never from argv. */
+  /**
+   * The bearer token: OCITRUST_TOKEN, else the contents of --token-file, else the login stored
+   * for this server by `trust login` (so CI's explicit settings always win). Never from argv.
+   */
   token(): Promise<string | undefined> {
     this.#token ??= (async () => {
       if (this.io.env.OCITRUST_TOKEN) return this.io.env.OCITRUST_TOKEN.trim();
-      if (!this.globals.tokenFile) return undefined;
-      return (await this.readSecretFile(this.globals.tokenFile, '--token-file')).trim();
+      if (this.globals.tokenFile) return (await this.readSecretFile(this.globals.tokenFile, '--token-file')).trim();
+      const { readLogin } = await import('./logins.js');
+      return readLogin(this.home.dir, this.serverUrl);
     })();
     return this.#token;
   }
@@ -149,7 +153,8 @@ export class CliContext {
   /** Where {@link token} comes from, for messages when the server refuses it (never the token). */
   get tokenSource(): string | undefined {
     if (this.io.env.OCITRUST_TOKEN) return 'OCITRUST_TOKEN';
-    return this.globals.tokenFile ? `--token-file ${this.globals.tokenFile}` : undefined;
+    if (this.globals.tokenFile) return `--token-file ${this.globals.tokenFile}`;
+    return `the login stored by \`trust login ${this.serverUrl}\``;
   }
 
   async trustServer(): Promise<TrustServerClient> {

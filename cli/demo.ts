@@ -6,11 +6,16 @@
  * the image behind the tag (what an attacker with registry access can do) and shows `trust
  * verify` refusing it. Exit 0 when every step behaved as expected.
  *
- *   node dist/cli/demo.js            (or: node --import tsx cli/demo.ts)
+ *   node dist/cli/demo.js [--keep]   (or: node --import tsx cli/demo.ts; `npm start -- --keep`)
+ *
+ * With --keep the server and the scratch folder stay after the demo, and a "try it yourself"
+ * block prints the exact exports and commands to continue by hand (Ctrl-C stops the server and
+ * leaves the folder); without it the folder is removed and the last line says how to keep it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { digestOf } from '../lib/crypto/hash.js';
@@ -64,7 +69,26 @@ async function pushImage(client: HttpRegistryClient, repo: { registry: string; p
   return (await client.putManifest(repo, tag, manifest, OCI_MANIFEST)).digest;
 }
 
-async function main(): Promise<number> {
+/** Waits for SIGINT or SIGTERM. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const unknown = argv.filter((a) => a !== '--keep');
+  if (unknown.length > 0) {
+    process.stderr.write(`demo: unknown argument ${JSON.stringify(unknown[0])}: the only option is --keep (keep the server and folder running)\n`);
+    return 2;
+  }
+  const keep = argv.includes('--keep');
   const work = await mkdtemp(join(tmpdir(), 'ocitrust-demo-'));
   const say = (s: string): void => void process.stdout.write(`\n${s}\n`);
   const { startServer } = await import('../server/main.js');
@@ -109,14 +133,37 @@ async function main(): Promise<number> {
     say('The signed content is still verifiable by its digest:');
     ok = (await trust(['verify', `${repo}@${original}`], 0)) && ok;
     say(ok ? 'Demo finished: signed image verified, tampered image refused.' : 'Demo FAILED: a step did not behave as expected.');
+    if (!keep) {
+      say('Run `npm start -- --keep` to keep the server and its folder running and try the commands yourself.');
+      return ok ? 0 : 1;
+    }
+    const tokenFile = join(work, 'admin-token');
+    await writeFile(tokenFile, token + '\n', { mode: 0o600 });
+    const bin = join(dirname(fileURLToPath(import.meta.url)), 'bundle', 'trust.js');
+    say(
+      [
+        `Try it yourself: the server keeps running at ${server.url} until Ctrl-C here (the folder ${work} stays). In another shell:`,
+        '',
+        `  trust() { node ${bin} "$@"; }`,
+        `  export OCITRUST_SERVER=${server.url} OCITRUST_HOME=${join(work, 'home')} OCITRUST_PASSPHRASE=${env.OCITRUST_PASSPHRASE}`,
+        `  trust login "$OCITRUST_SERVER" --token-file ${tokenFile}`,
+        '  trust whoami',
+        `  trust verify ${repo}@${original}      # verified`,
+        `  trust verify ${repo}:v1               # refused: the tag names the tampered image`,
+        `  trust inspect ${repo}@${original}`,
+        '',
+      ].join('\n'),
+    );
+    await untilSignal();
+    say(`Stopped the server; the folder ${work} stays (rm -rf it when done).`);
     return ok ? 0 : 1;
   } finally {
     await server.close();
-    await rm(work, { recursive: true, force: true });
+    if (!keep) await rm(work, { recursive: true, force: true });
   }
 }
 
-main().then(
+main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

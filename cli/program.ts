@@ -61,6 +61,9 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
   // Adds `trust server webhook …` to the server command (registered right after it).
   ['server', () => import('./commands/server-webhook.js')],
   ['verify-manifests', () => import('./commands/verify-manifests.js')],
+  ['login', () => import('./commands/login.js')],
+  ['logout', () => import('./commands/logout.js')],
+  ['whoami', () => import('./commands/whoami.js')],
   ['completion', () => import('./commands/completion.js')],
 ];
 

@@ -31,6 +31,18 @@ export interface PublishResult {
   readonly versions: { readonly root: number; readonly targets: number; readonly snapshot: number; readonly timestamp: number };
 }
 
+/** A token as the server describes it to its holder ({@link TrustServerClient.whoami}). */
+export interface TokenInfo {
+  readonly id: string;
+  readonly name: string;
+  /** reader, publisher or admin. */
+  readonly role: string;
+  /** Collection patterns the role applies to. */
+  readonly patterns: readonly string[];
+  /** `YYYY-MM-DDTHH:MM:SSZ`, or null: never expires. */
+  readonly expiresAt: string | null;
+}
+
 /** Options of {@link TrustServerClient}. */
 export interface TrustServerClientOptions {
   /** Bearer token (never logged). */
@@ -82,6 +94,20 @@ export class TrustServerClient {
    */
   async createCollection(name: string): Promise<CollectionInfo> {
     return parseInfo(await this.#call('POST', '/v1/collections', { name }), name);
+  }
+
+  /**
+   * The token this client carries, as the server knows it (role, patterns, expiry; never the
+   * secret): `trust whoami`, and the check `trust login` makes before storing a token.
+   * @throws AUTH_REQUIRED (no token), AUTH_TOKEN_INVALID (unknown, revoked or expired), TRUST_SERVER_*
+   */
+  async whoami(): Promise<TokenInfo> {
+    const v = await this.#call('GET', '/v1/tokens/self');
+    const str = (x: unknown): x is string => typeof x === 'string';
+    if (!isJsonObject(v) || !str(v.id) || !str(v.name) || !str(v.role) || !Array.isArray(v.patterns) || !v.patterns.every(str) || !(v.expiresAt === null || str(v.expiresAt))) {
+      throw bad('token answer without id, name, role, patterns and expiresAt');
+    }
+    return { id: v.id, name: v.name, role: v.role, patterns: v.patterns as string[], expiresAt: v.expiresAt };
   }
 
   /**
@@ -164,13 +190,13 @@ export class TrustServerClient {
     if (isJsonObject(doc) && typeof doc.code === 'string' && Object.prototype.hasOwnProperty.call(CATALOGUE, doc.code)) {
       const msg = typeof doc.message === 'string' ? doc.message.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 500) : doc.code;
       // A refusal of the credentials says which token was sent (exit 2: fix the token, not the network).
-      const sent = res.status === 401 || res.status === 403 ? (this.#token ? `; sent the token from ${this.#tokenSource ?? 'the configuration'}` : '; no token was sent (set OCITRUST_TOKEN or --token-file)') : '';
+      const sent = res.status === 401 || res.status === 403 ? (this.#token ? `; sent the token from ${this.#tokenSource ?? 'the configuration'}` : '; no token was sent (run `trust login SERVER`, or set OCITRUST_TOKEN or --token-file)') : '';
       throw new OcitrustError(doc.code as ErrorCode, `trust server: ${msg}${sent}`, { details: { status: res.status } });
     }
     if (res.status === 401 || res.status === 403) {
       // Even without the server's error body, a refusal is about the credentials, not the network.
       const code = res.status === 403 ? 'PERMISSION_DENIED' : this.#token ? 'AUTH_TOKEN_INVALID' : 'AUTH_REQUIRED';
-      const sent = this.#token ? `sent the token from ${this.#tokenSource ?? 'the configuration'}` : 'no token was sent (set OCITRUST_TOKEN or --token-file)';
+      const sent = this.#token ? `sent the token from ${this.#tokenSource ?? 'the configuration'}` : 'no token was sent (run `trust login SERVER`, or set OCITRUST_TOKEN or --token-file)';
       throw new OcitrustError(code, `${method} ${url}: HTTP ${res.status}; ${sent}`, { details: { status: res.status } });
     }
     if (!ours && (res.status === 404 || res.status === 405)) throw notTrustServer(this.baseUrl, `${method} ${path}`, res.status, res.headers, bytes);

@@ -63,7 +63,8 @@ export class Authz {
       await this.deny(anonymous, 'AUTH_TOKEN_INVALID', `${request.method} ${routeOf(request)}`, null, why);
       // The embedded registry answers with this challenge header (docker login understands Basic).
       const details = request.url.startsWith('/v2') ? { headers: { 'WWW-Authenticate': 'Basic realm="ocitrust"' } } : undefined;
-      throw new OcitrustError('AUTH_TOKEN_INVALID', `${why}; create a new one with \`trust server token create\``, details ? { details } : undefined);
+      const hint = details ? '; the registry takes a trust server token as the Basic password (docker login HOST -u token)' : '';
+      throw new OcitrustError('AUTH_TOKEN_INVALID', `${why}; create a new one with \`trust server token create\`${hint}`, details ? { details } : undefined);
     }
     return { actor: token.name, tokenId: token.id, token, source, certSubject };
   }

@@ -6,6 +6,9 @@ import type { TokenRole } from './tokens.js';
 /** The challenge the embedded registry sends: Basic, so `docker login -u any -p <token>` works. */
 export const REGISTRY_CHALLENGE = 'Basic realm="ocitrust"';
 
+/** What a registry client is told to send when it has no (valid) token. */
+export const REGISTRY_CREDENTIALS_HINT = 'send a trust server token as the Basic password, any user name (docker login HOST -u token; skopeo --creds token:$TOKEN; trust login SERVER for the trust CLI)';
+
 /**
  * Access control of the embedded registry with the trust server's tokens: pulling needs
  * reader (or anonymous reads on), pushing and deleting need publisher, on a pattern matching
@@ -26,13 +29,13 @@ export function registryAuthorizer(authz: Authz): AuthorizeHook {
       // and clients without one retry with empty credentials, which count as anonymous.
       const base = request.url.split('?')[0] === '/v2/';
       if (p.token || (authz.anonymousRead && !(base && request.headers.authorization === undefined))) return true;
-      return { allow: false, status: 401, message: 'authentication required', wwwAuthenticate: REGISTRY_CHALLENGE };
+      return { allow: false, status: 401, message: `authentication required: ${REGISTRY_CREDENTIALS_HINT}`, wwwAuthenticate: REGISTRY_CHALLENGE };
     }
     try {
       await authz.require(p, need, access.name, `registry.${access.action}`);
       return true;
     } catch (e) {
-      if (isOcitrustError(e, 'AUTH_REQUIRED')) return { allow: false, status: 401, message: e.message, wwwAuthenticate: REGISTRY_CHALLENGE };
+      if (isOcitrustError(e, 'AUTH_REQUIRED')) return { allow: false, status: 401, message: `${e.message}: ${REGISTRY_CREDENTIALS_HINT}`, wwwAuthenticate: REGISTRY_CHALLENGE };
       if (isOcitrustError(e, 'PERMISSION_DENIED')) {
         const why = access.name === null ? `; the registry's name is unknown (set registryName), so only tokens for every collection (**) may ${access.action} ${access.repository}` : '';
         return { allow: false, status: 403, message: e.message + why };

@@ -162,6 +162,8 @@ export class Authenticator {
 
   /**
    * Answers a 401 response: returns the Authorization header to retry with.
+   * A Basic challenge of realm "ocitrust" (the trust server's embedded registry) gets a hint
+   * naming what to send, since a registry login there is a trust server token, not a password.
    * @throws OcitrustError REGISTRY_AUTH_FAILED, REGISTRY_BAD_RESPONSE, REGISTRY_UNREACHABLE, REGISTRY_TIMEOUT
    */
   async challenge(registry: string, res: HttpResponse, scopes: readonly string[]): Promise<string> {
@@ -184,7 +186,7 @@ export class Authenticator {
     if (challenges.some((c) => c.scheme === 'basic')) {
       const c = await this.#creds(registry);
       if (!c || c.username === undefined) {
-        throw new OcitrustError('REGISTRY_AUTH_FAILED', `${registry} requires basic authentication and no credentials were found`);
+        throw new OcitrustError('REGISTRY_AUTH_FAILED', `${registry} requires basic authentication and no credentials were found${embeddedRegistryHint(header)}`);
       }
       this.#basic.add(registry);
       return basicHeader(c);
@@ -266,4 +268,13 @@ export class Authenticator {
     if (alias) this.#tokens.set(this.#key(registry, ch, alias), entry);
     return header;
   }
+}
+
+/**
+ * Advice for a 401 from an ocitrust embedded registry (its challenge is `Basic realm="ocitrust"`):
+ * the password is a trust server token. Empty for any other registry.
+ */
+export function embeddedRegistryHint(wwwAuthenticate: string | null | undefined): string {
+  if (!wwwAuthenticate || !/basic\s+realm="ocitrust"/i.test(wwwAuthenticate)) return '';
+  return ' (an ocitrust embedded registry: the password is a trust server token with publisher rights to push, reader to pull; `trust login SERVER` makes the CLI send it, `docker login HOST -u token` or `skopeo --creds token:$TOKEN` for other tools)';
 }

@@ -13,7 +13,7 @@ import { digestOf, isDigest, parseDigest } from '../crypto/hash.js';
 import { limits as makeLimits, type Limits } from '../config.js';
 import { parseJson, isJsonObject } from '../json.js';
 import { isLoopbackHost, registryApiHost } from '../reference.js';
-import { Authenticator, repositoryScope } from './auth.js';
+import { Authenticator, embeddedRegistryHint, repositoryScope } from './auth.js';
 import { dockerConfigCredentials, type CredentialProvider } from './credentials.js';
 import { Transport, redactUrl, type FetchLike, type HttpMethod, type HttpResponse, type RetryPolicy } from './transport.js';
 import {
@@ -296,7 +296,7 @@ export class HttpRegistryClient implements RegistryClient {
     if (again.status === 401) {
       this.#auth.invalidate(registry);
       await again.discard();
-      throw new OcitrustError('REGISTRY_AUTH_FAILED', `${registry}: authentication rejected for ${req.method} ${redactUrl(req.url)}`);
+      throw new OcitrustError('REGISTRY_AUTH_FAILED', `${registry}: authentication rejected for ${req.method} ${redactUrl(req.url)}${embeddedRegistryHint(again.headers.get('www-authenticate'))}`);
     }
     return again;
   }

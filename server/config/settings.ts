@@ -74,6 +74,8 @@ export interface ServerSettings {
   readonly dataDir: string;
   readonly database: string | undefined;
   readonly secret: string | undefined;
+  readonly bootstrapToken: boolean;
+  readonly bootstrapTokenDays: number;
   readonly registry: boolean;
   readonly registryDelete: boolean;
   readonly registryMaxBlobBytes: number;
@@ -126,6 +128,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'dataDir', flag: '--data', arg: '<dir>', env: 'OCITRUST_DATA_DIR', type: 'path', defaultText: '<home>/server', group: 'storage', description: 'data folder: SQLite database, registry blobs, generated server secret' },
   { key: 'database', flag: '--database', arg: '<url>', env: 'OCITRUST_DATABASE', type: 'database', defaultText: '<data>/ocitrust.db', group: 'storage', description: 'postgres://… URL (instances share it) or SQLite file' },
   { key: 'secret', flag: '--server-secret-file', arg: '<file>', env: 'OCITRUST_SERVER_SECRET', type: 'secret', defaultText: 'generated in <data>', group: 'storage', description: 'secret sealing the server-held snapshot and timestamp keys; instances sharing PostgreSQL must share it' },
+  { key: 'bootstrapToken', flag: '--bootstrap-token', env: 'OCITRUST_BOOTSTRAP_TOKEN', type: 'bool', default: true, group: 'access', description: 'on the first start with no token in the database, create an admin token on every collection and write it to <data>/admin-token (mode 0600; the log names the file, never the token)' },
+  { key: 'bootstrapTokenDays', flag: '--bootstrap-token-days', arg: '<days>', env: 'OCITRUST_BOOTSTRAP_TOKEN_DAYS', type: 'int', min: 0, max: 3650, default: 30, group: 'access', description: 'the bootstrap admin token expires after this many days (0: never)' },
   { key: 'registry', flag: '--registry', env: 'OCITRUST_REGISTRY', type: 'bool', default: true, defaultText: 'true (false with a proxy upstream)', group: 'storage', description: 'serve the embedded OCI registry at /v2/ (blobs in <data>/registry)' },
   { key: 'registryDelete', flag: '--registry-delete', env: 'OCITRUST_REGISTRY_DELETE', type: 'bool', default: true, group: 'storage', description: 'the embedded registry accepts DELETE of manifests and blobs (from tokens allowed to write there)' },
   { key: 'registryMaxBlobBytes', flag: '--registry-max-blob-bytes', arg: '<bytes>', env: 'OCITRUST_REGISTRY_MAX_BLOB_BYTES', type: 'int', min: 1, default: 10 * 1024 * 1024 * 1024, group: 'storage', description: 'largest blob the embedded registry accepts' },

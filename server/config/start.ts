@@ -127,6 +127,21 @@ export async function startFromSettings(loaded: LoadedSettings, o: StartOptions 
   for (const w of loaded.warnings) stderr.write(`${name}: warning: ${w}\n`);
   const server = await startServer({ ...(await serverOptionsFromSettings(loaded.settings)), ...o.extra });
   const st = loaded.settings;
+  if (st.bootstrapToken) {
+    const { bootstrapAdminToken } = await import('../bootstrap.js');
+    const { db, audit } = server.app.ocitrust;
+    try {
+      const made = await bootstrapAdminToken({ db, audit, dataDir: st.dataDir, expiryDays: st.bootstrapTokenDays });
+      if (made) {
+        const until = made.token.expiresAt ? `expires ${made.token.expiresAt}` : 'never expires';
+        stderr.write(`${name}: created the first admin token (${made.token.id}, all collections, ${until}) in ${made.file}: trust login ${server.url} --token-file ${made.file}\n`);
+        server.app.log.info({ tokenId: made.token.id, file: made.file, expiresAt: made.token.expiresAt }, 'bootstrap admin token written');
+      }
+    } catch (e) {
+      await server.close();
+      throw e;
+    }
+  }
   stderr.write(startLine(name, server.url, st) + '\n');
   // The same facts in the structured log, for log pipelines that do not keep stderr lines apart.
   server.app.log.info(

@@ -100,6 +100,26 @@ export async function tokenRoutes(app: FastifyInstance, ctx: RouteContext): Prom
     },
   );
 
+  app.get(
+    '/v1/tokens/self',
+    {
+      schema: {
+        summary: 'The calling token',
+        description: 'The record of the token the request carries (role, collection patterns, expiry; never its secret), for `trust whoami`. Any valid token may ask about itself.',
+        tags: ['tokens'],
+        response: { 200: { $ref: 'Token#' }, ...errors },
+      },
+    },
+    async (request) => {
+      const p = request.principal;
+      if (!p.token) {
+        await authz.deny(p, 'AUTH_REQUIRED', 'token.self', null, 'no token');
+        throw new OcitrustError('AUTH_REQUIRED', 'token.self needs a bearer token: log in with `trust login SERVER` or set OCITRUST_TOKEN');
+      }
+      return p.token;
+    },
+  );
+
   app.delete<{ Params: { id: string } }>(
     '/v1/tokens/:id',
     {

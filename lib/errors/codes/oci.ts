@@ -69,7 +69,7 @@ export const ociCodes = {
   },
   REGISTRY_AUTH_FAILED: {
     meaning: 'The registry or its token service refused the credentials, or no credentials were found for a registry that needs them.',
-    action: 'Log in (docker login) or fix the credentials in the Docker config or credential helper.',
+    action: 'Log in (docker login) or fix the credentials in the Docker config or credential helper. An ocitrust embedded registry takes a trust server token as the password: `trust login SERVER` for the trust CLI, `docker login HOST -u token` (token on stdin) or `skopeo copy --dest-creds token:$TOKEN` for other tools (docs/cli.md, "Tokens and registry credentials").',
     exit: 3,
     http: 502,
   },
