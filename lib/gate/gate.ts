@@ -9,7 +9,7 @@
  * into their own shape (an exit code, an AdmissionReview, 200/403); none decides by itself.
  */
 import { OcitrustError, assertArg, isOcitrustError, toOcitrustError } from '../errors/index.js';
-import { assertClock, systemClock, type Clock } from '../clock.js';
+import { assertClock, readClock, systemClock, type Clock } from '../clock.js';
 import { formatReference, parseReference, withDigest, type ImageReference } from '../reference.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Platform } from '../oci/types.js';
@@ -131,7 +131,10 @@ export function mainFailure(failures: readonly { code: string; message: string }
 export function createGate(o: GateOptions): Gate {
   assertArg(typeof o === 'object' && o !== null, 'options', 'GateOptions object', o);
   assertArg(typeof o.registry === 'object' && o.registry !== null, 'registry', 'RegistryClient', o.registry);
-  if (o.clock !== undefined) assertClock(o.clock, 'clock');
+  if (o.clock !== undefined) {
+    assertClock(o.clock, 'clock');
+    readClock(o.clock, 'clock'); // an Invalid Date would switch every expiry check off
+  }
   const tagTtl = o.tagTtlSeconds ?? DEFAULT_TAG_TTL_SECONDS;
   const maxManifests = o.maxManifests ?? DEFAULT_MAX_MANIFESTS;
   const refresh = o.refreshSeconds ?? 30;

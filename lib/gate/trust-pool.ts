@@ -87,9 +87,9 @@ interface PoolEntry {
 const DEFAULT_REFRESH_SECONDS = 30;
 
 /** The message that says how to pin a remote trust server's root (the one first-use rule). */
-export function pinRootAdvice(rule: string, server: string, collection: string): string {
+export function pinRootAdvice(rule: string | undefined, server: string, collection: string): string {
   return (
-    `policy rule ${JSON.stringify(rule)} names trust server ${server} without a pinned root; a service that decides for others never trusts a remote root on first use. ` +
+    `${rule === undefined ? 'the policy' : `policy rule ${JSON.stringify(rule)}`} names trust server ${server} without a pinned root; a service that decides for others never trusts a remote root on first use. ` +
     `Pin it: \`trust root export ${collection} > root.json\` on a machine that trusts it (compare the fingerprint out of band), then set \`root: root.json\` in the rule`
   );
 }
