@@ -133,7 +133,9 @@ export class CliContext {
       }
       return docker(registry);
     };
-    return new HttpRegistryClient({ plainHttp: this.globals.plainHttp === true, userAgent: 'ocitrust-cli', credentials });
+    // The verifying proxy on the trust server's host needs the token up front (server-token-fetch.ts).
+    const fetch = embedded ? (await import('./server-token-fetch.js')).tokenForOwnHost(embedded, () => this.token()) : undefined;
+    return new HttpRegistryClient({ plainHttp: this.globals.plainHttp === true, userAgent: 'ocitrust-cli', credentials, ...(fetch ? { fetch } : {}) });
   }
 
   /**

@@ -55,6 +55,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
   ['sign', () => import('./commands/sign.js')],
   ['verify', () => import('./commands/verify.js')],
   ['inspect', () => import('./commands/inspect.js')],
+  ['root', () => import('./commands/root.js')],
   ['revoke', () => import('./commands/revoke.js')],
   ['copy', () => import('./commands/copy.js')],
   ['server', () => import('./commands/server.js')],

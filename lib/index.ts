@@ -1,7 +1,15 @@
 /**
- * ocitrust — content trust for container images. The public library API: named exports only.
- * Everything security-relevant lives below lib/ once; the CLI, the server, the admission hook
- * and the registry plugin are thin adapters over these exports.
+ * ocitrust — content trust for container images. The public library API: named exports only,
+ * chosen for a library user (sign, verify, the gate, keys, errors, the registry client, trust
+ * metadata); internals (crypto switches, metadata version bumps, fallback-index repair, the
+ * revocation digests) are not exported. Everything security-relevant lives below lib/ once; the
+ * CLI, the server, the admission webhooks and the registry proxy are adapters that translate
+ * the gate's answers (lib/gate).
+ *
+ * @example
+ * import { createGate, HttpRegistryClient, parsePolicy } from 'ocitrust';
+ * const gate = createGate({ registry: new HttpRegistryClient(), policy: parsePolicy(yaml) });
+ * const { decision, outcome, code } = await gate.check('registry.example.com/app:v1');
  */
 
 // Errors: one type, stable codes (docs/errors.md).
@@ -15,14 +23,14 @@ export { systemClock, fixedClock, formatTime, parseTime } from './clock.js';
 export type { Clock } from './clock.js';
 
 // Crypto primitives that callers need at the edges.
-export { verifyEd25519, setNativeFastPath } from './crypto/ed25519.js';
+export { verifyEd25519 } from './crypto/ed25519.js';
 export { canonicalJson, canonicalBytes } from './crypto/canonical.js';
 export { digestOf, parseDigest, isDigest } from './crypto/hash.js';
 export { keyFingerprint } from './crypto/key-fingerprint.js';
 export { parseJson } from './json.js';
 
 // Image references.
-export { parseReference, normalizeRepository, formatReference } from './reference.js';
+export { parseReference, normalizeRepository, formatReference, withDigest } from './reference.js';
 export type { ImageReference } from './reference.js';
 
 // Keys.
@@ -47,10 +55,6 @@ export {
   Revocation,
   newRoot,
   newTargets,
-  newSnapshot,
-  newTimestamp,
-  bumpVersion,
-  trustViewFromTargets,
   pathMatches,
   targetPathOf,
 } from './metadata/index.js';
@@ -74,14 +78,14 @@ export {
 export type { Envelope, Statement, SignatureStatement, Attestation } from './statements/index.js';
 
 // The pure verifier.
-export { verifyImage, verifyIndex, normalizePolicy, signatureIds, paeDigestOf } from './verify/index.js';
+export { verifyImage, verifyIndex, normalizePolicy } from './verify/index.js';
 export type { VerifyInput, VerifyPolicy, VerifyPolicyOptions, VerifyResult, VerifyFailure, VerifiedSignature, TrustedTargets, TrustedRole } from './verify/index.js';
 
 // OCI registry client and signature referrers.
 export { HttpRegistryClient, resolveManifest } from './oci/client.js';
 export type { RegistryClient, FetchedManifest } from './oci/client.js';
 export { dockerConfigCredentials, staticCredentials } from './oci/credentials.js';
-export { pushSignature, listSignatures, repairIndex } from './oci/referrers.js';
+export { pushSignature, listSignatures } from './oci/referrers.js';
 export { collectEnvelopes, buildSignatureManifest } from './oci/signature-artifact.js';
 
 // Policy files (shared by the CLI, the admission webhooks and the registry plugin).
@@ -106,3 +110,8 @@ export {
 } from './usecases/index.js';
 export type { SignImageOptions, SignImageResult, VerifyReferenceOptions, ReferenceVerification, TrustSource } from './usecases/index.js';
 export { TrustServerClient } from './trust-client.js';
+
+// The gate: one decision engine for an image under a policy (what the CLI, the admission
+// webhooks and the proxy call): allow / deny / warn / skip, verified / failed / inconclusive.
+export { createGate, outcomeOfCode, exitOfCode } from './gate/index.js';
+export type { Gate, GateOptions, GateAnswer, GateOutcome, GateMode, CheckContext, TrustProvider, LocalTrustStore } from './gate/index.js';

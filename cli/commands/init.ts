@@ -21,13 +21,14 @@ export function register(program: Command, kit: CommandKit): void {
             ...(opts.targetsKey ? { targetsKey: opts.targetsKey as string } : {}),
           });
           if (ctx.out.json) {
-            return void ctx.out.data({ collection, server: ctx.serverUrl, rootKey: r.rootKey, targetsKey: r.targetsKey, serverKeys: r.serverKeys, versions: r.versions });
+            return void ctx.out.data({ collection, server: ctx.serverUrl, rootKey: r.rootKey, targetsKey: r.targetsKey, serverKeys: r.serverKeys, versions: r.versions, rootFingerprint: r.rootFingerprint });
           }
           const gen = (g: boolean): string => (g ? ' (generated)' : '');
           ctx.out.text(
             `Initialized ${collection} on ${ctx.serverUrl}\n` +
               `  root key     ${r.rootKey.name} ${r.rootKey.keyid.slice(0, 16)}…${gen(r.rootKey.generated)}\n` +
               `  targets key  ${r.targetsKey.name} ${r.targetsKey.keyid.slice(0, 16)}…${gen(r.targetsKey.generated)}\n` +
+              `  root         ${r.rootFingerprint} (compare it out of band before pinning it elsewhere: trust root export ${collection})\n` +
               `  root pinned in ${ctx.home.dir}; keep the root key offline`,
           );
         }),

@@ -6,7 +6,7 @@ import type { CliContext } from '../context.js';
 import { table } from '../output.js';
 import { progressBar } from '../progress.js';
 import { example, type CommandKit } from '../program.js';
-import { combinedExit, describeOutcome, verifyOne, type ImageOutcome } from './verify.js';
+import { combinedExit, describeOutcome, verifyOne, type ImageOutcome } from '../verify-outcome.js';
 import { pool } from '../pool.js';
 
 /** Reads stdin to the end, bounded. */

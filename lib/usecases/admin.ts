@@ -4,6 +4,7 @@
  * root) version built on the current trusted one and published to the trust server; root
  * and targets keys never leave this machine.
  */
+import { sha256Hex } from '../crypto/hash.js';
 import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
 import { assertClock } from '../clock.js';
 import { formatTime, systemClock, type Clock } from '../clock.js';
@@ -96,6 +97,8 @@ export interface InitResult {
   readonly targetsKey: { readonly name: string; readonly keyid: string; readonly generated: boolean };
   readonly serverKeys: { readonly snapshot: string; readonly timestamp: string };
   readonly versions: { readonly root: number; readonly targets: number; readonly snapshot: number; readonly timestamp: number };
+  /** `sha256:<hex>` of the root pinned in the home: what others compare before pinning it (`trust root export`). */
+  readonly rootFingerprint: string;
   /** Generated keys (their public PEMs), for the caller to show or save. */
   readonly generated: readonly NewKey[];
 }
@@ -150,6 +153,7 @@ export async function initCollection(
     targetsKey: { name: targetsName, keyid: targetsSigner.keyid, generated: !!targetsKey.generated },
     serverKeys: { snapshot: info.keys.snapshot.keyid, timestamp: info.keys.timestamp.keyid },
     versions: published.versions,
+    rootFingerprint: `sha256:${sha256Hex(root.toBytes())}`,
     generated: [rootKey.generated, targetsKey.generated].filter((k): k is NewKey => k !== undefined),
   };
 }

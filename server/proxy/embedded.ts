@@ -13,7 +13,7 @@ import { assertArg } from '../../lib/errors/index.js';
 import { sha256Hex } from '../../lib/crypto/hash.js';
 import { SIGNATURE_ARTIFACT_TYPE } from '../../lib/oci/types.js';
 import type { Policy } from '../../lib/policy/types.js';
-import type { VerificationCacheOptions } from '../../hook/cache.js';
+import type { VerificationCacheOptions } from '../../lib/gate/index.js';
 import type { ServerPlugin } from '../options.js';
 import { BlobStore } from '../registry/blob-store.js';
 import { MetadataStore } from '../registry/metadata-store.js';

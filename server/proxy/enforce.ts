@@ -24,7 +24,7 @@ import type { ImageRuleOptions, Policy } from '../../lib/policy/types.js';
 import { planUnderPolicy, ruleRootBytes } from '../../lib/usecases/policy-verify.js';
 import { asNotSigned, verifyReference, type ReferenceVerification } from '../../lib/usecases/verify.js';
 import type { VerifyFailure } from '../../lib/verify/result.js';
-import { VerificationCache, verificationCacheKey, type CacheKeyParts, type VerificationCacheOptions } from '../../hook/cache.js';
+import { VerificationCache, verificationCacheKey, type CacheKeyParts, type VerificationCacheOptions } from '../../lib/gate/index.js';
 import { isCollectionName } from '../names.js';
 import { classifyManifest } from './artifact.js';
 import { primeManifests } from './clients.js';
@@ -173,7 +173,7 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
   }
 
   async function exists(name: string): Promise<boolean> {
-    const now = Date.now();
+    const now = clock.now().getTime();
     const hit = known.get(name);
     if (hit && now - hit.at < lookupTtl) return hit.exists;
     const e = (await o.trust.info(name)) !== null;
@@ -253,7 +253,7 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
    */
   function approveChildren(index: Manifest, parts: { repository: string; rule: string; policyRevision: string; trustVersion: string }): void {
     if (!isIndex(index)) return;
-    const until = Date.now() + approvalTtl;
+    const until = clock.now().getTime() + approvalTtl;
     for (const d of index.manifests) {
       if (!MANIFEST_MEDIA_TYPES.includes(d.mediaType)) continue;
       if (approved.size >= 100_000) approved.clear();
@@ -264,7 +264,7 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
   function isApproved(key: string): boolean {
     const until = approved.get(key);
     if (until === undefined) return false;
-    if (until > Date.now()) return true;
+    if (until > clock.now().getTime()) return true;
     approved.delete(key);
     return false;
   }

@@ -11,7 +11,7 @@ import type { Limits } from '../../lib/config.js';
 import { HttpRegistryClient } from '../../lib/oci/client.js';
 import { dockerConfigCredentials, type CredentialProvider } from '../../lib/oci/credentials.js';
 import type { Policy } from '../../lib/policy/types.js';
-import type { VerificationCacheOptions } from '../../hook/cache.js';
+import type { VerificationCacheOptions } from '../../lib/gate/index.js';
 import { notificationRoutes } from '../notifications.js';
 import { TRUST_CHANNEL } from '../trust/service.js';
 import type { ServerPlugin } from '../options.js';

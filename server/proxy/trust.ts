@@ -13,48 +13,19 @@ import { OcitrustError, isOcitrustError } from '../../lib/errors/index.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { DEFAULT_LIMITS, type Limits } from '../../lib/config.js';
 import { sha256Hex } from '../../lib/crypto/hash.js';
-import { HttpMetadataSource, metadataFileName, type MetadataFile, type MetadataSource } from '../../lib/tuf/source.js';
+import { HttpMetadataSource, type MetadataSource } from '../../lib/tuf/source.js';
+import { LocalMetadataSource, pinRootAdvice, type LocalTrustStore as GateTrustStore } from '../../lib/gate/index.js';
 import { MemoryTrustCache, type TrustCache } from '../../lib/tuf/store.js';
 import { Updater, type RefreshResult } from '../../lib/tuf/updater.js';
 import type { TrustFreshness } from '../trust-freshness.js';
 
-/** The part of the trust server's TrustService that enforcement reads. */
-export interface LocalTrustStore {
+/** The part of the trust server's TrustService that enforcement reads: the gate's store, plus versions. */
+export interface LocalTrustStore extends GateTrustStore {
   /** Versions of a collection, or null when there is no such collection. */
   info(name: string): Promise<{ readonly versions: { readonly root: number; readonly targets: number } } | null>;
-  /** A versioned file, or the newest root when `version` is null. @throws COLLECTION_NOT_FOUND, METADATA_NOT_FOUND */
-  file(name: string, role: 'root' | 'snapshot' | 'targets', version: number | null): Promise<{ readonly body: Uint8Array }>;
-  /** The current timestamp.json. @throws COLLECTION_NOT_FOUND, METADATA_NOT_FOUND */
-  timestamp(name: string): Promise<{ readonly body: Uint8Array }>;
 }
 
-/**
- * A {@link MetadataSource} over the trust server's own store: the same bytes its
- * `/v1/collections/…` routes serve, without HTTP.
- */
-export class LocalMetadataSource implements MetadataSource {
-  readonly description: string;
-
-  constructor(
-    private readonly store: LocalTrustStore,
-    private readonly collection: string,
-  ) {
-    this.description = `local collection ${collection}`;
-  }
-
-  async fetch(file: MetadataFile, maxBytes: number): Promise<Uint8Array | null> {
-    let body: Uint8Array;
-    try {
-      body = file.role === 'timestamp' ? (await this.store.timestamp(this.collection)).body : (await this.store.file(this.collection, file.role, file.version)).body;
-    } catch (e) {
-      // Absent files end the root walk (TUF 5.3.3) or fail the refresh as missing metadata.
-      if (isOcitrustError(e, 'METADATA_NOT_FOUND') || isOcitrustError(e, 'COLLECTION_NOT_FOUND')) return null;
-      throw e;
-    }
-    if (body.length > maxBytes) throw new OcitrustError('TUF_SOURCE_BAD_RESPONSE', `${metadataFileName(file)} of ${this.collection}: expected at most ${maxBytes} bytes, got ${body.length}`);
-    return new Uint8Array(body);
-  }
-}
+export { LocalMetadataSource };
 
 /** Trusted targets of one collection for the verifier, plus a version for cache keys. */
 export interface TrustHandle {
@@ -124,7 +95,8 @@ export class TrustHandles {
     if (loc.server !== undefined && loc.root === undefined) {
       // Trusting another server's root on first use, in a long-running service, would let
       // whoever answers first decide: a pinned root is required.
-      throw new OcitrustError('PROXY_VERIFY_UNAVAILABLE', `the policy names trust server ${loc.server} for ${loc.collection} without a pinned root; add root: to the rule`);
+      // The gate's one first-use rule and its advice (lib/gate/trust-pool.ts).
+      throw new OcitrustError('TRUST_ROOT_NOT_PINNED', pinRootAdvice(undefined, loc.server, loc.collection));
     }
     const key = `${loc.server ?? ''}\0${loc.collection}\0${loc.root ? sha256Hex(loc.root) : ''}`;
     let h = this.#handles.get(key);
@@ -157,6 +129,7 @@ export class TrustHandles {
     const store = this.#o.store;
     const versions = this.#versions;
     const ttl = this.#o.versionTtlMs ?? 1000;
+    const clock = this.#o.clock ?? systemClock;
     let updater: Promise<Updater> | undefined;
     const make = async (): Promise<Updater> => {
       const root = pinned ?? (await store.file(collection, 'root', null)).body;
@@ -166,7 +139,7 @@ export class TrustHandles {
     return {
       async version() {
         const hit = versions.get(collection);
-        const now = Date.now();
+        const now = clock.now().getTime();
         if (hit && now - hit.at < ttl) return hit.version;
         const info = await store.info(collection);
         if (!info) throw new OcitrustError('COLLECTION_NOT_FOUND', `no collection named ${collection} on this server`);
@@ -206,7 +179,7 @@ export class TrustHandles {
         .then((result) => {
           const m = result.metadata;
           const expiresAt = Math.min(m.root.signed.expiresAt.getTime(), m.timestamp.signed.expiresAt.getTime(), m.snapshot.signed.expiresAt.getTime(), m.targets.signed.expiresAt.getTime());
-          last = { result, at: Date.now(), expiresAt };
+          last = { result, at: clock.now().getTime(), expiresAt };
           freshness?.succeeded('proxy', server, collection, result.refreshedAt, new Date(expiresAt));
           return result;
         })
@@ -216,7 +189,7 @@ export class TrustHandles {
           // kept until it expires (and reported stale); anything else withdraws it.
           if (last && isOcitrustError(e) && e.exitCode === 3 && clock.now().getTime() < last.expiresAt) {
             // Retried after `every` again, not on every pull (a black-holed server costs a timeout each time).
-            last = { ...last, at: Date.now() };
+            last = { ...last, at: clock.now().getTime() };
             return last.result;
           }
           last = undefined;
@@ -227,7 +200,7 @@ export class TrustHandles {
         });
       return inflight;
     };
-    const current = async (): Promise<RefreshResult> => (last && Date.now() - last.at < every ? last.result : refresh());
+    const current = async (): Promise<RefreshResult> => (last && clock.now().getTime() - last.at < every ? last.result : refresh());
     return {
       async version() {
         const r = await current();

@@ -43,7 +43,7 @@ describe('trust CLI help, completion and the built binary', { timeout: 300_000 }
   test('every command has --help with an example, exit 0', async () => {
     const program = await buildProgram(captureIO(), { exitCode: 0 });
     const paths = commandPaths(program);
-    for (const expected of ['key generate', 'key import', 'key export', 'key list', 'key rotate', 'init', 'signer add', 'signer remove', 'signer list', 'sign', 'verify', 'inspect', 'revoke', 'copy', 'server', 'server token create', 'completion', 'verify-manifests']) {
+    for (const expected of ['key generate', 'key import', 'key export', 'key list', 'key rotate', 'init', 'signer add', 'signer remove', 'signer list', 'sign', 'verify', 'inspect', 'root export', 'revoke', 'copy', 'server', 'server token create', 'completion', 'verify-manifests']) {
       assert.ok(paths.some((p) => p.join(' ') === expected), `command ${expected} exists`);
     }
     for (const p of paths) {
@@ -148,7 +148,7 @@ describe('trust CLI help, completion and the built binary', { timeout: 300_000 }
       // Only the invoked command is loaded, yet help lists every one, and a typo gets a suggestion.
       const help = await exec(['--help']);
       assert.equal(help.code, 0, help.stderr);
-      for (const c of ['key', 'init', 'signer', 'sign', 'verify', 'inspect', 'revoke', 'copy', 'server', 'verify-manifests', 'completion']) {
+      for (const c of ['key', 'init', 'signer', 'sign', 'verify', 'inspect', 'root', 'revoke', 'copy', 'server', 'verify-manifests', 'completion']) {
         assert.match(help.stdout, new RegExp(`\\n  ${c} `), `--help lists ${c}`);
       }
       const vh = await exec(['--server', 'http://127.0.0.1:1', 'verify', '--help']);

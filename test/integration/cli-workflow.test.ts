@@ -4,6 +4,7 @@
 // pushed by skopeo. Every scenario asserts the exit code and the failure code that explains it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,7 @@ describe('trust CLI on docker-registry (tag fallback) and a trust server', { ski
     const repo = `${reg.host}/cli/${name}`;
     const init = await s.run(['init', repo]);
     assert.equal(init.code, 0, init.stderr);
+    assert.match(init.stdout, /root {9}sha256:[0-9a-f]{64} \(compare it out of band/);
     const add = await s.run(['signer', 'add', '--key', join(work, 'alice.pub'), 'alice', repo]);
     assert.equal(add.code, 0, add.stderr);
     return repo;
@@ -70,6 +72,13 @@ describe('trust CLI on docker-registry (tag fallback) and a trust server', { ski
     const repo = await collectionWithAlice('app');
     const image = await push(repo, 'v1');
     ok(await s.run(['sign', `${repo}:v1`]), 'sign');
+
+    // The pinned root, exported for a service's policy, with the fingerprint to compare out of band.
+    const exported = await s.run(['root', 'export', repo]);
+    ok(exported, 'root export');
+    const fp = `sha256:${createHash('sha256').update(exported.stdout).digest('hex')}`;
+    assert.match(JSON.parse(exported.stdout).signed._type, /^root$/);
+    assert.ok(exported.stderr.includes(`root of ${repo}: ${fp} (created by trust init`), exported.stderr);
 
     const text = await s.run(['verify', `${repo}:v1`]);
     ok(text, 'verify');

@@ -253,7 +253,11 @@ describe('trust server --admission-policy (CLI process)', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     try {
-      writeFileSync(join(dir, 'policy.yaml'), 'version: 1\nrules:\n  - {name: team, images: ["registry.example.com/team/*"], server: "http://127.0.0.1:1"}\nunmatched: deny\n');
+      // A remote trust server needs a pinned root (the one first-use rule); this one is down.
+      const { buildCollection } = await import('../helpers/collection.js');
+      const pinned = await buildCollection({ collection: 'registry.example.com/team/app', signers: [{ name: 'release' }] });
+      writeFileSync(join(dir, 'root.json'), pinned.files.get('1.root.json')!);
+      writeFileSync(join(dir, 'policy.yaml'), 'version: 1\nrules:\n  - {name: team, images: ["registry.example.com/team/*"], server: "http://127.0.0.1:1", root: root.json}\nunmatched: deny\n');
       const p = run(['--admission-policy', join(dir, 'policy.yaml'), '--admission-timeout', '5']);
       let out = '';
       let err = '';
@@ -285,6 +289,13 @@ describe('trust server --admission-policy (CLI process)', () => {
         p.kill('SIGTERM');
         await new Promise((resolve) => p.once('exit', resolve));
       }
+
+      writeFileSync(join(dir, 'unpinned.yaml'), 'version: 1\nrules:\n  - {name: team, images: ["registry.example.com/team/*"], server: "http://127.0.0.1:1"}\n');
+      const unpinned = run(['--admission-policy', join(dir, 'unpinned.yaml')]);
+      let unpinnedErr = '';
+      unpinned.stderr!.on('data', (b: Buffer) => (unpinnedErr += b.toString()));
+      assert.equal(await new Promise<number | null>((resolve) => unpinned.once('exit', resolve)), 2, unpinnedErr);
+      assert.match(unpinnedErr, /TRUST_ROOT_NOT_PINNED|never trusts a remote root on first use/);
 
       writeFileSync(join(dir, 'broken.yaml'), 'version: 1\nrules:\n  - {name: team, images: ["bitnami/*"], mode: enforced}\n');
       const bad = run(['--admission-policy', join(dir, 'broken.yaml')]);

@@ -13,6 +13,7 @@ import { startDistribution, type Distribution } from '../helpers/distribution.js
 import { makeImage, missingPrograms, runSkopeo, skopeoPush, writeOciLayout } from '../helpers/oci-layout.js';
 import { plainClient, publishCollection, sign, startProxyServer, viaProxyFetch, type ProxyServer, type PublishedCollection } from '../helpers/proxy.js';
 import { tokenFor } from '../helpers/trust-server.js';
+import { tokenForOwnHost } from '../../cli/server-token-fetch.js';
 
 const skip = missingPrograms('docker-registry', 'skopeo');
 const OCI_ACCEPT = 'application/vnd.oci.image.manifest.v1+json';
@@ -101,8 +102,16 @@ describe('push through the proxy, sign, pull through the proxy', { skip }, () =>
     assert.equal(bypasses[0]!.collection, name);
   });
 
-  it('signs through the proxy with the publisher token, then skopeo pulls through the proxy', async () => {
-    const digest = await sign(`${name}:v1`, coll.signers.get('alice')!, 'alice', plainClient(viaProxyFetch(upstream.host, proxy.host, publisher)));
+  it('signs through the proxy with the publisher token the CLI sends to its trust server host, then skopeo pulls through the proxy', async () => {
+    // The CLI's registry fetch (cli/server-token-fetch.ts): the names in trust data say
+    // upstream.host, the requests go to the proxy, which is the trust server's own host.
+    const cliFetch = tokenForOwnHost(proxy.host, async () => publisher, (url, init) => fetch(url, init));
+    const client = plainClient(((input: string | URL | Request, init?: RequestInit) => {
+      const u = new URL(String(input));
+      if (u.host === upstream.host) u.host = proxy.host;
+      return cliFetch(u.toString(), init ?? {});
+    }) as typeof fetch);
+    const digest = await sign(`${name}:v1`, coll.signers.get('alice')!, 'alice', client);
     assert.equal(digest, image.manifest.digest);
     const out = join(dir, 'out');
     const r = await runSkopeo(['copy', '--src-tls-verify=false', `docker://${proxy.host}/team/app:v1`, `oci:${out}:v1`]);

@@ -28,6 +28,12 @@ describe('module boundaries', () => {
     }
   });
 
+  it('no CLI command imports another command (shared code lives beside them, e.g. cli/verify-outcome.ts)', () => {
+    for (const f of files(join(root, 'cli', 'commands'))) {
+      for (const spec of importsOf(f)) assert.ok(!/^\.\/[^/]+\.js$/.test(spec), `${relative(root, f)} imports ${spec}`);
+    }
+  });
+
   it('the pure layers (verify, metadata, statements, crypto) do no I/O and use no server packages', () => {
     const banned = /^(node:)?(fs|fs\/promises|net|http|https|http2|child_process|dgram|tls)$|^(fastify|pg|better-sqlite3|undici)/;
     for (const area of ['verify', 'metadata', 'statements', 'crypto']) {

@@ -65,6 +65,12 @@ export const tufCodes = {
     exit: 2,
     http: 409,
   },
+  TRUST_ROOT_NOT_PINNED: {
+    meaning: 'A service that decides for others (admission webhooks, verifying proxy) was asked to trust a remote trust server\'s collection without a pinned root; it never trusts a remote root on first use.',
+    action: 'Export the root on a machine that trusts it (`trust root export <collection> > root.json`), compare its fingerprint out of band, and set `root: root.json` in the policy rule.',
+    exit: 2,
+    http: 500,
+  },
   TUF_SOURCE_UNREACHABLE: {
     meaning: 'The trust metadata source could not be read: network error, connection refused, DNS failure or local I/O error.',
     action: 'Check the server URL, network and proxy settings (or the metadata directory), then retry.',

@@ -277,7 +277,7 @@ describe('createEnforcer', () => {
       await put(reg, img.manifest, 'v1');
       const d = await e.decide(ctxOf(img.manifest, 'v1'));
       assert.deepEqual([d.allow, d.code], [false, 'PROXY_VERIFY_UNAVAILABLE']);
-      assert.match(d.reason!, /without a pinned root/);
+      assert.match(d.reason!, /TRUST_ROOT_NOT_PINNED.*without a pinned root/);
     });
 
     it('verifies against a rule\'s pinned root from the local store, and refuses a wrong pin', async () => {

@@ -182,4 +182,20 @@ describe('mountAdmission configuration checks', () => {
     await assert.rejects(mountAdmission(app, {}, { policy }), (e: unknown) => isOcitrustError(e, 'SERVER_CONFIG_INVALID') && /rules a name no trust server/.test(e.message));
     await app.close();
   });
+
+  it('refuses at start a rule that names a remote trust server without a pinned root, saying how to pin it', async () => {
+    const app = Fastify();
+    const policy = parsePolicy('version: 1\nrules:\n  - {name: b, images: ["**"], server: "https://trust.example.com", collection: registry.example.com/team}\n');
+    await assert.rejects(
+      mountAdmission(app, {}, { policy }),
+      (e: unknown) => isOcitrustError(e, 'TRUST_ROOT_NOT_PINNED') && /rule "b"/.test(e.message) && /trust root export registry\.example\.com\/team >/.test(e.message) && /root: root.json/.test(e.message),
+    );
+    await app.close();
+  });
+
+  it('never trusts a remote root on first use at verification time either (a reloaded policy)', async () => {
+    const v = createAdmissionVerifier({ registry: new MemoryRegistryClient({ referrersApi: true }) });
+    const o = optionsFor('version: 1\nrules:\n  - {name: b, images: ["**"], server: "https://trust.example.com"}\n');
+    await assert.rejects(v.verifyImage(parseReference(`${REPO}:1`), o), (e: unknown) => isOcitrustError(e, 'TRUST_ROOT_NOT_PINNED'));
+  });
 });

@@ -1,0 +1,169 @@
+/**
+ * What `trust verify` and `trust verify-manifests` share: one image through the gate
+ * (lib/gate), its answer as the documented JSON entry and exit code, and its text lines.
+ */
+import { OcitrustError } from '../lib/errors/index.js';
+import { formatReference, normalizeRepository, parseReference, type ImageReference } from '../lib/reference.js';
+import type { ImageRuleOptions, Policy } from '../lib/policy/types.js';
+import type { VerifyPolicyOptions } from '../lib/verify/policy.js';
+import { formatPlatform, type parsePlatform, type ReferenceVerification } from '../lib/usecases/verify.js';
+import { ruleRootBytes } from '../lib/usecases/policy-verify.js';
+import { createGate, exitOfCode, mainFailure, type GateAnswer } from '../lib/gate/index.js';
+import type { CliContext } from './context.js';
+import type { Style } from './output.js';
+
+/** One entry of `verify -o json` (`{"results":[…]}`). */
+export interface VerifyJson {
+  reference: string;
+  digest: string;
+  verified: boolean;
+  signatures: { role: string; keyid: string; signedAt: string }[];
+  failures: { code: string; message: string }[];
+  children?: (VerifyJson & { platform?: string })[];
+  /** With --policy: the rule's mode when it is not enforce (`warn`, `skip`), or `unmatched`. */
+  policy?: { rule?: string; mode: 'enforce' | 'warn' | 'skip' | 'unmatched-allow' | 'deny' };
+}
+
+/** What one image came to: its JSON entry and how it bears on the exit code. */
+export interface ImageOutcome {
+  readonly json: VerifyJson;
+  /** 0 verified (or not enforced), 1 failed, 2 input error, 3 could not decide. */
+  readonly exit: 0 | 1 | 2 | 3;
+}
+
+/** The verifier's result in the documented JSON shape. */
+export function toJson(r: ReferenceVerification): VerifyJson {
+  return {
+    reference: r.reference,
+    digest: r.digest,
+    verified: r.verified,
+    signatures: r.signatures.map((s) => ({ role: s.role, keyid: s.keyid, signedAt: s.signedAt })),
+    failures: r.failures.map((f) => ({ code: f.code, message: f.message })),
+    ...(r.children ? { children: r.children.map((c) => ({ ...toJson(c), ...(c.platform ? { platform: formatPlatform(c.platform) } : {}) })) } : {}),
+  };
+}
+
+/** The failure that explains a verdict best: a specific one before the NO_SIGNATURES summary. */
+export const mainReason = mainFailure;
+
+/** Options of {@link verifyOne}. */
+export interface VerifyOneOptions {
+  readonly policyFile?: Policy;
+  readonly flags?: VerifyPolicyOptions;
+  readonly root?: Uint8Array;
+  readonly platform?: ReturnType<typeof parsePlatform>;
+  /** Verify a mirror (or copy) as the original repository: its collection, its statements. */
+  readonly mirrorOf?: string;
+  /** The trust collection (default: the image's repository). */
+  readonly collection?: string;
+  /** `--offline`: verify against the persisted trust data without contacting the trust server. */
+  readonly offline?: boolean;
+}
+
+/**
+ * Verifies one image for `trust verify` and `trust verify-manifests` through the gate
+ * (lib/gate): planned under the policy file when there is one, else under the command line's
+ * flags; trust from this home (first use pinned and persisted, `--offline`). The gate's answer
+ * becomes the JSON entry and the exit code; errors are answers too, so one unreachable
+ * registry does not hide the other images' verdicts.
+ */
+export async function verifyOne(ctx: CliContext, image: string | ImageReference, o: VerifyOneOptions): Promise<ImageOutcome> {
+  const gate = createGate({
+    registry: await ctx.registry(),
+    cache: false,
+    // The CLI's user owns the registry: repair a fallback index that lost entries (DESIGN §4).
+    repairIndex: true,
+    ...(o.policyFile ? { policy: o.policyFile } : {}),
+    trust: (rule) => ({
+      refresh: async () =>
+        (
+          await ctx.openTrust(rule.collection, {
+            ...(rule.root ? { root: ruleRootBytes(rule)! } : o.root ? { root: o.root } : {}),
+            ...(rule.server ? { server: rule.server } : {}),
+            ...(o.offline ? { offline: true } : {}),
+            ...(rule.trustMaxAgeSeconds !== undefined ? { maxCacheAgeSeconds: rule.trustMaxAgeSeconds } : {}),
+          })
+        ).refresh,
+    }),
+  });
+  const shown = typeof image === 'string' ? image : formatReference(image);
+  let ref: ImageReference;
+  let rule: ImageRuleOptions | undefined;
+  try {
+    // Parsed once: the gate and the command line's rule get the same reference.
+    ref = typeof image === 'string' ? parseReference(image) : image;
+    rule = o.policyFile ? undefined : commandLineRule(ref, o);
+  } catch (e) {
+    if (!(e instanceof OcitrustError)) throw e;
+    return { json: { reference: shown, digest: '', verified: false, signatures: [], failures: [{ code: e.code, message: e.message }] }, exit: exitOfCode(e.code) };
+  }
+  const a = await gate.check(ref, { ...(o.platform ? { platform: o.platform } : {}), ...(rule ? { rule } : {}) });
+  return toOutcome(a, shown, !!o.policyFile);
+}
+
+/** The rule the command line's flags make (no policy file). @throws REFERENCE_INVALID for a bad --mirror-of */
+function commandLineRule(ref: ImageReference, o: VerifyOneOptions): ImageRuleOptions {
+  let collection = o.collection ?? ref.repository;
+  let verify: VerifyPolicyOptions = o.flags ?? {};
+  if (o.mirrorOf !== undefined) {
+    // Statements name the original repository; the policy maps this one back to it explicitly.
+    const original = normalizeRepository(o.mirrorOf);
+    collection = o.collection ?? original;
+    verify = { ...verify, identityRemap: { from: ref.repository, to: original } };
+  }
+  return { rule: '', policyRevision: '', collection, verify };
+}
+
+/** The gate's answer as a JSON entry and an exit code (1 verdict, 2/3 from the failure's catalogue code). */
+function toOutcome(a: GateAnswer, shown: string, withPolicy: boolean): ImageOutcome {
+  if (a.mode === 'skip' || a.mode === 'unmatched-allow') {
+    return { json: { reference: shown, digest: a.digest, verified: false, signatures: [], failures: [], policy: a.mode === 'skip' ? { rule: a.rule ?? '', mode: 'skip' } : { mode: 'unmatched-allow' } }, exit: 0 };
+  }
+  const json = toJson(a.result);
+  if (a.mode === 'deny') return { json: { ...json, policy: { mode: 'deny' } }, exit: 1 };
+  // An error, not a verifier's result: its catalogue code gives the exit (1, 2 or 3).
+  if (a.error) return { json: { ...json, reference: shown }, exit: exitOfCode(a.error.code) };
+  if (withPolicy) json.policy = { ...(a.rule ? { rule: a.rule } : {}), mode: a.mode === 'warn' ? 'warn' : 'enforce' };
+  return { json, exit: a.decision === 'allow' || a.decision === 'warn' ? 0 : 1 };
+}
+
+/** The exit code of many outcomes: could not decide (3) over input errors (2) over failures (1). */
+export function combinedExit(outcomes: readonly ImageOutcome[]): number {
+  for (const c of [3, 2, 1] as const) if (outcomes.some((o) => o.exit === c)) return c;
+  return 0;
+}
+
+/** Text lines for one outcome. */
+export function describeOutcome(o: ImageOutcome, s: Style, verbose: boolean): string {
+  const j = o.json;
+  const lines: string[] = [];
+  const name = j.digest && !j.reference.includes('@') ? `${j.reference}@${j.digest}` : j.reference;
+  if (j.policy?.mode === 'skip' || j.policy?.mode === 'unmatched-allow') {
+    lines.push(`${s.dim('-')} ${name}  ${s.dim(j.policy.mode === 'skip' ? `not verified: rule ${j.policy.rule ?? ''} skips it` : 'not verified: no rule matches and the policy allows it')}`);
+    return lines.join('\n');
+  }
+  if (o.exit >= 2) {
+    const f = j.failures[0];
+    lines.push(`${s.red('✗')} ${name}  ${s.red('could not be verified')}: ${f ? `${f.message} [${f.code}]` : 'no reason given'}`);
+    return lines.join('\n');
+  }
+  if (j.verified) {
+    const who = j.signatures.map((x) => `${x.role} (${x.keyid.slice(0, 12)}, ${x.signedAt || 'no time'})`).join(', ');
+    lines.push(`${s.green('✓')} ${name}  ${s.green('verified')}  ${who}`);
+  } else {
+    const why = mainReason(j.failures);
+    const warn = j.policy?.mode === 'warn' ? s.yellow(' (warn mode: not enforced)') : '';
+    lines.push(`${s.red('✗')} ${name}  ${s.red('NOT verified')}${warn}: ${why ? `${why.message} [${why.code}]` : 'no reason given'}`);
+  }
+  if (verbose) {
+    const main = j.verified ? undefined : mainReason(j.failures);
+    for (const f of j.failures) if (f !== main) lines.push(`    ${s.dim(`${f.code}: ${f.message}`)}`);
+  }
+  for (const c of j.children ?? []) {
+    const label = c.platform ?? c.digest;
+    if (c.verified) lines.push(`    ${s.green('✓')} ${label} ${c.digest}  signed by ${c.signatures.map((x) => x.role).join(', ')}`);
+    else lines.push(`    ${s.red('✗')} ${label} ${c.digest}  ${mainReason(c.failures)?.code ?? 'not verified'}`);
+  }
+  return lines.join('\n');
+}
+

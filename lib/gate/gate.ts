@@ -1,0 +1,233 @@
+/**
+ * The gate (issue 13): the one decision engine every face translates. `check` plans the image
+ * under the policy (skip, unmatched, denied tag: no I/O), takes the rule's trust from the trust
+ * pool (or the caller's trust provider), resolves the tag once through the manifest memo,
+ * verifies once per (digest, repository, tag when bound, rule, policy revision, trust version)
+ * through the verdict cache, and classifies the outcome from the error catalogue.
+ *
+ * The CLI, `verify-manifests`, the admission webhooks and the proxy turn a {@link GateAnswer}
+ * into their own shape (an exit code, an AdmissionReview, 200/403); none decides by itself.
+ */
+import { OcitrustError, assertArg, isOcitrustError, toOcitrustError } from '../errors/index.js';
+import { assertClock, readClock, systemClock, type Clock } from '../clock.js';
+import { formatReference, parseReference, withDigest, type ImageReference } from '../reference.js';
+import type { RegistryClient } from '../oci/client.js';
+import type { Platform } from '../oci/types.js';
+import type { ImageRuleOptions, Policy } from '../policy/types.js';
+import { failure } from '../verify/result.js';
+import { planUnderPolicy } from '../usecases/policy-verify.js';
+import { asNotSigned, verifyReference, type ReferenceVerification, type TrustSource } from '../usecases/verify.js';
+import { ManifestMemo, type MemoStats } from './manifest-memo.js';
+import { TrustPool, type GateLog, type TrustPoolOptions, type TrustState } from './trust-pool.js';
+import { VerificationCache, verificationCacheKey, type CacheStats, type VerificationCacheOptions } from './verdict-cache.js';
+import { outcomeOfCode, type GateOutcome } from './outcome.js';
+
+/**
+ * Trust for one rule supplied by the caller instead of the gate's pool: the CLI's per-home
+ * trust (first use persisted as a pin, `--offline`). Such checks are not cached by the gate
+ * (there is no trust version to key them by).
+ */
+export type TrustProvider = (options: ImageRuleOptions) => TrustSource;
+
+/** Options of {@link createGate}. */
+export interface GateOptions extends Omit<TrustPoolOptions, 'clock' | 'log' | 'onRefresh'> {
+  /** The registry client shared by every check. */
+  readonly registry: RegistryClient;
+  /** The policy, or a getter (hot reload). Without one, `check` needs `ctx.rule`. */
+  readonly policy?: Policy | (() => Policy);
+  /** Trust from the caller (CLI) instead of the gate's trust pool. */
+  readonly trust?: TrustProvider;
+  /** How long a tag's digest is reused (seconds, default 30; 0 resolves every time). */
+  readonly tagTtlSeconds?: number;
+  /** Most manifests and tags kept (default 1024). */
+  readonly maxManifests?: number;
+  /** Verdict cache (defaults 10 000 entries, 5 min, 10 s negative), or false for none. */
+  readonly cache?: Omit<VerificationCacheOptions, 'clock'> | false;
+  /** The platform deployed, for `multiArch: platform` (default linux/amd64). */
+  readonly platform?: Platform;
+  /** Write signatures found only by tag back into a fallback index (default false: a gate decides, it does not write). */
+  readonly repairIndex?: boolean;
+  readonly clock?: Clock;
+  readonly log?: GateLog;
+}
+
+/** Where and how an image is checked. */
+export interface CheckContext {
+  readonly namespace?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** The platform deployed (overrides the gate's). */
+  readonly platform?: Platform;
+  /** Verify under these rule options instead of planning under the policy (CLI flags). */
+  readonly rule?: ImageRuleOptions;
+}
+
+/** How the policy bore on an image. */
+export type GateMode = 'enforce' | 'warn' | 'skip' | 'unmatched-allow' | 'deny';
+
+/** What the gate decided for one image. */
+export interface GateAnswer {
+  /** allow (verified, or allowed unmatched), deny, warn (not verified under a warn rule), skip. */
+  readonly decision: 'allow' | 'deny' | 'warn' | 'skip';
+  /** verified, failed (a verdict), inconclusive (could not decide), or unchecked (skip, unmatched allow). */
+  readonly outcome: GateOutcome | 'unchecked';
+  /** The manifest digest checked ('' when none was resolved). */
+  readonly digest: string;
+  /** The rule that applied, and the policy's mode for the image. */
+  readonly rule?: string;
+  readonly mode: GateMode;
+  /** The code that explains a failed or inconclusive outcome. */
+  readonly code?: string;
+  /** Set when the check ended in an error instead of a verifier's result (its code decides the outcome). */
+  readonly error?: { readonly code: string; readonly message: string };
+  /** The full verification result (failures carry every code). */
+  readonly result: ReferenceVerification;
+}
+
+/** Counters of a gate (metrics, tests, benchmarks). */
+export interface GateStats extends MemoStats {
+  readonly cache: CacheStats;
+  /** TUF refreshes started. */
+  trustRefreshes: number;
+}
+
+/** A long-lived gate; see {@link createGate}. */
+export interface Gate {
+  /** Decides one image; never throws for an OcitrustError (it becomes an inconclusive answer). */
+  check(reference: string | ImageReference, ctx?: CheckContext): Promise<GateAnswer>;
+  /**
+   * Verifies one image under rule options already planned (the admission webhooks plan per
+   * container themselves). Throws when the outcome cannot be decided.
+   */
+  verifyRule(ref: ImageReference, options: ImageRuleOptions, platform?: Platform): Promise<ReferenceVerification>;
+  /** The trust pool (start-up anchor checks). */
+  readonly trust: TrustPool;
+  readonly stats: GateStats;
+  /** Forgets verdicts, tags and manifests, and (unless `trust: false`) every trust state. */
+  clear(opts?: { readonly trust?: boolean }): void;
+}
+
+const DEFAULT_TAG_TTL_SECONDS = 30;
+const DEFAULT_MAX_MANIFESTS = 1024;
+
+function prefixed(e: unknown, what: string): unknown {
+  if (!isOcitrustError(e)) return e;
+  return new OcitrustError(e.code, `${what}: ${e.message}`, { cause: e, ...(e.details ? { details: { ...e.details } } : {}) });
+}
+
+/** The failure that explains a verdict best: a specific one before the summaries. */
+export function mainFailure(failures: readonly { code: string; message: string }[]): { code: string; message: string } | undefined {
+  return failures.find((f) => f.code !== 'NO_SIGNATURES' && f.code !== 'CHILD_NOT_VERIFIED') ?? failures[0];
+}
+
+/**
+ * Builds a gate.
+ *
+ * @throws OcitrustError INVALID_ARGUMENT for bad option values
+ * @example
+ * const gate = createGate({ registry: new HttpRegistryClient(), policy: await loadPolicyFile('policy.yaml'), localTrust });
+ * const a = await gate.check('registry.example.com/app:v1', { namespace: 'prod' });
+ * if (a.decision === 'deny') console.error(a.code);
+ */
+export function createGate(o: GateOptions): Gate {
+  assertArg(typeof o === 'object' && o !== null, 'options', 'GateOptions object', o);
+  assertArg(typeof o.registry === 'object' && o.registry !== null, 'registry', 'RegistryClient', o.registry);
+  if (o.clock !== undefined) {
+    assertClock(o.clock, 'clock');
+    readClock(o.clock, 'clock'); // an Invalid Date would switch every expiry check off
+  }
+  const tagTtl = o.tagTtlSeconds ?? DEFAULT_TAG_TTL_SECONDS;
+  const maxManifests = o.maxManifests ?? DEFAULT_MAX_MANIFESTS;
+  const refresh = o.refreshSeconds ?? 30;
+  assertArg(Number.isFinite(refresh) && refresh >= 0, 'trustRefreshSeconds', 'a non-negative number of seconds', refresh);
+  assertArg(Number.isFinite(tagTtl) && tagTtl >= 0, 'tagTtlSeconds', 'a non-negative number of seconds', tagTtl);
+  assertArg(Number.isSafeInteger(maxManifests) && maxManifests > 0, 'maxManifests', 'a positive integer', maxManifests);
+  const clock = o.clock ?? systemClock;
+  const cache = o.cache === false ? undefined : new VerificationCache<ReferenceVerification>({ ...(o.cache ?? {}), clock });
+  const stats: GateStats = { cache: cache?.stats ?? { hits: 0, misses: 0, joined: 0, evictions: 0 }, tagHits: 0, tagMisses: 0, manifestHits: 0, trustRefreshes: 0 };
+  const registry = new ManifestMemo(o.registry, maxManifests, tagTtl * 1000, clock, stats);
+  const { registry: _r, policy: _p, trust: _t, tagTtlSeconds: _tt, maxManifests: _m, cache: _c, platform: _pl, repairIndex: _ri, ...poolOpts } = o;
+  const pool = new TrustPool({ ...poolOpts, clock, ...(o.log ? { log: o.log } : {}), onRefresh: () => stats.trustRefreshes++ });
+  const policyNow = (): Policy | undefined => (typeof o.policy === 'function' ? o.policy() : o.policy);
+
+  async function verifyRule(ref: ImageReference, options: ImageRuleOptions, platform = o.platform): Promise<ReferenceVerification> {
+    const common = { registry, policy: options.verify, clock, repairIndex: o.repairIndex ?? false, ...(platform ? { platform } : {}) };
+    if (o.trust) return verifyReference({ ...common, reference: ref, trust: o.trust(options) });
+    let trust: TrustState;
+    try {
+      trust = await pool.get(options);
+    } catch (e) {
+      // No collection for the repository is "not signed" (a verdict with its own code), not an outage.
+      throw prefixed(asNotSigned(e), `trust data of collection ${options.collection}`);
+    }
+    const digest = ref.digest ?? (await registry.resolveTag(ref));
+    // The verifier gets the reference pinned to the digest the key names (tag kept for tag
+    // binding) and the exact trust state the key names: what is cached is what was checked.
+    const pinned = ref.digest ? ref : withDigest(ref, digest);
+    const run = (): Promise<ReferenceVerification> => verifyReference({ ...common, reference: pinned, trust: trust.result.trusted });
+    if (!cache) return run();
+    const key = verificationCacheKey({
+      repository: ref.repository,
+      digest,
+      ...(options.verify.bindTag && ref.tag !== undefined ? { tag: ref.tag } : {}),
+      rule: options.rule,
+      policyRevision: options.policyRevision,
+      trustVersion: trust.version,
+    });
+    return cache.run(key, run, (v) => v.verified);
+  }
+
+  async function check(reference: string | ImageReference, ctx: CheckContext = {}): Promise<GateAnswer> {
+    const shown = typeof reference === 'string' ? reference : formatReference(reference);
+    let mode: GateMode = 'enforce';
+    let rule: string | undefined;
+    try {
+      const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+      let options = ctx.rule;
+      if (!options) {
+        const policy = policyNow();
+        if (!policy) throw new OcitrustError('INVALID_ARGUMENT', 'gate.check: expected a policy (createGate) or ctx.rule, got neither');
+        const plan = planUnderPolicy(policy, ref, { ...(ctx.namespace !== undefined ? { namespace: ctx.namespace } : {}), ...(ctx.labels ? { labels: { ...ctx.labels } } : {}) });
+        if (plan.kind === 'deny') return { decision: 'deny', outcome: 'failed', digest: ref.digest ?? '', mode: 'deny', code: plan.result.failures[0]!.code, result: plan.result };
+        if (plan.kind === 'skip' || plan.kind === 'allow-unmatched') {
+          const result: ReferenceVerification = Object.freeze({ verified: false, reference: shown, digest: ref.digest ?? '', signatures: [], failures: [] });
+          return plan.kind === 'skip'
+            ? { decision: 'skip', outcome: 'unchecked', digest: ref.digest ?? '', rule: plan.rule, mode: 'skip', result }
+            : { decision: 'allow', outcome: 'unchecked', digest: ref.digest ?? '', mode: 'unmatched-allow', result };
+        }
+        options = plan.options;
+        mode = plan.mode;
+        rule = plan.rule;
+      }
+      const result = await verifyRule(ref, options, ctx.platform ?? o.platform);
+      if (result.verified) return { decision: 'allow', outcome: 'verified', digest: result.digest, mode, ...(rule ? { rule } : {}), result };
+      const main = mainFailure(result.failures);
+      return {
+        decision: mode === 'warn' ? 'warn' : 'deny',
+        // The verifier reached a verdict: a failed outcome whatever the codes.
+        outcome: 'failed',
+        digest: result.digest,
+        mode,
+        ...(rule ? { rule } : {}),
+        ...(main ? { code: main.code } : {}),
+        result,
+      };
+    } catch (err) {
+      if (!isOcitrustError(err)) throw err;
+      const e = toOcitrustError(err);
+      const result: ReferenceVerification = Object.freeze({ verified: false, reference: shown, digest: '', signatures: [], failures: [failure(e.code, e.message)] });
+      return { decision: mode === 'warn' ? 'warn' : 'deny', outcome: outcomeOfCode(e.code), digest: '', mode, ...(rule ? { rule } : {}), code: e.code, error: { code: e.code, message: e.message }, result };
+    }
+  }
+
+  return {
+    check,
+    verifyRule,
+    trust: pool,
+    stats,
+    clear(opts = {}) {
+      cache?.clear();
+      registry.clear();
+      if (opts.trust !== false) pool.clear();
+    },
+  };
+}
