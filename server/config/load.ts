@@ -14,6 +14,7 @@ import { OcitrustError } from '../../lib/errors/index.js';
 import { IpAllowlist } from '../ip-allowlist.js';
 import { parseUpstream } from '../proxy/options.js';
 import { PROXY_ONLY, SETTINGS, isClientVariable, type ServerSettings, type SettingSpec } from './settings.js';
+import { closestName } from '../did-you-mean.js';
 
 /** Flag values as the command line gave them, keyed by {@link SettingSpec.key}; undefined: not given. */
 export type FlagValues = Partial<Record<keyof ServerSettings, string | boolean | undefined>>;
@@ -131,21 +132,6 @@ function parseValue(spec: SettingSpec, raw: string | boolean, what: string, cwd:
   }
 }
 
-/** Levenshtein distance, for the did-you-mean of an unknown variable. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
 /** Every OCITRUST_* variable some ocitrust program reads. */
 function knownVariables(): string[] {
   return [...SETTINGS.map((s) => s.env), 'OCITRUST_HOME', 'OCITRUST_SERVER', 'OCITRUST_TOKEN', 'OCITRUST_PASSPHRASE'];
@@ -160,13 +146,8 @@ export function unknownVariableWarnings(env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   for (const name of Object.keys(env).sort()) {
     if (!name.startsWith('OCITRUST_') || known.has(name) || isClientVariable(name)) continue;
-    let best: string | undefined;
-    let bestD = Infinity;
-    for (const k of knownVariables()) {
-      const d = distance(name, k);
-      if (d < bestD) [best, bestD] = [k, d];
-    }
-    const hint = best && bestD <= Math.max(2, Math.floor(best.length / 6)) ? ` (did you mean ${best}?)` : '';
+    const best = closestName(name, knownVariables(), (k) => Math.max(2, Math.floor(k.length / 6)));
+    const hint = best ? ` (did you mean ${best}?)` : '';
     out.push(`unknown environment variable ${name} is ignored${hint}`);
   }
   return out;

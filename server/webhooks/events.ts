@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { OcitrustError } from '../../lib/errors/index.js';
+import { closestName } from '../did-you-mean.js';
 
 /** Prefix of every event type. */
 export const EVENT_TYPE_PREFIX = 'dev.ocitrust.';
@@ -76,30 +77,7 @@ export function cloudEvent(e: EventInput, id: string, at: Date): CloudEvent {
 }
 
 function closest(s: string): string | null {
-  let best: string | null = null;
-  let bestD = Infinity;
-  for (const n of EVENT_NAMES) {
-    const d = distance(s, n);
-    if (d < bestD) {
-      bestD = d;
-      best = n;
-    }
-  }
-  return bestD <= 3 ? best : null;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
+  return closestName(s, EVENT_NAMES, () => 3) ?? null;
 }
 
 /**
