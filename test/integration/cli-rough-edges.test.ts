@@ -1,0 +1,250 @@
+// Everyday rough edges of the `trust` command (issue 14), each tried against the shipped
+// binary (dist/cli/bundle/trust.js) the way a user meets it: messages that say what to do,
+// passphrases from the source the user chose (and asked again at a terminal), bulk sign
+// output that names each reference, a private key kept off the terminal, one duration syntax,
+// subcommand help with the global options and exit codes.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CliSession, DIST_MAIN, PROJECT_ROOT, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
+import { startDistribution, type Distribution } from '../helpers/distribution.js';
+import { makeImage, missingPrograms, skopeoPush, writeOciLayout } from '../helpers/oci-layout.js';
+
+missingPrograms('script', 'docker-registry', 'skopeo');
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** The error lines (`trust: …`) of a run. */
+function errors(r: TrustRun): string[] {
+  return r.stderr.split('\n').filter((l) => l.startsWith('trust: '));
+}
+
+function exits(r: TrustRun, code: number, what: string): void {
+  assert.equal(r.code, code, `${what}: exit ${r.code}, expected ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
+}
+
+/** Shell quoting for `script -c`. */
+function sh(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Runs the shipped `trust` on a pseudo-terminal (util-linux `script`), typing `typed` ahead:
+ * what a user at a terminal sees (stdout and stderr both on the terminal).
+ */
+function onTerminal(args: readonly string[], env: Record<string, string | undefined>, typed: string): Promise<{ code: number | null; out: string }> {
+  const cmd = [process.execPath, DIST_MAIN, ...args].map(sh).join(' ');
+  const full: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k] !== undefined) full[k] = process.env[k]!;
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) full[k] = v;
+  return new Promise((resolve, reject) => {
+    const p = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: PROJECT_ROOT, env: full, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out: out.replace(/\r/g, '') });
+    });
+    p.stdin.end(typed);
+  });
+}
+
+describe('trust CLI rough edges (shipped binary)', { timeout: 600_000 }, () => {
+  let ts: TestTrustServer;
+  let s: CliSession;
+  let work: string;
+  let deadPort: number;
+  const PASS = 'correct horse battery staple';
+  const run = (args: readonly string[], env: Record<string, string | undefined> = {}): Promise<TrustRun> => s.run(args, { dist: true, env });
+
+  before(async () => {
+    ts = await startTrustServer();
+    s = new CliSession({ server: ts.url, token: await ts.token() });
+    work = await mkdtemp(join(tmpdir(), 'ocitrust-rough-'));
+    deadPort = await closedPort();
+    const k = await run(['key', 'generate', 'alice', '--dir', work]);
+    exits(k, 0, 'key generate');
+  });
+  after(async () => {
+    await ts?.close();
+    s?.cleanup();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test('a down server: "is `trust server` running?", not a bare ECONNREFUSED', async () => {
+    const r = await run(['init', 'registry.example.com/down'], { OCITRUST_SERVER: `http://127.0.0.1:${deadPort}` });
+    exits(r, 3, 'init, server down');
+    assert.match(errors(r).join('\n'), /connection refused \(ECONNREFUSED\): is `trust server` running\? set OCITRUST_SERVER or --server .*\[TRUST_SERVER_UNREACHABLE\]$/);
+    const v = await run(['signer', 'list', 'registry.example.com/down'], { OCITRUST_SERVER: `http://127.0.0.1:${deadPort}` });
+    exits(v, 3, 'signer list, server down');
+    assert.match(errors(v).join('\n'), /is `trust server` running\?.*\[TUF_SOURCE_UNREACHABLE\]$/);
+  });
+
+  test('the silent default server is named when it is used', async () => {
+    const r = await run(['init', 'registry.example.com/default'], { OCITRUST_SERVER: undefined });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /using the default trust server http:\/\/127\.0\.0\.1:7443 \(set --server or OCITRUST_SERVER/);
+    // Not when the user named one.
+    const named = await run(['init', 'registry.example.com/named'], { OCITRUST_SERVER: `http://127.0.0.1:${deadPort}` });
+    assert.doesNotMatch(named.stderr, /default trust server/);
+  });
+
+  test('--server host:port without a scheme: http for loopback; a bad value is about --server', async () => {
+    const host = new URL(ts.url).host;
+    const r = await run(['--server', host, 'init', 'registry.example.com/noscheme'], { OCITRUST_SERVER: undefined });
+    exits(r, 0, 'init with --server host:port');
+    const list = await run(['--server', host, 'signer', 'list', 'registry.example.com/noscheme'], { OCITRUST_SERVER: undefined });
+    exits(list, 0, 'signer list with --server host:port');
+    const bad = await run(['--server', 'ftp://example.com', 'verify', 'registry.example.com/app:v1']);
+    exits(bad, 2, '--server ftp://');
+    assert.match(errors(bad)[0]!, /^trust: --server: expected an http\(s\) URL or host:port, got "ftp:\/\/example\.com" \[CLI_USAGE\]$/);
+    assert.doesNotMatch(bad.stderr, /REFERENCE|image/i);
+  });
+
+  test('passphrases: --passphrase-file beats the environment; a wrong one names the key and its source', async () => {
+    const pf = join(work, 'pass.txt');
+    await writeFile(pf, `${PASS}\n`, { mode: 0o600 });
+    const viaFile = await run(['--passphrase-file', pf, 'key', 'export', 'alice'], { OCITRUST_PASSPHRASE: 'wrong', OCITRUST_ALICE_PASSPHRASE: 'wrong too' });
+    exits(viaFile, 0, 'explicit --passphrase-file over the environment');
+    assert.match(viaFile.stdout, /^-----BEGIN PRIVATE KEY-----\n/);
+
+    const wrongFile = join(work, 'wrong.txt');
+    await writeFile(wrongFile, 'nope\n', { mode: 0o600 });
+    const r1 = await run(['--passphrase-file', wrongFile, 'key', 'export', 'alice'], { OCITRUST_PASSPHRASE: PASS });
+    exits(r1, 2, 'wrong --passphrase-file');
+    assert.match(errors(r1)[0]!, /^trust: wrong passphrase for key alice \(keyid [0-9a-f]{12}…\) from --passphrase-file .*wrong\.txt \[KEY_PASSPHRASE_WRONG\]$/);
+    const r2 = await run(['key', 'export', 'alice'], { OCITRUST_PASSPHRASE: 'nope' });
+    exits(r2, 2, 'wrong OCITRUST_PASSPHRASE');
+    assert.match(errors(r2)[0]!, /wrong passphrase for key alice .* from OCITRUST_PASSPHRASE \[KEY_PASSPHRASE_WRONG\]$/);
+    const r3 = await run(['key', 'export', 'alice'], { OCITRUST_ALICE_PASSPHRASE: 'nope' });
+    assert.match(errors(r3)[0]!, /wrong passphrase for key alice .* from OCITRUST_ALICE_PASSPHRASE \[KEY_PASSPHRASE_WRONG\]$/);
+  });
+
+  test('at a terminal a wrong passphrase or a differing repeat is asked again, 3 tries', async () => {
+    const env = { ...s.env, OCITRUST_PASSPHRASE: undefined };
+    const out = join(work, 'alice-tty.pem');
+    const retried = await onTerminal(['key', 'export', 'alice', '--out', out], env, `wrong\n${PASS}\n`);
+    assert.equal(retried.code, 0, retried.out);
+    assert.match(retried.out, /Wrong passphrase; try again\./);
+    assert.match(await readFile(out, 'utf8'), /^-----BEGIN PRIVATE KEY-----\n/);
+
+    const gaveUp = await onTerminal(['key', 'export', 'alice', '--out', join(work, 'never.pem')], env, 'a\nb\nc\n');
+    assert.equal(gaveUp.code, 2, gaveUp.out);
+    assert.match(gaveUp.out, /trust: wrong passphrase for key alice .* from the prompt, 3 tries \[KEY_PASSPHRASE_WRONG\]/);
+
+    const repeat = await onTerminal(['key', 'generate', 'carol', '--dir', work], env, 'one\ntwo\nthree\nthree\n');
+    assert.equal(repeat.code, 0, repeat.out);
+    assert.match(repeat.out, /The passphrases differ; try again\./);
+    const mismatch = await onTerminal(['key', 'generate', 'dave', '--dir', work], env, 'a\nb\nc\nd\ne\nf\n');
+    assert.equal(mismatch.code, 2, mismatch.out);
+    assert.match(mismatch.out, /differ \(3 tries\) \[PASSPHRASE_MISMATCH\]/);
+  });
+
+  test('key export: no unencrypted private key on a terminal unless --unencrypted; an existing --out is exit 2', async () => {
+    const refused = await onTerminal(['key', 'export', 'alice'], s.env, '');
+    assert.equal(refused.code, 2, refused.out);
+    assert.match(refused.out, /refusing to print an unencrypted private key to a terminal: use --out FILE, redirect stdout, or pass --unencrypted \[CLI_USAGE\]/);
+    assert.doesNotMatch(refused.out, /BEGIN PRIVATE KEY/);
+    const asked = await onTerminal(['key', 'export', '--unencrypted', 'alice'], s.env, '');
+    assert.equal(asked.code, 0, asked.out);
+    assert.match(asked.out, /-----BEGIN PRIVATE KEY-----/);
+    // The public key is no secret.
+    const pub = await onTerminal(['key', 'export', '--public', 'alice'], s.env, '');
+    assert.equal(pub.code, 0, pub.out);
+
+    const taken = join(work, 'alice.pub');
+    const exists = await run(['key', 'export', 'alice', '--out', taken]);
+    exits(exists, 2, 'existing --out');
+    assert.match(errors(exists)[0]!, /--out .*alice\.pub: expected a new file, got an existing one \(not overwritten\) \[CLI_OUTPUT_EXISTS\]$/);
+    assert.match(await readFile(taken, 'utf8'), /^-----BEGIN PUBLIC KEY-----/, 'untouched');
+  });
+
+  test('durations: --expires 30d for tokens as for sign; a bad role echoes what was typed', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'ocitrust-rough-data-'));
+    try {
+      const t = await run(['-o', 'json', 'server', 'token', 'create', '--data', data, '--role', 'reader', '--collections', '**', '--expires', '30d']);
+      exits(t, 0, 'token create --expires 30d');
+      const exp = Date.parse((JSON.parse(t.stdout) as { token: { expiresAt: string } }).token.expiresAt);
+      const days = (exp - Date.now()) / 86_400_000;
+      assert.ok(days > 29 && days <= 30, `expires in ${days} days`);
+      const abs = await run(['server', 'token', 'create', '--data', data, '--role', 'reader', '--collections', '**', '--expires', '2099-01-01T00:00:00Z']);
+      exits(abs, 0, 'token create with an expiry time');
+      const bad = await run(['server', 'token', 'create', '--data', data, '--role', 'reader', '--collections', '**', '--expires', 'soon']);
+      exits(bad, 2, 'token create --expires soon');
+      assert.match(errors(bad)[0]!, /--expires: expected a duration such as 90d.*got "soon" \[CLI_USAGE\]$/);
+      const role = await run(['server', 'token', 'create', '--data', data, '--role', 'admn', '--collections', '**']);
+      exits(role, 2, '--role admn');
+      assert.equal(errors(role)[0], 'trust: --role: expected reader, publisher, admin, got "admn" [CLI_USAGE]');
+    } finally {
+      await rm(data, { recursive: true, force: true });
+    }
+  });
+
+  test('subcommand --help lists the global options and all four exit codes', async () => {
+    for (const args of [['sign', '--help'], ['key', 'export', '--help'], ['server', 'token', 'create', '--help']]) {
+      const h = await run(args);
+      exits(h, 0, args.join(' '));
+      assert.match(h.stdout, /Global Options:[\s\S]*--server <url>[\s\S]*-q, --quiet[\s\S]*--passphrase-file <file>/, args.join(' '));
+      assert.match(h.stdout, /Exit codes: 0 success\/verified, 1 verification failed, 2 usage or input error, 3 environment error\./, args.join(' '));
+      assert.equal(h.stdout.match(/Exit codes:/g)!.length, 1, 'once');
+    }
+  });
+
+  describe('with a registry', () => {
+    let reg: Distribution;
+    let repo: string;
+    before(async () => {
+      reg = await startDistribution();
+      repo = `${reg.host}/rough/app`;
+      exits(await run(['init', repo]), 0, 'init');
+      exits(await run(['signer', 'add', '--key', join(work, 'alice.pub'), 'alice', repo]), 0, 'signer add');
+      for (const tag of ['v1', 'v2']) {
+        const dir = join(work, `layout-${tag}`);
+        await writeOciLayout(dir, [{ tag, content: makeImage() }]);
+        await skopeoPush(dir, tag, `${repo}:${tag}`);
+      }
+    });
+    after(async () => {
+      await reg?.stop();
+    });
+
+    test('bulk sign: each line names the reference as given; a summary on success and on failure', async () => {
+      const ok = await run(['sign', `${repo}:v1`, `${repo}:v2`]);
+      exits(ok, 0, 'bulk sign');
+      const lines = ok.stdout.trim().split('\n');
+      assert.equal(lines.length, 2, ok.stdout);
+      assert.match(lines[0]!, new RegExp(`^Signed ${repo}:v1 \\(${repo}@sha256:[0-9a-f]{64}\\) as alice → sha256:`));
+      assert.match(lines[1]!, new RegExp(`^Signed ${repo}:v2 \\(`));
+      assert.match(ok.stderr, /^2 of 2 images signed$/m);
+
+      const mixed = await run(['sign', `${repo}:v1`, `${repo}:nope`]);
+      exits(mixed, 2, 'bulk sign with a missing tag');
+      assert.match(mixed.stderr, /^1 of 2 images signed; 1 failed$/m);
+      // The reference once, not three times.
+      const line = errors(mixed).find((l) => l.includes(':nope'))!;
+      assert.equal(line.split(`${repo}:nope`).length - 1, 1, line);
+      assert.doesNotMatch(line, /manifest nope unknown/);
+      assert.match(line, /not found \(MANIFEST_UNKNOWN\) \[MANIFEST_NOT_FOUND\]$/);
+
+      const single = await run(['verify', `${repo}:nope`]);
+      assert.equal(single.code, 2, single.stderr);
+      const one = errors(single)[0]!;
+      assert.equal(one.split(`${repo}:nope`).length - 1, 1, one);
+    });
+  });
+});
