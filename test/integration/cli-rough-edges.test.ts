@@ -5,9 +5,9 @@
 // subcommand help with the global options and exit codes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliSession, DIST_MAIN, PROJECT_ROOT, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
@@ -114,6 +114,28 @@ describe('trust CLI rough edges (shipped binary)', { timeout: 600_000 }, () => {
     exits(bad, 2, '--server ftp://');
     assert.match(errors(bad)[0]!, /^trust: --server: expected an http\(s\) URL or host:port, got "ftp:\/\/example\.com" \[CLI_USAGE\]$/);
     assert.doesNotMatch(bad.stderr, /REFERENCE|image/i);
+  });
+
+  test('no collection: a reader is told typo or mirror (never `trust init`); a writer is told `trust init`; swapped signer add is caught', async () => {
+    const missing = 'registry.example.com/nobody/app';
+    const v = await run(['verify', `${missing}:v1`]);
+    exits(v, 1, 'verify, no collection');
+    assert.match(v.stdout + v.stderr, /NOT_SIGNED/);
+    assert.match(v.stdout + v.stderr, /--mirror-of/);
+    assert.doesNotMatch(v.stdout + v.stderr, /trust init/);
+    for (const args of [['inspect', `${missing}:v1`], ['signer', 'list', missing]]) {
+      const r = await run(args);
+      exits(r, 2, args.join(' '));
+      assert.match(errors(r)[0]!, /has no trust collection .*check the name for a typo; a mirror or copy verifies against its original with `trust verify --mirror-of ORIGINAL` \[COLLECTION_NOT_FOUND\]$/);
+      assert.doesNotMatch(r.stderr, /trust init/);
+    }
+    const w = await run(['signer', 'add', '--key', join(work, 'alice.pub'), 'alice', missing]);
+    exits(w, 2, 'signer add, no collection');
+    assert.match(errors(w)[0]!, /create it with `trust init registry\.example\.com\/nobody\/app` \[COLLECTION_NOT_FOUND\]$/);
+    const swapped = await run(['signer', 'add', '--key', join(work, 'alice.pub'), missing, 'alice']);
+    exits(swapped, 2, 'signer add REPO NAME');
+    assert.match(errors(swapped)[0]!, /^trust: signer add: expected <signer> <repo\.\.\.>, got the signer name "registry\.example\.com\/nobody\/app" \(a repository\?\) and the repository "alice": the arguments look swapped.* \[CLI_USAGE\]$/);
+    assert.doesNotMatch(swapped.stderr, /docker\.io\/library\/alice/);
   });
 
   test('passphrases: --passphrase-file beats the environment; a wrong one names the key and its source', async () => {
@@ -245,6 +267,69 @@ describe('trust CLI rough edges (shipped binary)', { timeout: 600_000 }, () => {
       assert.equal(single.code, 2, single.stderr);
       const one = errors(single)[0]!;
       assert.equal(one.split(`${repo}:nope`).length - 1, 1, one);
+    });
+  });
+
+  describe('trust server', () => {
+    /** Starts `trust server` (own process group), resolves with its output once it said "listening", then stops it. */
+    async function serveOnce(cmd: string, args: readonly string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+      const full: Record<string, string> = { ...env };
+      for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k] !== undefined) full[k] = process.env[k]!;
+      const p: ChildProcess = spawn(cmd, args, { cwd: PROJECT_ROOT, env: full, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      let stdout = '';
+      let stderr = '';
+      const stop = setTimeout(() => process.kill(-p.pid!, 'SIGKILL'), 60_000);
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (/listening on http/.test(stdout + stderr)) process.kill(-p.pid!, 'SIGTERM');
+        };
+        p.stdout!.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          check();
+        });
+        p.stderr!.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          check();
+        });
+        p.on('error', reject);
+        p.on('close', () => {
+          clearTimeout(stop);
+          resolve({ stdout: stdout.replace(/\r/g, ''), stderr });
+        });
+      });
+    }
+
+    test('not on a terminal: JSON lines on stdout, the start line on stderr, "listening" once each; data in <home>/server', async () => {
+      const home = await mkdtemp(join(tmpdir(), 'ocitrust-rough-home-'));
+      try {
+        const r = await serveOnce(process.execPath, [DIST_MAIN, 'server', '--listen', '127.0.0.1:0'], { OCITRUST_HOME: home });
+        const lines = r.stdout.split('\n').filter((l) => l.length > 0);
+        assert.ok(lines.length > 0, 'some log');
+        for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), `a JSON line: ${l}`);
+        assert.equal(lines.filter((l) => /listening/i.test(l)).length, 1, r.stdout);
+        assert.equal(r.stderr.match(/listening/g)?.length, 1, r.stderr);
+        assert.match(r.stderr, new RegExp(`^trust server listening on http://127\\.0\\.0\\.1:\\d+ \\(data ${home}/server\\)`, 'm'));
+        // The server's secrets and database live apart from the client's keys.
+        const data = await readdir(join(home, 'server'));
+        assert.ok(data.includes('server-secret') && data.includes('ocitrust.db'), data.join(' '));
+        assert.deepEqual((await readdir(home)).filter((f) => f !== 'server' && f !== 'keys'), [], 'nothing else in the home');
+      } finally {
+        await rm(home, { recursive: true, force: true });
+      }
+    });
+
+    test('on a terminal: readable lines, no JSON, "listening" once', async () => {
+      const home = await mkdtemp(join(tmpdir(), 'ocitrust-rough-home-'));
+      try {
+        const cmd = [process.execPath, DIST_MAIN, 'server', '--listen', '127.0.0.1:0'].map(sh).join(' ');
+        const r = await serveOnce('script', ['-qfec', cmd, '/dev/null'], { OCITRUST_HOME: home });
+        const out = r.stdout + r.stderr;
+        assert.equal(out.match(/listening/g)?.length, 1, out);
+        assert.doesNotMatch(out, /^\{/m, 'no JSON line');
+        assert.doesNotMatch(out, /"level"/);
+      } finally {
+        await rm(home, { recursive: true, force: true });
+      }
     });
   });
 });
