@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliSession, DIST_MAIN, PROJECT_ROOT, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
 import { startDistribution, type Distribution } from '../helpers/distribution.js';
-import { makeImage, missingPrograms, skopeoPush, writeOciLayout } from '../helpers/oci-layout.js';
+import { makeImage, missingPrograms, runSkopeo, skopeoPush, writeOciLayout } from '../helpers/oci-layout.js';
 
 missingPrograms('script', 'docker-registry', 'skopeo');
 
@@ -267,6 +267,23 @@ describe('trust CLI rough edges (shipped binary)', { timeout: 600_000 }, () => {
       assert.equal(single.code, 2, single.stderr);
       const one = errors(single)[0]!;
       assert.equal(one.split(`${repo}:nope`).length - 1, 1, one);
+    });
+
+    test('what carries signatures (README): skopeo copy does not, trust copy and skopeo sync of the repository do', async () => {
+      exits(await run(['sign', `${repo}:v2`]), 0, 'sign v2');
+      const tls = ['--src-tls-verify=false', '--dest-tls-verify=false'];
+      // skopeo copy: the image, not its referrers.
+      const copied = await runSkopeo(['copy', '--all', '--preserve-digests', ...tls, `docker://${repo}:v2`, `docker://${reg.host}/rough/skopeo-copy:v2`]);
+      assert.equal(copied.code, 0, copied.stderr);
+      const v1 = await run(['verify', '-o', 'json', '--mirror-of', repo, `${reg.host}/rough/skopeo-copy:v2`]);
+      exits(v1, 1, 'a skopeo copy has no signatures');
+      // trust copy: the image and its signatures.
+      exits(await run(['copy', `${repo}:v2`, `${reg.host}/rough/trust-copy:v2`]), 0, 'trust copy');
+      exits(await run(['verify', '--mirror-of', repo, `${reg.host}/rough/trust-copy:v2`]), 0, 'a trust copy verifies');
+      // skopeo sync of the whole repository: every tag, the signature tags of the fallback included.
+      const synced = await runSkopeo(['sync', '--all', ...tls, '--src', 'docker', '--dest', 'docker', repo, `${reg.host}/synced`]);
+      assert.equal(synced.code, 0, synced.stderr);
+      exits(await run(['verify', '--mirror-of', repo, `${reg.host}/synced/app:v2`]), 0, 'a skopeo sync of the repository verifies');
     });
   });
 
