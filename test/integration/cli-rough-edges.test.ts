@@ -285,6 +285,20 @@ describe('trust CLI rough edges (shipped binary)', { timeout: 600_000 }, () => {
       assert.equal(synced.code, 0, synced.stderr);
       exits(await run(['verify', '--mirror-of', repo, `${reg.host}/synced/app:v2`]), 0, 'a skopeo sync of the repository verifies');
     });
+    test('revoked on the origin registry (referrer deleted): SIG_REVOKED with the reason, not NO_SIGNATURES', async () => {
+      exits(await run(['verify', `${repo}:v1`]), 0, 'v1 verifies before');
+      const rv = await run(['revoke', '--reason', 'built from a compromised commit', `${repo}:v1`]);
+      exits(rv, 0, 'revoke');
+      const v = await run(['verify', '-o', 'json', `${repo}:v1`]);
+      exits(v, 1, 'verify a revoked image');
+      const failures = (JSON.parse(v.stdout) as { results: { failures: { code: string; message: string }[] }[] }).results[0]!.failures;
+      const revoked = failures.find((f) => f.code === 'SIG_REVOKED');
+      assert.ok(revoked, JSON.stringify(failures));
+      assert.match(revoked.message, /built from a compromised commit/);
+      const text = await run(['verify', `${repo}:v1`]);
+      exits(text, 1, 'verify (text)');
+      assert.match(text.stdout + text.stderr, /built from a compromised commit.*\[SIG_REVOKED\]/);
+    });
   });
 
   describe('trust server', () => {
