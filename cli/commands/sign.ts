@@ -124,7 +124,8 @@ export function register(program: Command, kit: CommandKit): void {
               // the user looks for; the child manifests of --recursive say whose children they are.
               for (const s of r.signed) {
                 const what = s.digest === r.digest ? o.image : `${o.image} child`;
-                ctx.out.text(`Signed ${what} (${repo}@${s.digest}) as ${r.role} → ${s.signature.digest} (${how(s.signature.mode)})`);
+                // A result: kept with -q, as the documented "only results and errors".
+                ctx.out.result(`Signed ${what} (${repo}@${s.digest}) as ${r.role} → ${s.signature.digest} (${how(s.signature.mode)})`);
               }
             }
           }

@@ -269,6 +269,22 @@ describe('trust CLI rough edges (shipped binary)', { timeout: 600_000 }, () => {
       assert.equal(one.split(`${repo}:nope`).length - 1, 1, one);
     });
 
+    test('-q keeps results and errors, drops notices and summaries', async () => {
+      const q = await run(['-q', 'sign', `${repo}:v1`, `${repo}:v2`]);
+      exits(q, 0, '-q bulk sign');
+      assert.equal(q.stdout.trim().split('\n').filter((l) => l.startsWith('Signed ')).length, 2, q.stdout);
+      assert.equal(q.stderr, '', 'no summary, no notice');
+      const k = await run(['-q', 'key', 'generate', 'quietkey', '--dir', work]);
+      exits(k, 0, '-q key generate');
+      assert.match(k.stdout, /^[0-9a-f]{64}\n$/);
+      assert.equal(k.stderr, '');
+      const bad = await run(['-q', 'verify', `${repo}:nope`]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /\[MANIFEST_NOT_FOUND\]/);
+      const none = await run(['-q', 'init', 'registry.example.com/quiet'], { OCITRUST_SERVER: undefined });
+      assert.doesNotMatch(none.stderr, /default trust server/, 'the default-server notice is a notice');
+    });
+
     test('what carries signatures (README): skopeo copy does not, trust copy and skopeo sync of the repository do', async () => {
       exits(await run(['sign', `${repo}:v2`]), 0, 'sign v2');
       const tls = ['--src-tls-verify=false', '--dest-tls-verify=false'];
