@@ -269,6 +269,15 @@ describe('trust CLI rough edges (shipped binary)', { timeout: 600_000 }, () => {
       assert.equal(one.split(`${repo}:nope`).length - 1, 1, one);
     });
 
+    test('named as such (issue 12 fixes): a bad token, a --server that is the registry', async () => {
+      const bad = await run(['init', 'registry.example.com/badtoken'], { OCITRUST_TOKEN: 'not-a-token' });
+      exits(bad, 2, 'bad token');
+      assert.match(errors(bad)[0]!, /OCITRUST_TOKEN.*\[AUTH_TOKEN_INVALID\]$/);
+      const wrong = await run(['--server', `http://${reg.host}`, 'verify', `${repo}:v1`]);
+      exits(wrong, 3, '--server pointing at the registry');
+      assert.match(wrong.stdout + wrong.stderr, /\[TRUST_SERVER_NOT_OCITRUST\]/);
+    });
+
     test('-q keeps results and errors, drops notices and summaries', async () => {
       const q = await run(['-q', 'sign', `${repo}:v1`, `${repo}:v2`]);
       exits(q, 0, '-q bulk sign');
