@@ -44,6 +44,8 @@ export function register(program: Command, kit: CommandKit): void {
           const existing = await ctx.keys.list();
           if (existing.some((k) => k.name === name)) throw new OcitrustError('KEY_EXISTS', `a key named ${JSON.stringify(name)} already exists in ${ctx.keys.dir}`);
           if (!KEY_NAME_PATTERN.test(name)) throw new OcitrustError('KEY_NAME_INVALID', `invalid key name ${JSON.stringify(name.slice(0, 80))}: use [a-z0-9][a-z0-9._-]{0,63}`);
+          // Before the key is made: a key in the store without its .pub would be a half success.
+          if (await exists(pubPath)) throw new OcitrustError('CLI_OUTPUT_EXISTS', `${pubPath}: expected a new file, got an existing one (not overwritten); use --dir`);
           const pass = await ctx.passphrase({ keyName: name, role: name, confirm: true });
           const k = await ctx.keys.generate(name, pass);
           await writeOut(pubPath, k.publicPem, false);

@@ -194,6 +194,13 @@ describe('trust CLI rough edges (shipped binary)', { timeout: 600_000 }, () => {
     exits(exists, 2, 'existing --out');
     assert.match(errors(exists)[0]!, /--out .*alice\.pub: expected a new file, got an existing one \(not overwritten\) \[CLI_OUTPUT_EXISTS\]$/);
     assert.match(await readFile(taken, 'utf8'), /^-----BEGIN PUBLIC KEY-----/, 'untouched');
+    // key generate checks its .pub file before it makes the key.
+    await writeFile(join(work, 'erin.pub'), 'taken\n');
+    const gen = await run(['key', 'generate', 'erin', '--dir', work]);
+    exits(gen, 2, 'key generate over an existing .pub');
+    assert.match(errors(gen)[0]!, /erin\.pub: expected a new file, got an existing one .*\[CLI_OUTPUT_EXISTS\]$/);
+    const list = await run(['-o', 'json', 'key', 'list']);
+    assert.ok(!(JSON.parse(list.stdout) as { keys: { name: string }[] }).keys.some((k) => k.name === 'erin'), 'no key made');
   });
 
   test('durations: --expires 30d for tokens as for sign; a bad role echoes what was typed', async () => {
