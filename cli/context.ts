@@ -43,6 +43,11 @@ export interface TrustOpenOptions {
   readonly maxCacheAgeSeconds?: number;
 }
 
+/** True for 127.0.0.0/8, ::1 and localhost. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 /** Largest passphrase or token file read. */
 const MAX_SECRET_FILE = 64 * 1024;
 
@@ -70,6 +75,8 @@ export class CliContext {
       throw new OcitrustError('CLI_USAGE', `-o/--output: expected text or json, got ${JSON.stringify(String(format).slice(0, 20))}`);
     }
     this.out = new Output(io, format as OutputFormat, globals.quiet === true);
+    // A malformed --server is the command line's error, before any image is looked at.
+    if (globals.server !== undefined) void this.serverUrl;
   }
 
   /** A path from the command line, relative to the working folder. */
@@ -88,16 +95,39 @@ export class CliContext {
     return this.#keys;
   }
 
-  /** `--server`, else OCITRUST_SERVER, else {@link DEFAULT_SERVER}. */
+  /**
+   * `--server`, else OCITRUST_SERVER, else {@link DEFAULT_SERVER}. A `host:port` without a
+   * scheme is accepted: http for a loopback host (as `trust server` listens by default), https
+   * for any other.
+   */
   get serverUrl(): string {
     const s = this.globals.server ?? this.io.env.OCITRUST_SERVER ?? DEFAULT_SERVER;
+    const from = this.globals.server !== undefined ? '--server' : this.io.env.OCITRUST_SERVER !== undefined ? 'OCITRUST_SERVER' : 'the default server';
+    let url = s;
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s) && s.length > 0) {
+      try {
+        const host = new URL(`http://${s}`).hostname;
+        url = `${isLoopbackHost(host) ? 'http' : 'https'}://${s}`;
+      } catch {
+        url = s;
+      }
+    }
     try {
-      const u = new URL(s);
+      const u = new URL(url);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
     } catch {
-      throw new OcitrustError('CLI_USAGE', `--server: expected an http(s) URL, got ${JSON.stringify(s.slice(0, 100))}`);
+      throw new OcitrustError('CLI_USAGE', `${from}: expected an http(s) URL or host:port, got ${JSON.stringify(s.slice(0, 100))}`);
     }
-    return s.replace(/\/+$/, '');
+    return url.replace(/\/+$/, '');
+  }
+
+  #defaultNoted = false;
+
+  /** Says once that the silent default server is used (neither --server nor OCITRUST_SERVER). */
+  noteDefaultServer(): void {
+    if (this.#defaultNoted || this.globals.server !== undefined || this.io.env.OCITRUST_SERVER !== undefined) return;
+    this.#defaultNoted = true;
+    this.out.notice(`using the default trust server ${DEFAULT_SERVER} (set --server or OCITRUST_SERVER to use another)`);
   }
 
   /**
@@ -160,6 +190,7 @@ export class CliContext {
   }
 
   async trustServer(): Promise<TrustServerClient> {
+    this.noteDefaultServer();
     const [token, { TrustServerClient }] = await Promise.all([this.token(), import('../lib/trust-client.js')]);
     const source = this.tokenSource;
     return new TrustServerClient(this.serverUrl, token ? { token, ...(source ? { tokenSource: source } : {}) } : {});
@@ -190,43 +221,100 @@ export class CliContext {
   }
 
   /**
-   * Key passphrases (DESIGN §2), first found wins: OCITRUST_<ROLE>_PASSPHRASE (then the key
-   * name's variable), --passphrase-file, OCITRUST_PASSPHRASE, a no-echo prompt on a terminal.
-   * Never argv, never logged; remembered per key for this one command.
+   * Key passphrases (DESIGN §2), first found wins: --passphrase-file (an explicit choice on the
+   * command line beats the environment), OCITRUST_<ROLE>_PASSPHRASE (then the key name's
+   * variable), OCITRUST_PASSPHRASE, a no-echo prompt on a terminal. For an existing key the
+   * passphrase is checked here, so a wrong one names the key and where the passphrase came
+   * from, and at a terminal is asked again (3 tries, as docker trust does). Never argv, never
+   * logged; remembered per key for this one command.
    */
   readonly passphrase: PassphraseProvider = async (req: PassphraseRequest): Promise<string> => {
     const cached = this.#passCache.get(req.keyName);
     if (cached !== undefined) return cached;
-    const env = { ...this.io.env, OCITRUST_PASSPHRASE: undefined };
-    let value: string | undefined;
-    for (const who of [req.role, req.keyName]) {
-      if (value === undefined && who) value = passphraseFromEnv(who, env);
+    const what = `${req.role && req.role !== req.keyName ? `${req.role} ` : ''}key ${req.keyName}`;
+    const given = await this.#givenPassphrase(req);
+    let value: string;
+    if (given) {
+      value = given.value;
+      if (value.length === 0) throw new OcitrustError('CLI_USAGE', `empty passphrase for key ${req.keyName} from ${given.source}`);
+      await this.#checkPassphrase(req, value, what, given.source);
+    } else {
+      value = await this.#promptPassphrase(req, what);
     }
-    if (value === undefined && this.globals.passphraseFile) {
-      this.#passFile ??= this.readSecretFile(this.globals.passphraseFile, '--passphrase-file').then((s) => s.replace(/\r?\n$/, ''));
-      value = await this.#passFile;
-    }
-    if (value === undefined && this.io.env.OCITRUST_PASSPHRASE) value = this.io.env.OCITRUST_PASSPHRASE;
-    if (value === undefined) {
-      const what = `${req.role && req.role !== req.keyName ? `${req.role} ` : ''}key ${req.keyName}`;
-      try {
-        value = await promptHidden(this.io, req.confirm ? `Passphrase for the new ${what}: ` : `Passphrase for ${what}: `);
-        if (req.confirm) {
-          const again = await promptHidden(this.io, 'Repeat the passphrase: ');
-          if (again !== value) throw new OcitrustError('PASSPHRASE_MISMATCH', 'the passphrases differ');
-        }
-      } catch (e) {
-        if (e instanceof OcitrustError && e.code === 'PASSPHRASE_UNAVAILABLE') {
-          const role = (req.role ?? req.keyName).toUpperCase().replace(/[^A-Z0-9]/g, '_');
-          throw new OcitrustError('PASSPHRASE_UNAVAILABLE', `no passphrase for ${what}: set OCITRUST_${role}_PASSPHRASE or OCITRUST_PASSPHRASE, pass --passphrase-file, or run on a terminal`);
-        }
-        throw e;
-      }
-    }
-    if (value.length === 0) throw new OcitrustError('CLI_USAGE', `empty passphrase for key ${req.keyName}`);
     this.#passCache.set(req.keyName, value);
     return value;
   };
+
+  /** A passphrase from --passphrase-file or the environment, with where it came from. */
+  async #givenPassphrase(req: PassphraseRequest): Promise<{ value: string; source: string } | undefined> {
+    if (this.globals.passphraseFile) {
+      this.#passFile ??= this.readSecretFile(this.globals.passphraseFile, '--passphrase-file').then((s) => s.replace(/\r?\n$/, ''));
+      return { value: await this.#passFile, source: `--passphrase-file ${this.globals.passphraseFile}` };
+    }
+    const env = { ...this.io.env, OCITRUST_PASSPHRASE: undefined };
+    for (const who of [req.role, req.keyName]) {
+      if (!who) continue;
+      const value = passphraseFromEnv(who, env);
+      if (value !== undefined) return { value, source: `OCITRUST_${who.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSPHRASE` };
+    }
+    if (this.io.env.OCITRUST_PASSPHRASE) return { value: this.io.env.OCITRUST_PASSPHRASE, source: 'OCITRUST_PASSPHRASE' };
+    return undefined;
+  }
+
+  /** Checks the passphrase of an existing key. @throws KEY_PASSPHRASE_WRONG naming the key and the source */
+  async #checkPassphrase(req: PassphraseRequest, value: string, what: string, source: string): Promise<void> {
+    if (req.confirm || !req.keyid) return;
+    try {
+      await this.keys.loadSigner(req.keyName, value);
+    } catch (e) {
+      if (e instanceof OcitrustError && e.code === 'KEY_PASSPHRASE_WRONG') {
+        throw new OcitrustError('KEY_PASSPHRASE_WRONG', `wrong passphrase for ${what} (keyid ${req.keyid.slice(0, 12)}…) from ${source}`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  /** Asks on the terminal: up to 3 tries for a wrong passphrase or a repeat that differs. */
+  async #promptPassphrase(req: PassphraseRequest, what: string): Promise<string> {
+    const TRIES = 3;
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt >= TRIES;
+      let value: string;
+      try {
+        value = await promptHidden(this.io, req.confirm ? `Passphrase for the new ${what}: ` : `Passphrase for ${what}: `);
+      } catch (e) {
+        if (e instanceof OcitrustError && e.code === 'PASSPHRASE_UNAVAILABLE') {
+          const role = (req.role ?? req.keyName).toUpperCase().replace(/[^A-Z0-9]/g, '_');
+          throw new OcitrustError('PASSPHRASE_UNAVAILABLE', `no passphrase for ${what}: pass --passphrase-file, set OCITRUST_${role}_PASSPHRASE or OCITRUST_PASSPHRASE, or run on a terminal`);
+        }
+        throw e;
+      }
+      if (value.length === 0) {
+        if (last) throw new OcitrustError('CLI_USAGE', `empty passphrase for key ${req.keyName}`);
+        this.io.stderr.write('The passphrase is empty; try again.\n');
+        continue;
+      }
+      if (req.confirm) {
+        const again = await promptHidden(this.io, 'Repeat the passphrase: ');
+        if (again === value) return value;
+        if (last) throw new OcitrustError('PASSPHRASE_MISMATCH', `the passphrases for the new ${what} differ (${TRIES} tries)`);
+        this.io.stderr.write('The passphrases differ; try again.\n');
+        continue;
+      }
+      try {
+        await this.#checkPassphrase(req, value, what, 'the prompt');
+        return value;
+      } catch (e) {
+        if (last || !(e instanceof OcitrustError && e.code === 'KEY_PASSPHRASE_WRONG')) {
+          if (e instanceof OcitrustError && e.code === 'KEY_PASSPHRASE_WRONG') {
+            throw new OcitrustError('KEY_PASSPHRASE_WRONG', `wrong passphrase for ${what} (keyid ${req.keyid!.slice(0, 12)}…) from the prompt, ${TRIES} tries`, { cause: e });
+          }
+          throw e;
+        }
+        this.io.stderr.write('Wrong passphrase; try again.\n');
+      }
+    }
+  }
 
   /** A repository argument, normalized. @throws REFERENCE_INVALID */
   repository(arg: string): string {
@@ -250,6 +338,7 @@ export class CliContext {
   }
 
   async #openTrust(collection: string, opts: TrustOpenOptions): Promise<CollectionTrust> {
+    if (opts.server === undefined) this.noteDefaultServer();
     const [token, { openCollection }] = await Promise.all([this.token(), import('../lib/usecases/trust.js')]);
     const source = this.tokenSource;
     const t = await openCollection({

@@ -38,6 +38,9 @@ export function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), v];
 }
 
+/** The exit codes, as every --help states them. */
+const EXIT_CODES = 'Exit codes: 0 success/verified, 1 verification failed, 2 usage or input error, 3 environment error.';
+
 /** A command module: registers one top-level command (and its subcommands). */
 interface CommandModule {
   register(program: Command, kit: CommandKit): void;
@@ -130,7 +133,7 @@ export async function buildProgram(io: CliIO, state: RunState, argv: readonly st
     });
   program.addHelpText(
     'after',
-    '\nExit codes: 0 success/verified, 1 verification failed, 2 usage or input error, 3 environment error.\n' +
+    `\n${EXIT_CODES}\n` +
       '\nExample (the docker trust workflow):\n' +
       '  $ trust init registry.example.com/app\n' +
       '  $ trust key generate alice\n' +
@@ -160,6 +163,9 @@ export async function buildProgram(io: CliIO, state: RunState, argv: readonly st
   // Every subcommand reports usage errors the same way and never exits by itself.
   const configure = (c: Command): void => {
     for (const sub of c.commands) {
+      // A subcommand's --help is the page people read: it shows the global options
+      // (--server, --passphrase-file, -o, -q…) and what the exit code means.
+      sub.configureHelp({ showGlobalOptions: true }).addHelpText('after', `\n${EXIT_CODES}\n`);
       sub.exitOverride().showHelpAfterError('(run with --help for usage)').configureOutput({
         writeOut: (s) => io.stdout.write(s),
         writeErr: (s) => io.stderr.write(s),

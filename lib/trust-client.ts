@@ -243,6 +243,11 @@ function networkError(e: unknown, method: string, url: string, timeoutMs: number
     return new OcitrustError('TRUST_SERVER_TIMEOUT', `${method} ${url}: no complete answer within ${timeoutMs} ms`, { cause: e });
   }
   const cause = (e as { cause?: { code?: unknown } } | null)?.cause;
-  const why = typeof cause?.code === 'string' ? cause.code : e instanceof Error ? e.message : String(e);
+  const why = typeof cause?.code === 'string' ? unreachableText(cause.code) : e instanceof Error ? e.message : String(e);
   return new OcitrustError('TRUST_SERVER_UNREACHABLE', `${method} ${url}: ${why}`, { cause: e });
+}
+
+/** A refused connection mostly means no server runs there: say what to check. */
+function unreachableText(code: string): string {
+  return code === 'ECONNREFUSED' ? 'connection refused (ECONNREFUSED): is `trust server` running? set OCITRUST_SERVER or --server to its URL' : code;
 }

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Argument, type Command } from 'commander';
 import { OcitrustError } from '../../lib/errors/index.js';
@@ -13,7 +13,18 @@ async function writeOut(path: string, content: string, secret: boolean): Promise
     await writeFile(path, content, { mode: secret ? 0o600 : 0o644, flag: 'wx' });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new OcitrustError('CLI_OUTPUT_FAILED', `cannot write ${path}: ${code === 'EEXIST' ? 'the file exists (not overwritten)' : (code ?? (e as Error).message)}`, { cause: e });
+    // An existing file is the user's input to fix (another name), not a broken environment.
+    if (code === 'EEXIST') throw new OcitrustError('CLI_OUTPUT_EXISTS', `${path}: expected a new file, got an existing one (not overwritten)`, { cause: e });
+    throw new OcitrustError('CLI_OUTPUT_FAILED', `cannot write ${path}: ${code ?? (e as Error).message}`, { cause: e });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -33,6 +44,8 @@ export function register(program: Command, kit: CommandKit): void {
           const existing = await ctx.keys.list();
           if (existing.some((k) => k.name === name)) throw new OcitrustError('KEY_EXISTS', `a key named ${JSON.stringify(name)} already exists in ${ctx.keys.dir}`);
           if (!KEY_NAME_PATTERN.test(name)) throw new OcitrustError('KEY_NAME_INVALID', `invalid key name ${JSON.stringify(name.slice(0, 80))}: use [a-z0-9][a-z0-9._-]{0,63}`);
+          // Before the key is made: a key in the store without its .pub would be a half success.
+          if (await exists(pubPath)) throw new OcitrustError('CLI_OUTPUT_EXISTS', `${pubPath}: expected a new file, got an existing one (not overwritten); use --dir`);
           const pass = await ctx.passphrase({ keyName: name, role: name, confirm: true });
           const k = await ctx.keys.generate(name, pass);
           await writeOut(pubPath, k.publicPem, false);
@@ -74,9 +87,17 @@ export function register(program: Command, kit: CommandKit): void {
       .description('print a key as PEM: the public key (SPKI) with --public, else the private key (PKCS#8, unencrypted!)')
       .argument('<key>', 'key name, keyid or keyid prefix (≥ 6 hex)')
       .option('--public', 'export the public key only')
-      .option('--out <file>', 'write to this file (0600 for private keys) instead of stdout')
+      .option('--out <file>', 'write to this file (0600 for private keys; never overwritten) instead of stdout')
+      .option('--unencrypted', 'print the unencrypted private key even when stdout is a terminal')
       .action(
         kit.action(async (ctx: CliContext, opts, ref: string) => {
+          if (opts.out && (await exists(ctx.path(opts.out as string)))) {
+            throw new OcitrustError('CLI_OUTPUT_EXISTS', `--out ${opts.out as string}: expected a new file, got an existing one (not overwritten)`);
+          }
+          if (!opts.public && !opts.out && !opts.unencrypted && ctx.io.stdout.isTTY === true) {
+            // A private key on a terminal ends up in scrollback, screen recordings and logs.
+            throw new OcitrustError('CLI_USAGE', 'refusing to print an unencrypted private key to a terminal: use --out FILE, redirect stdout, or pass --unencrypted');
+          }
           let pem: string;
           if (opts.public) {
             pem = await ctx.keys.exportPublicPem(ref);
@@ -93,6 +114,7 @@ export function register(program: Command, kit: CommandKit): void {
         }),
       ),
     'trust key export alice --public > alice.pub',
+    'trust key export alice --out alice.pem',
   );
 
   example(

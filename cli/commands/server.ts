@@ -3,8 +3,12 @@ import { OcitrustError } from '../../lib/errors/index.js';
 import type { FlagValues } from '../../server/config/load.js';
 import { SETTINGS, type SettingSpec } from '../../server/config/settings.js';
 import type { CliContext } from '../context.js';
+import { parseDuration } from '../duration.js';
 import { table } from '../output.js';
 import { example, type CommandKit } from '../program.js';
+
+/** The token roles (server/tokens.ts TOKEN_ROLES; not imported: it would load the server's storage). */
+const TOKEN_ROLES: readonly string[] = ['reader', 'publisher', 'admin'];
 
 /**
  * Where the server keeps its data, for the token commands: --data / --database, else
@@ -110,9 +114,13 @@ export function register(program: Command, kit: CommandKit): void {
         .requiredOption('--role <role>', 'reader, publisher or admin')
         .requiredOption('--collections <patterns>', 'comma-separated collection patterns, e.g. "registry.example.com/team/*" or "**"')
         .option('--name <label>', 'label shown in the audit log')
-        .option('--expires <time>', 'expiry, YYYY-MM-DDTHH:MM:SSZ'),
+        .option('--expires <duration>', 'lifetime, e.g. 30d, 12h, 1y (as for trust sign), or an expiry time YYYY-MM-DDTHH:MM:SSZ'),
     ).action(
       kit.action(async (ctx: CliContext, opts) => {
+        const role = opts.role as string;
+        if (!TOKEN_ROLES.includes(role)) throw new OcitrustError('CLI_USAGE', `--role: expected ${TOKEN_ROLES.join(', ')}, got ${JSON.stringify(role.slice(0, 40))}`);
+        // One duration syntax everywhere (trust sign --expires 90d); an absolute time still works.
+        const expires = opts.expires === undefined ? undefined : /^\d{4}-/.test(opts.expires as string) ? (opts.expires as string) : new Date(Date.now() + parseDuration(opts.expires as string, '--expires') * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
         const { tokenCommand } = await import('../../server/token-command.js');
         const r = await tokenCommand({
           action: 'create',
@@ -120,7 +128,7 @@ export function register(program: Command, kit: CommandKit): void {
           role: opts.role as string,
           collections: opts.collections as string,
           ...(opts.name ? { name: opts.name as string } : {}),
-          ...(opts.expires ? { expires: opts.expires as string } : {}),
+          ...(expires ? { expires } : {}),
         });
         if (r.action !== 'create') return 3;
         if (ctx.out.json) return void ctx.out.data({ secret: r.secret, token: r.token });

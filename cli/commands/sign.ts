@@ -114,17 +114,24 @@ export function register(program: Command, kit: CommandKit): void {
           } else {
             for (const [i, o] of outcomes.entries()) {
               if (o.error) {
-                ctx.io.stderr.write(`trust: ${o.image}: ${o.error.message} [${o.error.code}]\n`);
+                // The reference once: most messages name it already.
+                ctx.io.stderr.write(`trust: ${o.error.message.includes(o.image) ? '' : `${o.image}: `}${o.error.message} [${o.error.code}]\n`);
                 continue;
               }
               const r = o.result!;
               const repo = refs[i]!.repository;
-              for (const s of r.signed) ctx.out.text(`Signed ${repo}@${s.digest} as ${r.role} → ${s.signature.digest} (${how(s.signature.mode)})`);
+              // The reference as typed (tag included) leads each line: in a bulk run it is what
+              // the user looks for; the child manifests of --recursive say whose children they are.
+              for (const s of r.signed) {
+                const what = s.digest === r.digest ? o.image : `${o.image} child`;
+                // A result: kept with -q, as the documented "only results and errors".
+                ctx.out.result(`Signed ${what} (${repo}@${s.digest}) as ${r.role} → ${s.signature.digest} (${how(s.signature.mode)})`);
+              }
             }
           }
           for (const n of new Set(outcomes.map((o) => o.short).filter((x): x is string => x !== undefined))) ctx.out.notice(n);
           const failed = outcomes.filter((o) => o.error);
-          if (failed.length > 0 && refs.length > 1) ctx.out.notice(`${outcomes.length - failed.length} of ${outcomes.length} images signed; ${failed.length} failed`);
+          if (refs.length > 1) ctx.out.notice(`${outcomes.length - failed.length} of ${outcomes.length} images signed${failed.length > 0 ? `; ${failed.length} failed` : ''}`);
           return failed.reduce((m, o) => Math.max(m, o.error!.exit), 0);
         }),
       ),

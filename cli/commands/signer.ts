@@ -1,10 +1,26 @@
 import type { Command } from 'commander';
+import { OcitrustError } from '../../lib/errors/index.js';
 import { parsePublicKeyPem } from '../../lib/keys/pem.js';
 import type { PublicKey } from '../../lib/keys/key.js';
 import { addSigner, listSigners, removeSigner } from '../../lib/usecases/admin.js';
 import type { CliContext } from '../context.js';
 import { table } from '../output.js';
 import { collect, example, intOption, type CommandKit } from '../program.js';
+
+/**
+ * Detects `signer add|remove … REPO NAME` (the arguments swapped): the signer name looks like a
+ * repository (a slash) and the only repository does not. Without this the command would
+ * talk about a collection docker.io/library/<name> that nobody meant.
+ * @throws CLI_USAGE
+ */
+function checkOrder(command: string, name: string, repos: readonly string[]): void {
+  if (name.includes('/') && repos.length === 1 && !repos[0]!.includes('/')) {
+    throw new OcitrustError(
+      'CLI_USAGE',
+      `signer ${command}: expected <signer> <repo...>, got the signer name ${JSON.stringify(name.slice(0, 100))} (a repository?) and the repository ${JSON.stringify(repos[0]!.slice(0, 100))}: the arguments look swapped; try \`trust signer ${command} … ${repos[0]!.slice(0, 100)} ${name.slice(0, 100)}\``,
+    );
+  }
+}
 
 /** `trust signer …`: delegated signer roles of a collection (DESIGN §3). */
 export function register(program: Command, kit: CommandKit): void {
@@ -26,6 +42,7 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--no-releases', 'do not add the keys to the "releases" role')
       .action(
         kit.action(async (ctx: CliContext, opts, name: string, repos: string[]) => {
+          checkOrder('add', name, repos);
           const keys: PublicKey[] = [];
           for (const f of opts.key as string[]) keys.push(parsePublicKeyPem(await ctx.readInput(f, 'public key file', 64 * 1024)));
           const admin = await ctx.admin();
@@ -59,6 +76,7 @@ export function register(program: Command, kit: CommandKit): void {
       .argument('<repo...>', 'repositories')
       .action(
         kit.action(async (ctx: CliContext, _opts, name: string, repos: string[]) => {
+          checkOrder('remove', name, repos);
           const admin = await ctx.admin();
           const out: unknown[] = [];
           for (const repo of repos) {

@@ -61,7 +61,7 @@ export function register(program: Command, kit: CommandKit): void {
               if (o.exit >= 2) {
                 // Not a verdict: the image could not be checked. One line on stderr, like every error.
                 const f = o.json.failures[0];
-                ctx.io.stderr.write(`trust: ${o.json.reference}: ${f ? `${f.message} [${f.code}]` : 'could not be verified'}\n`);
+                ctx.io.stderr.write(`trust: ${f?.message.includes(o.json.reference) ? '' : `${o.json.reference}: `}${f ? `${f.message} [${f.code}]` : 'could not be verified'}\n`);
                 continue;
               }
               const text = describeOutcome(o, ctx.out.style, !ctx.out.quiet);

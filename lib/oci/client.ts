@@ -305,7 +305,8 @@ export class HttpRegistryClient implements RegistryClient {
   async #fail(res: HttpResponse, what: string, notFound: 'MANIFEST_NOT_FOUND' | 'BLOB_NOT_FOUND' = 'MANIFEST_NOT_FOUND'): Promise<never> {
     const { codes, text } = await errorDetail(res);
     const detail = text ? `: ${text}` : '';
-    if (res.status === 404) throw new OcitrustError(notFound, `${what}: not found${detail}`);
+    // A 404's text repeats the name already in `what` ("manifest v1 unknown"): its codes suffice.
+    if (res.status === 404) throw new OcitrustError(notFound, `${what}: not found${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`);
     if (res.status === 403) throw new OcitrustError('REGISTRY_DENIED', `${what}: denied${detail}`);
     if (res.status === 401) throw new OcitrustError('REGISTRY_AUTH_FAILED', `${what}: unauthorized${detail}`);
     if (res.status === 429) throw new OcitrustError('REGISTRY_RATE_LIMITED', `${what}: rate limited (429) after retries${detail}`);

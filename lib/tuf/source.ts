@@ -217,7 +217,7 @@ function networkError(e: unknown, url: URL, timeoutMs: number): OcitrustError {
     return new OcitrustError('TUF_SOURCE_TIMEOUT', `GET ${url}: no complete answer within ${timeoutMs} ms`, { cause: e });
   }
   const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
-  const why = typeof cause?.code === 'string' ? cause.code : e instanceof Error ? e.message : String(e);
+  const why = typeof cause?.code === 'string' ? unreachableText(cause.code) : e instanceof Error ? e.message : String(e);
   return new OcitrustError('TUF_SOURCE_UNREACHABLE', `GET ${url}: ${why}`, { cause: e });
 }
 
@@ -290,4 +290,9 @@ export class MemoryMetadataSource implements MetadataSource {
     if (b.length > maxBytes) throw tooLarge(metadataFileName(file), maxBytes, b.length);
     return new Uint8Array(b);
   }
+}
+
+/** A refused connection mostly means no server runs there: say what to check. */
+function unreachableText(code: string): string {
+  return code === 'ECONNREFUSED' ? 'connection refused (ECONNREFUSED): is `trust server` running? set OCITRUST_SERVER or --server to its URL' : code;
 }

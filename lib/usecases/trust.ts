@@ -99,8 +99,12 @@ export async function openCollection(o: OpenCollectionOptions): Promise<Collecti
     // threshold of its predecessor's keys, which the walk below checks.
     const first = await source.fetch({ role: 'root', version: 1 }, limits.maxMetadataBytes);
     if (first === null) {
-      // A verifier turns this into NOT_SIGNED (lib/usecases/verify.ts); writers are told to `trust init`.
-      const advice = o.online ? `; create it with \`trust init ${o.collection}\`` : '';
+      // A verifier turns this into NOT_SIGNED (lib/usecases/verify.ts); writers are told to
+      // `trust init`; readers that the image may be unsigned, misspelt or a mirror — never to
+      // create a collection, which is the publisher's job.
+      const advice = o.online
+        ? `; create it with \`trust init ${o.collection}\``
+        : '; check the name for a typo; a mirror or copy verifies against its original with `trust verify --mirror-of ORIGINAL`';
       throw new OcitrustError('COLLECTION_NOT_FOUND', `${o.server} has no trust collection ${o.collection}${advice}`, { details: { collection: o.collection, server: o.server } });
     }
     // Served bytes, not the user's file: malformed is a bad response (exit 3), not an input error.

@@ -425,6 +425,14 @@ class ImageVerification {
   private checkRequiredRoles(met: ReadonlySet<string>, anyCounted: boolean): boolean {
     const { allOf, anyOf } = this.#policy.requiredRoles;
     if (!anyCounted) {
+      // `trust revoke` may also delete the signature from the registry: with nothing left to
+      // judge, the revocation recorded in the trust data is still the reason, not "no
+      // signatures". Only ever added to a failing verdict.
+      const recorded = this.#in.trust.revocations.filter((r) => r.digest === this.#in.digest);
+      if (recorded.length > 0 && !this.#failures.some((f) => f.code === 'SIG_REVOKED')) {
+        const what = recorded.map((r) => `${revocationScope(r)}${r.revokedAt ? `, ${r.revokedAt}` : ''}: ${q(r.reason)}`).join('; ');
+        this.fail('SIG_REVOKED', `the trust data revokes signatures of ${this.#in.digest} (${what}); no signature counts`);
+      }
       const seen = this.#in.envelopes.length;
       const ignored = this.#ignored > 0 ? `, ${this.#ignored} of another predicate type ignored` : '';
       this.fail('NO_SIGNATURES', seen === 0 ? 'no signature envelopes were found for the image' : `none of ${seen} signature envelopes counted${ignored}`);

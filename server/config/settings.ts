@@ -143,7 +143,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'auditRetentionDays', flag: '--audit-retention-days', arg: '<days>', env: 'OCITRUST_AUDIT_RETENTION_DAYS', type: 'int', min: 1, default: 90, group: 'trust data', description: 'audit entries are kept this many days' },
   { key: 'auditPruneIntervalMs', flag: '--audit-prune-interval-ms', arg: '<ms>', env: 'OCITRUST_AUDIT_PRUNE_INTERVAL_MS', type: 'int', min: 0, default: 3_600_000, group: 'trust data', description: 'how often old audit entries are pruned (0: never)' },
   // logging
-  { key: 'logLevel', flag: '--log-level', arg: '<level>', env: 'OCITRUST_LOG_LEVEL', type: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', group: 'logging', description: 'structured JSON log level (stdout)' },
+  { key: 'logLevel', flag: '--log-level', arg: '<level>', env: 'OCITRUST_LOG_LEVEL', type: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', group: 'logging', description: 'log level (stdout: JSON lines, or readable lines on a terminal)' },
   { key: 'requestLogging', flag: '--request-logging', env: 'OCITRUST_REQUEST_LOGGING', type: 'bool', default: true, group: 'logging', description: 'one log line per request' },
   // registry proxy
   { key: 'proxyUpstream', flag: '--proxy-upstream', arg: '<url>', env: 'OCITRUST_PROXY_UPSTREAM', type: 'url', group: 'registry proxy', description: 'serve /v2/ as a verifying proxy in front of this registry instead of the embedded registry (docs/proxy.md)' },

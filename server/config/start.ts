@@ -9,6 +9,7 @@ import { startServer, type RunningServer, type ServerOptions } from '../main.js'
 import type { ServerPlugin } from '../options.js';
 import type { LoadedSettings } from './load.js';
 import type { ServerSettings } from './settings.js';
+import { logStream } from './log-stream.js';
 
 /** Options of {@link startFromSettings}. */
 export interface StartOptions {
@@ -42,7 +43,8 @@ export async function serverOptionsFromSettings(s: ServerSettings): Promise<Serv
       }),
     );
   }
-  const logger: FastifyServerOptions['logger'] = { level: s.logLevel };
+  // Readable lines at a terminal, JSON lines otherwise (server/config/log-stream.ts).
+  const logger: FastifyServerOptions['logger'] = { level: s.logLevel, stream: logStream(process.stdout) };
   return {
     host: s.host,
     port: s.port,

@@ -78,7 +78,7 @@ describe('trust CLI failures', { timeout: 300_000 }, () => {
   });
 
   test('a malformed image reference → exit 2', async () => {
-    fails(await s.run(['verify', 'Registry.example.com/UPPER/app:v1']), 2, /^trust: Registry\.example\.com\/UPPER\/app:v1: invalid image reference .*\[REFERENCE_INVALID\]$/);
+    fails(await s.run(['verify', 'Registry.example.com/UPPER/app:v1']), 2, /^trust: invalid image reference "Registry\.example\.com\/UPPER\/app:v1": .*\[REFERENCE_INVALID\]$/);
     fails(await s.run(['sign', 'app:bad tag']), 2, 'REFERENCE_INVALID');
     fails(await s.run(['signer', 'add', '--key', join(work, 'alice.pub'), 'alice', 'registry.example.com/app:v1']), 2, 'REFERENCE_INVALID');
     const json = await s.run(['verify', '-o', 'json', 'a//b']);

@@ -160,7 +160,7 @@ describe('trust CLI help, completion and the built binary', { timeout: 300_000 }
       // Errors from the bundle: one line, the stable code, no stack trace.
       const badRef = await exec(['verify', 'NOT A REF']);
       assert.equal(badRef.code, 2);
-      assert.match(badRef.stderr, /^trust: NOT A REF: .*\[REFERENCE_INVALID\]\n$/);
+      assert.match(badRef.stderr, /^trust: invalid image reference "NOT A REF": .*\[REFERENCE_INVALID\]\n$/);
       const down = await exec(['--server', 'http://127.0.0.1:1', 'signer', 'list', 'localhost:1/x']);
       assert.equal(down.code, 3);
       assert.match(down.stderr, /^trust: [^\n]+ \[[A-Z_]+_UNREACHABLE\]\n$/);

@@ -260,7 +260,9 @@ describe('trust CLI on docker-registry (tag fallback) and a trust server', { ski
     assert.deepEqual(JSON.parse(rev.stdout).removed, [sig.digest]);
     const r1 = await s.run(['verify', '-o', 'json', `${repo}:v1`]);
     assert.equal(r1.code, 1, r1.stdout);
-    assert.deepEqual(failureCodes(r1), ['NO_SIGNATURES']);
+    // The referrer is gone, the revocation in the trust data is still the reason (issue 14).
+    assert.deepEqual(failureCodes(r1), ['SIG_REVOKED', 'NO_SIGNATURES']);
+    assert.match(r1.stdout, /leaked build/);
 
     // Deleting is a courtesy; the signed revocation is what counts.
     await client.pushBlob(ref, emptyBlob());

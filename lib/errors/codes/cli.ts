@@ -23,6 +23,12 @@ export const cliCodes = {
     exit: 3,
     http: 500,
   },
+  CLI_OUTPUT_EXISTS: {
+    meaning: 'A file the command would write (an exported key, a public key) exists already; ocitrust never overwrites it.',
+    action: 'Name a new file, or remove the old one first.',
+    exit: 2,
+    http: 400,
+  },
   PASSPHRASE_UNAVAILABLE: {
     meaning: 'A key passphrase is needed, but none was given in the environment or a file and there is no terminal to ask on.',
     action: 'Set OCITRUST_<ROLE>_PASSPHRASE or OCITRUST_PASSPHRASE, or pass --passphrase-file, or run on a terminal.',

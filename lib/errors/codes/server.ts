@@ -52,7 +52,7 @@ export const serverCodes = {
   },
   COLLECTION_NOT_FOUND: {
     meaning: 'The server holds no collection of that name.',
-    action: 'Check the name, or create the collection (POST /v1/collections) before publishing to it.',
+    action: 'Verifying or inspecting: the image is not signed, or the name has a typo, or it is a mirror (verify it with --mirror-of ORIGINAL). Publishing: create the collection first (`trust init`, POST /v1/collections).',
     exit: 2,
     http: 404,
   },
