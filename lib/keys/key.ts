@@ -28,7 +28,7 @@ const SPKI_PEM_RE = /^-----BEGIN PUBLIC KEY-----\n([A-Za-z0-9+/=\n]+)\n-----END 
  *  - ed25519/ed25519, keyval.public 64 lowercase hex (TUF; what ocitrust writes)
  *  - ed25519 without scheme, keyval.public base64 of the 32 bytes (Notary)
  *  - ecdsa or ecdsa-sha2-nistp256 / scheme ecdsa-sha2-nistp256, keyval.public an SPKI PEM or
- *    hex of the DER SPKI (TUF, python-tuf, tuf-js; what ocitrust writes): signatures are DER
+ *    the hex of the point (TUF, python-tuf, tuf-js; ocitrust writes hex): signatures are DER
  *  - ecdsa without scheme, keyval.public base64 of the DER SPKI (Notary): signatures r||s
  *  - ecdsa-x509 without scheme, keyval.public base64 of a PEM certificate (Notary): r||s
  *  - rsa / rsa-x509 without scheme (Notary): RSASSA-PSS SHA-256, salt 32
@@ -80,16 +80,15 @@ export class PublicKey {
 
   /**
    * ECDSA P-256 key in the TUF form ocitrust writes: keytype `ecdsa`, scheme
-   * `ecdsa-sha2-nistp256`, keyval.public the lowercase hex of the DER SPKI; signatures DER.
-   * Hex rather than PEM because ocitrust's metadata is JCS, which equals TUF's OLPC canonical
-   * JSON only for strings without control characters, and a PEM holds newlines (tuf-js and
-   * go-tuf read hex ECDSA keys; docs/keys.md).
+   * `ecdsa-sha2-nistp256`, keyval.public the lowercase hex of the uncompressed point;
+   * signatures DER. Hex rather than PEM because ocitrust's metadata is JCS, which equals TUF's
+   * OLPC canonical JSON only for strings without control characters, and a PEM holds newlines
+   * (tuf-js and go-tuf read hex points; docs/keys.md).
    * @throws KEY_INVALID, KEY_UNSUPPORTED
    */
   static fromEcdsaP256(key: Uint8Array | KeyObject): PublicKey {
     const p = key instanceof Uint8Array ? p256FromPoint(key) : p256FromKeyObject(key);
-    const der = new Uint8Array(p.key.export({ format: 'der', type: 'spki' }));
-    return PublicKey.#ecdsa({ keytype: 'ecdsa', scheme: ECDSA_P256_SCHEME, keyval: { public: toHex(der) } }, p, 'der');
+    return PublicKey.#ecdsa({ keytype: 'ecdsa', scheme: ECDSA_P256_SCHEME, keyval: { public: toHex(p.point) } }, p, 'der');
   }
 
   static #ed25519(json: TufKeyJSON, raw: Uint8Array): PublicKey {
@@ -123,7 +122,7 @@ export class PublicKey {
       return PublicKey.#ed25519(json, raw);
     }
     if ((keytype === 'ecdsa' || keytype === ECDSA_P256_SCHEME) && scheme === ECDSA_P256_SCHEME) {
-      return PublicKey.#ecdsa(json, p256FromSpki(tufSpki(pub)), 'der');
+      return PublicKey.#ecdsa(json, tufEcdsaKey(pub), 'der');
     }
     if (scheme === undefined && typeof keytype === 'string') {
       // Notary's forms: no scheme; keyval.public is base64.
@@ -173,17 +172,20 @@ export class PublicKey {
   }
 }
 
-/** SPKI DER of a TUF-standard ECDSA `keyval.public`: a PEM "PUBLIC KEY" block or hex DER. */
-function tufSpki(pub: string): Uint8Array {
+/**
+ * A TUF ECDSA `keyval.public`: an SPKI PEM block (python-tuf, sigstore), or the lowercase hex of
+ * the point (tuf-js's and go-tuf's legacy form; what ocitrust writes), compressed or not.
+ */
+function tufEcdsaKey(pub: string): P256PublicKey {
   const m = SPKI_PEM_RE.exec(pub);
   if (m) {
     const b64 = m[1]!.replace(/\n/g, '');
     const der = Buffer.from(b64, 'base64');
     if (der.toString('base64') !== b64) throw new OcitrustError('KEY_INVALID', 'ECDSA keyval.public: the PEM body is not canonical base64');
-    return new Uint8Array(der);
+    return p256FromSpki(new Uint8Array(der));
   }
-  if (/^([0-9a-f]{2})+$/.test(pub)) return fromHex(pub)!;
-  throw new OcitrustError('KEY_INVALID', 'ECDSA keyval.public: expected an SPKI PEM (-----BEGIN PUBLIC KEY-----) or lowercase hex DER');
+  if (/^(0[23][0-9a-f]{64}|04[0-9a-f]{128})$/.test(pub)) return p256FromPoint(fromHex(pub)!);
+  throw new OcitrustError('KEY_INVALID', 'ECDSA keyval.public: expected an SPKI PEM (-----BEGIN PUBLIC KEY-----) or the lowercase hex of a P-256 point (33 or 65 bytes)');
 }
 
 function notaryBase64(pub: string): Uint8Array {

@@ -90,7 +90,8 @@ function spellings() {
   const tuf: [unknown, EcdsaSignatureEncoding][] = [
     [{ keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: pem } }, 'der'],
     [{ keytype: 'ecdsa-sha2-nistp256', scheme: 'ecdsa-sha2-nistp256', keyval: { public: pem } }, 'der'],
-    [{ keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: toHex(spki) } }, 'der'],
+    [{ keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: toHex(spki.subarray(spki.length - 65)) } }, 'der'],
+    [{ keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: toHex(Uint8Array.from([2 + (spki[spki.length - 1]! & 1), ...spki.subarray(spki.length - 64, spki.length - 32)])) } }, 'der'],
     [{ keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: pem }, keyid_hash_algorithms: ['sha256', 'sha512'] }, 'der'],
     [{ keytype: 'ecdsa', keyval: { private: null, public: b64(spki) } }, 'ieee-p1363'],
   ];
@@ -152,7 +153,9 @@ describe('malformed keys are coded errors', () => {
     ['ecdsa PEM that is not a PEM', { keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: 'hello' } }, 'KEY_INVALID'],
     ['ecdsa PEM of a P-384 key', { keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'pem', type: 'spki' }) } }, 'KEY_UNSUPPORTED'],
     ['ecdsa PEM of an Ed25519 key', { keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }) } }, 'KEY_UNSUPPORTED'],
-    ['ecdsa hex that is not SPKI', { keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: 'abcd' } }, 'KEY_INVALID'],
+    ['ecdsa hex that is not a point', { keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: 'abcd' } }, 'KEY_INVALID'],
+    ['ecdsa hex of a DER SPKI', { keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: toHex(spki) } }, 'KEY_INVALID'],
+    ['ecdsa hex point off the curve', { keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: '04' + '11'.repeat(64) } }, 'KEY_INVALID'],
     ['Notary ecdsa, not base64', { keytype: 'ecdsa', keyval: { private: null, public: '!!!' } }, 'KEY_INVALID'],
     ['Notary ecdsa, truncated SPKI', { keytype: 'ecdsa', keyval: { private: null, public: b64(spki.subarray(0, 40)) } }, 'KEY_INVALID'],
     ['Notary rsa holding an EC key', { keytype: 'rsa', keyval: { private: null, public: b64(spki) } }, 'KEY_UNSUPPORTED'],
