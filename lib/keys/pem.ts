@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { OcitrustError, assertArg } from '../errors/index.js';
 import { publicKeyOf } from '../crypto/ed25519.js';
-import { p256FromKeyObject, p256PrivateKey, p256Scalar } from '../crypto/ecdsa-p256.js';
+import { p256FromKeyObject, p256FromSpki, p256PrivateKey, p256Scalar } from '../crypto/ecdsa-p256.js';
 import type { SigningAlgorithm } from './signer.js';
 import { bytesEqual } from '../crypto/hash.js';
 import { PublicKey } from './key.js';
@@ -223,13 +223,35 @@ export function parsePrivateKeyPem(pem: string | Uint8Array): Uint8Array {
 }
 
 /**
- * Imports an SPKI PEM Ed25519 public key (`-----BEGIN PUBLIC KEY-----`, as `openssl pkey -pubout`
- * writes it). The point is validated (canonical, not small order).
+ * Imports an SPKI PEM public key (`-----BEGIN PUBLIC KEY-----`, as `openssl pkey -pubout`
+ * writes it): Ed25519 (point canonical, not small order) or ECDSA P-256 (point on the curve;
+ * returned in the TUF form {@link PublicKey.fromEcdsaP256}).
  *
  * @throws OcitrustError PEM_MALFORMED, PEM_UNSUPPORTED, KEY_INVALID, INPUT_TOO_LARGE, INVALID_ARGUMENT
  */
 export function parsePublicKeyPem(pem: string | Uint8Array): PublicKey {
-  return PublicKey.fromRaw(parseSpki(singleDer(pemBlocks(pem), 'PUBLIC KEY')));
+  const der = singleDer(pemBlocks(pem), 'PUBLIC KEY');
+  if (isEcSpki(der)) {
+    try {
+      return PublicKey.fromEcdsaP256(p256FromSpki(der).key);
+    } catch (e) {
+      if (e instanceof OcitrustError && e.code === 'KEY_UNSUPPORTED') throw new OcitrustError('PEM_UNSUPPORTED', `the PEM key is not usable: ${e.message}; supported: Ed25519 and ECDSA P-256`, { cause: e });
+      throw e;
+    }
+  }
+  return PublicKey.fromRaw(parseSpki(der));
+}
+
+/** True when an SPKI's AlgorithmIdentifier is id-ecPublicKey. */
+function isEcSpki(der: Uint8Array): boolean {
+  try {
+    const top = tlv(der, 0, der.length, 'SubjectPublicKeyInfo');
+    const alg = tlv(der, top.start, top.end, 'AlgorithmIdentifier');
+    const oid = tlv(der, alg.start, alg.end, 'algorithm OID');
+    return Buffer.from(der.subarray(oid.start, oid.end)).toString('hex') === '2a8648ce3d0201';
+  } catch {
+    return false;
+  }
 }
 
 function armor(label: string, der: Uint8Array): string {
