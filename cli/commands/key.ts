@@ -1,6 +1,6 @@
 import { access, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Argument, type Command } from 'commander';
+import { Argument, Option, type Command } from 'commander';
 import { OcitrustError } from '../../lib/errors/index.js';
 import { KEY_NAME_PATTERN } from '../../lib/keys/keystore.js';
 import type { CliContext } from '../context.js';
@@ -35,9 +35,10 @@ export function register(program: Command, kit: CommandKit): void {
   example(
     key
       .command('generate')
-      .description('generate an Ed25519 key; writes <name>.pub (SPKI PEM) and prints the keyid')
+      .description('generate a signing key (Ed25519, or ECDSA P-256 with --type); writes <name>.pub (SPKI PEM) and prints the keyid')
       .argument('<name>', 'key name ([a-z0-9][a-z0-9._-]*)')
       .option('--dir <dir>', 'where to write <name>.pub', '.')
+      .addOption(new Option('--type <type>', 'key type: ed25519, or ecdsa-p256 (e.g. to match Docker Content Trust signer keys)').choices(['ed25519', 'ecdsa-p256']).default('ed25519'))
       .action(
         kit.action(async (ctx: CliContext, opts, name: string) => {
           const pubPath = join(ctx.path(opts.dir as string), `${name}.pub`);
@@ -47,9 +48,9 @@ export function register(program: Command, kit: CommandKit): void {
           // Before the key is made: a key in the store without its .pub would be a half success.
           if (await exists(pubPath)) throw new OcitrustError('CLI_OUTPUT_EXISTS', `${pubPath}: expected a new file, got an existing one (not overwritten); use --dir`);
           const pass = await ctx.passphrase({ keyName: name, role: name, confirm: true });
-          const k = await ctx.keys.generate(name, pass);
+          const k = await ctx.keys.generate(name, pass, { type: opts.type as 'ed25519' | 'ecdsa-p256' });
           await writeOut(pubPath, k.publicPem, false);
-          if (ctx.out.json) ctx.out.data({ name: k.name, keyid: k.keyid, publicKeyFile: pubPath });
+          if (ctx.out.json) ctx.out.data({ name: k.name, keyid: k.keyid, type: opts.type as string, publicKeyFile: pubPath });
           else {
             ctx.out.notice(`Generated key ${k.name}; public key written to ${pubPath}`);
             ctx.out.result(k.keyid);
@@ -57,12 +58,13 @@ export function register(program: Command, kit: CommandKit): void {
         }),
       ),
     'trust key generate alice',
+    'trust key generate bob --type ecdsa-p256',
   );
 
   example(
     key
       .command('import')
-      .description('import an unencrypted PKCS#8 Ed25519 private key (e.g. from `openssl genpkey -algorithm ed25519`)')
+      .description('import an unencrypted private key PEM: Ed25519 PKCS#8, or ECDSA P-256 PKCS#8 / SEC 1 (e.g. from `openssl genpkey`)')
       .argument('<file.pem>', 'PEM file')
       .option('--name <name>', 'key name (default: the file name without extension)')
       .action(

@@ -68,3 +68,33 @@ function check(v: unknown, path: string, depth: number): void {
   }
   bad(`${typeof v} is not a JSON value`);
 }
+
+/**
+ * TUF's canonical JSON (OLPC, as python-tuf, tuf-js and go-tuf compute keyids): like
+ * {@link canonicalBytes}, except that strings may hold control characters, which OLPC writes
+ * raw (only `"` and `\` are escaped). For values without control characters the bytes are
+ * those of {@link canonicalBytes}. The result is not always valid JSON (a raw newline in a
+ * string), so it is only ever hashed: it gives the keyid of a key object whose public value is
+ * a PEM block (`{"keytype":"ecdsa","keyval":{"public":"-----BEGIN PUBLIC KEY-----\n…"}}`).
+ *
+ * @throws OcitrustError CANONICAL_JSON_UNSUPPORTED for the other values canonicalBytes refuses
+ */
+export function tufCanonicalBytes(value: unknown): Uint8Array {
+  try {
+    return canonicalBytes(value);
+  } catch (e) {
+    if (!(e instanceof OcitrustError) || !/control characters are not allowed in canonical strings/.test(e.message)) throw e;
+  }
+  return new TextEncoder().encode(olpc(value, '$', 0));
+}
+
+function olpc(v: unknown, path: string, depth: number): string {
+  if (typeof v === 'string') return '"' + v.replace(/[\\"]/g, (c) => '\\' + c) + '"';
+  if (Array.isArray(v)) return '[' + v.map((x, i) => olpc(x, `${path}[${i}]`, depth + 1)).join(',') + ']';
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return '{' + Object.keys(o).sort().map((k) => olpc(k, path, depth) + ':' + olpc(o[k], `${path}.${k}`, depth + 1)).join(',') + '}';
+  }
+  // Scalars and everything else: the JCS checks and form (keys with control characters included).
+  return canonicalJson(v);
+}

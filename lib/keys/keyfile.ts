@@ -5,10 +5,10 @@ import { OcitrustError, assertArg } from '../errors/index.js';
 import { parseJson, isJsonObject } from '../json.js';
 import { canonicalBytes } from '../crypto/canonical.js';
 import { bytesEqual, fromHex, toHex } from '../crypto/hash.js';
-import { publicKeyOf } from '../crypto/ed25519.js';
+import type { KeyAlgorithm } from '../crypto/key-fingerprint.js';
 import { formatTime, parseTime, systemClock, type Clock } from '../clock.js';
 import { PublicKey, type TufKeyJSON } from './key.js';
-import { SeedSigner } from './signer.js';
+import { localSigner, type LocalSigner, type SigningAlgorithm } from './signer.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 /*
@@ -20,6 +20,10 @@ import { writeFileAtomic } from './atomic-write.js';
  *  "kdf":{"name":"scrypt","N":32768,"r":8,"p":1,"salt":"<32 hex>"},
  *  "cipher":{"name":"xchacha20-poly1305","nonce":"<48 hex>"},
  *  "check":"<64 hex>","ciphertext":"<96 hex>"}
+ *
+ * The ciphertext holds a 32-byte secret: the Ed25519 seed, or the ECDSA P-256 scalar d when
+ * `key` is an ECDSA key ({"keytype":"ecdsa","scheme":"ecdsa-sha2-nistp256",...}): the key type
+ * is read from `key`, which the AEAD authenticates, so it cannot be swapped.
  *
  * scrypt(NFC(passphrase), salt) yields 64 bytes: the first 32 are the AEAD key, SHA-256 of the
  * last 32 is `check`. `check` lets a wrong passphrase be told apart from a tampered file without
@@ -74,6 +78,13 @@ export interface EncryptOptions {
   readonly scryptN?: number;
   /** Source of the `created` time (default: the system clock). */
   readonly clock?: Clock;
+  /** What the secret is (default `ed25519`: a seed; `ecdsa-p256`: a P-256 scalar). */
+  readonly algorithm?: SigningAlgorithm;
+}
+
+function signingAlgorithm(alg: KeyAlgorithm): SigningAlgorithm {
+  if (alg === 'ed25519' || alg === 'ecdsa-p256') return alg;
+  throw new OcitrustError('KEYFILE_UNSUPPORTED', `key file: ${alg} keys cannot be used for signing (ed25519 or ecdsa-p256)`);
 }
 
 const malformed = (msg: string): never => {
@@ -158,15 +169,16 @@ export class KeyFile {
   }
 
   /**
-   * Encrypts a 32-byte Ed25519 seed under `passphrase` with fresh random salt and nonce.
-   * @throws OcitrustError INVALID_ARGUMENT (empty passphrase, bad seed, N below 2^15 or not a power of two)
+   * Encrypts a 32-byte secret (Ed25519 seed, or P-256 scalar with `algorithm: 'ecdsa-p256'`)
+   * under `passphrase` with fresh random salt and nonce.
+   * @throws OcitrustError INVALID_ARGUMENT (empty passphrase, bad seed, N below 2^15 or not a power of two), KEY_INVALID
    */
   static async encrypt(seed: Uint8Array, passphrase: string, opts: EncryptOptions = {}): Promise<KeyFile> {
     assertArg(seed instanceof Uint8Array && seed.length === 32, 'seed', 'Uint8Array of length 32', seed);
     assertArg(typeof passphrase === 'string' && passphrase.length > 0, 'passphrase', 'non-empty string', passphrase);
     const N = opts.scryptN ?? DEFAULT_SCRYPT_N;
     assertArg(isInt(N) && N >= MIN_SCRYPT_N && (N & (N - 1)) === 0 && 128 * N * 8 <= MAX_SCRYPT_MEMORY, 'scryptN', 'power of two from 2^15 to 2^20', N);
-    const publicKey = PublicKey.fromRaw(publicKeyOf(seed));
+    const publicKey = localSigner(opts.algorithm ?? 'ed25519', seed).publicKey;
     const created = formatTime((opts.clock ?? systemClock).now());
     const kdf: ScryptParams = { name: 'scrypt', N, r: 8, p: 1, salt: new Uint8Array(randomBytes(SALT_BYTES)) };
     const nonce = new Uint8Array(randomBytes(NONCE_BYTES));
@@ -222,6 +234,7 @@ export class KeyFile {
       if (e instanceof OcitrustError && e.code === 'KEYFILE_MALFORMED') throw e;
       throw new OcitrustError('KEYFILE_MALFORMED', `key file: bad public key: ${(e as Error).message}`, { cause: e });
     }
+    signingAlgorithm(publicKey.algorithm);
     if (typeof v.keyid !== 'string' || !/^[0-9a-f]{64}$/.test(v.keyid)) return malformed('keyid must be 64 lowercase hex');
     if (v.keyid !== publicKey.keyid) {
       throw new OcitrustError('KEYFILE_KEY_MISMATCH', `key file: keyid ${v.keyid} does not match its public key (${publicKey.keyid})`);
@@ -250,21 +263,35 @@ export class KeyFile {
     } finally {
       derived.fill(0);
     }
-    if (seed.length !== 32 || !bytesEqual(publicKeyOf(seed), this.publicKey.publicKey)) {
+    if (seed.length !== 32 || !this.#matches(seed)) {
       seed.fill(0);
       throw new OcitrustError('KEYFILE_KEY_MISMATCH', `key file of ${this.keyid.slice(0, 12)}: the decrypted key does not match the recorded public key`);
     }
     return seed;
   }
 
+  /** Which kind of secret the file holds. */
+  get algorithm(): SigningAlgorithm {
+    return signingAlgorithm(this.publicKey.algorithm);
+  }
+
+  /** True when `secret` is the private half of the recorded public key. */
+  #matches(secret: Uint8Array): boolean {
+    try {
+      return bytesEqual(localSigner(this.algorithm, secret).publicKey.publicKey, this.publicKey.publicKey);
+    } catch {
+      return false;
+    }
+  }
+
   /**
-   * Decrypts and returns a signer for the key.
+   * Decrypts and returns a signer for the key (Ed25519 or ECDSA P-256, as the file says).
    * @throws OcitrustError as {@link decrypt}
    */
-  async signer(passphrase: string): Promise<SeedSigner> {
+  async signer(passphrase: string): Promise<LocalSigner> {
     const seed = await this.decrypt(passphrase);
     try {
-      return new SeedSigner(seed);
+      return localSigner(this.algorithm, seed);
     } finally {
       seed.fill(0);
     }

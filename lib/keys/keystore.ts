@@ -2,12 +2,11 @@ import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { OcitrustError, assertArg } from '../errors/index.js';
-import { randomSecretSeed } from '../crypto/ed25519.js';
 import type { Clock } from '../clock.js';
 import type { PublicKey } from './key.js';
-import type { SeedSigner } from './signer.js';
+import { randomSecret, type LocalSigner, type SigningAlgorithm } from './signer.js';
 import { KeyFile, readKeyFile, writeKeyFile } from './keyfile.js';
-import { parsePrivateKeyPem, privateKeyToPem, publicKeyToPem } from './pem.js';
+import { parseSigningKeyPem, privateKeyToPem, publicKeyToPem } from './pem.js';
 
 /** Key names: short, lowercase, safe as file names on every platform. */
 export const KEY_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -62,13 +61,15 @@ export class KeyStore {
   }
 
   /**
-   * Generates a new Ed25519 key and stores it encrypted under `passphrase`.
+   * Generates a new key (Ed25519 by default, or ECDSA P-256 with `type`) and stores it encrypted under `passphrase`.
    * @throws OcitrustError KEY_NAME_INVALID, KEY_EXISTS, KEYFILE_IO, INVALID_ARGUMENT
    */
-  async generate(name: string, passphrase: string): Promise<NewKey> {
-    const seed = randomSecretSeed();
+  async generate(name: string, passphrase: string, opts: { readonly type?: SigningAlgorithm } = {}): Promise<NewKey> {
+    const algorithm = opts.type ?? 'ed25519';
+    assertArg(algorithm === 'ed25519' || algorithm === 'ecdsa-p256', 'opts.type', "'ed25519' or 'ecdsa-p256'", algorithm);
+    const seed = randomSecret(algorithm);
     try {
-      return await this.#store(name, seed, passphrase);
+      return await this.#store(name, seed, passphrase, algorithm);
     } finally {
       seed.fill(0);
     }
@@ -82,9 +83,9 @@ export class KeyStore {
    */
   async importPem(pem: string | Uint8Array, name: string, passphrase: string): Promise<NewKey> {
     checkName(name);
-    const seed = parsePrivateKeyPem(pem);
+    const { algorithm, secret: seed } = parseSigningKeyPem(pem);
     try {
-      return await this.#store(name, seed, passphrase);
+      return await this.#store(name, seed, passphrase, algorithm);
     } finally {
       seed.fill(0);
     }
@@ -104,7 +105,7 @@ export class KeyStore {
    * @throws OcitrustError KEY_NOT_FOUND, KEY_AMBIGUOUS, KEY_PASSPHRASE_WRONG, KEYFILE_CORRUPT,
    *   KEYFILE_KEY_MISMATCH, KEYFILE_IO
    */
-  async loadSigner(ref: string, passphrase: string): Promise<SeedSigner> {
+  async loadSigner(ref: string, passphrase: string): Promise<LocalSigner> {
     return (await this.#resolve(ref)).file.signer(passphrase);
   }
 
@@ -130,9 +131,10 @@ export class KeyStore {
    * @throws OcitrustError KEY_NOT_FOUND, KEY_AMBIGUOUS, KEY_PASSPHRASE_WRONG, KEYFILE_CORRUPT, KEYFILE_IO
    */
   async exportPrivatePem(ref: string, passphrase: string): Promise<string> {
-    const seed = await (await this.#resolve(ref)).file.decrypt(passphrase);
+    const { file } = await this.#resolve(ref);
+    const seed = await file.decrypt(passphrase);
     try {
-      return privateKeyToPem(seed);
+      return privateKeyToPem(seed, file.algorithm);
     } finally {
       seed.fill(0);
     }
@@ -165,7 +167,7 @@ export class KeyStore {
     return hits[0]!;
   }
 
-  async #store(name: string, seed: Uint8Array, passphrase: string): Promise<NewKey> {
+  async #store(name: string, seed: Uint8Array, passphrase: string, algorithm: SigningAlgorithm): Promise<NewKey> {
     checkName(name);
     assertArg(typeof passphrase === 'string' && passphrase.length > 0, 'passphrase', 'non-empty string', passphrase);
     await this.#ensureDir();
@@ -174,6 +176,7 @@ export class KeyStore {
     const file = await KeyFile.encrypt(seed, passphrase, {
       ...(this.#opts.scryptN !== undefined ? { scryptN: this.#opts.scryptN } : {}),
       ...(this.#opts.clock !== undefined ? { clock: this.#opts.clock } : {}),
+      algorithm,
     });
     const same = (await this.#all()).find((k) => k.file.keyid === file.keyid);
     if (same) throw new OcitrustError('KEY_EXISTS', `this key is already in the store as ${JSON.stringify(same.name)} (keyid ${file.keyid})`);

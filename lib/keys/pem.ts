@@ -1,5 +1,8 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { OcitrustError, assertArg } from '../errors/index.js';
 import { publicKeyOf } from '../crypto/ed25519.js';
+import { p256FromKeyObject, p256FromSpki, p256PrivateKey, p256Scalar } from '../crypto/ecdsa-p256.js';
+import type { SigningAlgorithm } from './signer.js';
 import { bytesEqual } from '../crypto/hash.js';
 import { PublicKey } from './key.js';
 
@@ -220,13 +223,35 @@ export function parsePrivateKeyPem(pem: string | Uint8Array): Uint8Array {
 }
 
 /**
- * Imports an SPKI PEM Ed25519 public key (`-----BEGIN PUBLIC KEY-----`, as `openssl pkey -pubout`
- * writes it). The point is validated (canonical, not small order).
+ * Imports an SPKI PEM public key (`-----BEGIN PUBLIC KEY-----`, as `openssl pkey -pubout`
+ * writes it): Ed25519 (point canonical, not small order) or ECDSA P-256 (point on the curve;
+ * returned in the TUF form {@link PublicKey.fromEcdsaP256}).
  *
  * @throws OcitrustError PEM_MALFORMED, PEM_UNSUPPORTED, KEY_INVALID, INPUT_TOO_LARGE, INVALID_ARGUMENT
  */
 export function parsePublicKeyPem(pem: string | Uint8Array): PublicKey {
-  return PublicKey.fromRaw(parseSpki(singleDer(pemBlocks(pem), 'PUBLIC KEY')));
+  const der = singleDer(pemBlocks(pem), 'PUBLIC KEY');
+  if (isEcSpki(der)) {
+    try {
+      return PublicKey.fromEcdsaP256(p256FromSpki(der).key);
+    } catch (e) {
+      if (e instanceof OcitrustError && e.code === 'KEY_UNSUPPORTED') throw new OcitrustError('PEM_UNSUPPORTED', `the PEM key is not usable: ${e.message}; supported: Ed25519 and ECDSA P-256`, { cause: e });
+      throw e;
+    }
+  }
+  return PublicKey.fromRaw(parseSpki(der));
+}
+
+/** True when an SPKI's AlgorithmIdentifier is id-ecPublicKey. */
+function isEcSpki(der: Uint8Array): boolean {
+  try {
+    const top = tlv(der, 0, der.length, 'SubjectPublicKeyInfo');
+    const alg = tlv(der, top.start, top.end, 'AlgorithmIdentifier');
+    const oid = tlv(der, alg.start, alg.end, 'algorithm OID');
+    return Buffer.from(der.subarray(oid.start, oid.end)).toString('hex') === '2a8648ce3d0201';
+  } catch {
+    return false;
+  }
 }
 
 function armor(label: string, der: Uint8Array): string {
@@ -237,11 +262,15 @@ function armor(label: string, der: Uint8Array): string {
 
 /**
  * PKCS#8 v1 PEM of a 32-byte Ed25519 seed, byte-identical to what OpenSSL writes, so that
- * `openssl pkeyutl -sign -rawin -inkey key.pem` can use it. The result is secret.
- * @throws OcitrustError INVALID_ARGUMENT
+ * `openssl pkeyutl -sign -rawin -inkey key.pem` can use it; with `algorithm` `ecdsa-p256`, the
+ * PKCS#8 PEM of the P-256 key with scalar `seed` (as `openssl genpkey -algorithm EC` writes).
+ * The result is secret.
+ * @throws OcitrustError INVALID_ARGUMENT, KEY_INVALID
  */
-export function privateKeyToPem(seed: Uint8Array): string {
+export function privateKeyToPem(seed: Uint8Array, algorithm: SigningAlgorithm = 'ed25519'): string {
   assertArg(seed instanceof Uint8Array && seed.length === 32, 'seed', 'Uint8Array of length 32', seed);
+  assertArg(algorithm === 'ed25519' || algorithm === 'ecdsa-p256', 'algorithm', "'ed25519' or 'ecdsa-p256'", algorithm);
+  if (algorithm === 'ecdsa-p256') return p256PrivateKey(seed).export({ format: 'pem', type: 'pkcs8' }).toString();
   const der = new Uint8Array(PKCS8_V1_PREFIX.length + 32);
   der.set(PKCS8_V1_PREFIX);
   der.set(seed, PKCS8_V1_PREFIX.length);
@@ -256,9 +285,75 @@ export function privateKeyToPem(seed: Uint8Array): string {
  */
 export function publicKeyToPem(key: PublicKey | Uint8Array): string {
   assertArg(key instanceof PublicKey || key instanceof Uint8Array, 'key', 'PublicKey or Uint8Array', key);
+  if (key instanceof PublicKey && key.algorithm === 'ecdsa-p256') {
+    return createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, key.publicKey]), format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString();
+  }
+  if (key instanceof PublicKey && key.algorithm !== 'ed25519') throw new OcitrustError('KEY_UNSUPPORTED', `expected an Ed25519 or ECDSA P-256 key, got ${key.algorithm}`);
   const raw = key instanceof PublicKey ? key.publicKey : PublicKey.fromRaw(key).publicKey;
   const der = new Uint8Array(SPKI_PREFIX.length + 32);
   der.set(SPKI_PREFIX);
   der.set(raw, SPKI_PREFIX.length);
   return armor('PUBLIC KEY', der);
+}
+
+/** DER SPKI header of an uncompressed P-256 point. */
+const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+
+/**
+ * Imports an unencrypted private key PEM for signing: Ed25519 PKCS#8 (strictly, as
+ * {@link parsePrivateKeyPem}), or ECDSA P-256 as PKCS#8 (`-----BEGIN PRIVATE KEY-----`, what
+ * `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256` writes) or SEC 1
+ * (`-----BEGIN EC PRIVATE KEY-----`, `openssl ecparam -genkey`), decoded by node:crypto and
+ * checked to be P-256. Returns the algorithm and the 32-byte secret (seed or scalar; the
+ * caller wipes it).
+ *
+ * @throws OcitrustError PEM_MALFORMED, PEM_UNSUPPORTED (other algorithm or curve), PEM_ENCRYPTED,
+ *   KEY_INVALID, INPUT_TOO_LARGE, INVALID_ARGUMENT
+ */
+export function parseSigningKeyPem(pem: string | Uint8Array): { algorithm: SigningAlgorithm; secret: Uint8Array } {
+  const blocks = pemBlocks(pem);
+  const ec = blocks.filter((b) => b.label === 'EC PRIVATE KEY' || (b.label === 'PRIVATE KEY' && isEcPkcs8(b)));
+  if (ec.length === 0) return { algorithm: 'ed25519', secret: parsePrivateKeyPem(pem) };
+  if (ec.length > 1 || blocks.some((b) => b.label === 'PRIVATE KEY' && !ec.includes(b))) bad(`${blocks.length} private key PEM blocks found; pass exactly one`);
+  const block = ec[0]!;
+  if (block.headers.some((h) => /^Proc-Type:.*ENCRYPTED/i.test(h))) {
+    throw new OcitrustError('PEM_ENCRYPTED', 'the PEM private key is encrypted; decrypt it first (openssl pkey -in enc.pem -out plain.pem)');
+  }
+  if (block.headers.length > 0) bad(`PEM block "${block.label}" has unexpected header lines`);
+  const text = armor(block.label, decodeBodyOf(block));
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: text, format: 'pem' });
+  } catch (e) {
+    throw new OcitrustError('PEM_MALFORMED', `PEM block "${block.label}": not a private key node:crypto can decode (${(e as Error).message})`, { cause: e });
+  }
+  try {
+    p256FromKeyObject(key);
+  } catch (e) {
+    throw new OcitrustError('PEM_UNSUPPORTED', `the PEM key is not usable for signing: ${(e as Error).message}; supported: Ed25519 and ECDSA P-256`, { cause: e });
+  }
+  return { algorithm: 'ecdsa-p256', secret: p256Scalar(key) };
+}
+
+/** The DER of a block, base64 checked strictly (labels other than ours allowed: EC keys). */
+function decodeBodyOf(block: PemBlock): Uint8Array {
+  const b64 = block.lines.join('');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0 || b64.length === 0) bad(`PEM block "${block.label}": body is not valid base64`);
+  const der = new Uint8Array(Buffer.from(b64, 'base64'));
+  if (Buffer.from(der).toString('base64') !== b64) bad(`PEM block "${block.label}": body is not canonical base64`);
+  return der;
+}
+
+/** True when a PRIVATE KEY block's AlgorithmIdentifier is id-ecPublicKey. */
+function isEcPkcs8(block: PemBlock): boolean {
+  try {
+    const der = decodeBodyOf(block);
+    const top = tlv(der, 0, der.length, 'PrivateKeyInfo');
+    const ver = tlv(der, top.start, top.end, 'version');
+    const alg = tlv(der, ver.end, top.end, 'AlgorithmIdentifier');
+    const oid = tlv(der, alg.start, alg.end, 'algorithm OID');
+    return Buffer.from(der.subarray(oid.start, oid.end)).toString('hex') === '2a8648ce3d0201';
+  } catch {
+    return false;
+  }
 }

@@ -21,7 +21,7 @@ export interface SignedTypes {
   timestamp: Timestamp;
 }
 
-/** One entry of `signatures`: hex Ed25519 over the canonical bytes of `signed`. */
+/** One entry of `signatures`: hex signature (Ed25519, ECDSA DER, …) over the canonical bytes of `signed`. */
 export class Signature {
   readonly keyid: string;
   /** Hex, as given. */
@@ -137,7 +137,7 @@ export class Metadata<T extends Signed = Signed> {
    */
   async sign(signer: Signer): Promise<Metadata<T>> {
     const sig = await signer.sign(this.signedBytes());
-    assertArg(sig instanceof Uint8Array && sig.length === 64, 'signer.sign()', '64-byte Ed25519 signature', sig);
+    assertArg(sig instanceof Uint8Array && sig.length > 0 && sig.length <= 512, 'signer.sign()', 'signature of 1 to 512 bytes', sig);
     const others = [...this.signatures.values()].filter((s) => s.keyid !== signer.keyid);
     const md = new Metadata(this.signed, [...others, new Signature({ keyid: signer.keyid, sig: toHex(sig) })], this.unrecognized);
     md.#signedBytes = this.#signedBytes;

@@ -46,7 +46,8 @@ export const DEFAULT_ENVELOPE_LIMITS: EnvelopeLimits = Object.freeze({
   maxEnvelopeSignatures: 16,
 });
 
-const ED25519_SIG_BYTES = 64;
+/** Longest signature any accepted key makes: RSA-4096, 512 bytes (Ed25519 64, ECDSA DER ≤ 72). */
+const MAX_SIG_BYTES = 512;
 const enc = new TextEncoder();
 
 /**
@@ -117,8 +118,8 @@ export function parseEnvelope(input: Uint8Array | string, limits: Partial<Envelo
     const sig = own(o, 'sig');
     if (keyid !== undefined && typeof keyid !== 'string') bad(`signatures[${i}].keyid must be a string`);
     if (typeof sig !== 'string' || sig.length === 0) bad(`signatures[${i}].sig must be a non-empty base64 string`);
-    // Ed25519 signatures are 64 bytes; refuse anything much longer before decoding it.
-    if ((sig as string).length > 4 * ED25519_SIG_BYTES) bad(`signatures[${i}].sig is too long`);
+    // No accepted key makes signatures over 512 bytes; refuse anything longer before decoding it.
+    if ((sig as string).length > 4 * Math.ceil(MAX_SIG_BYTES / 3)) bad(`signatures[${i}].sig is too long`);
     signatures.push(Object.freeze({ keyid: (keyid as string | undefined) ?? '', sig: decodeBase64(sig as string, `DSSE signatures[${i}].sig`) }));
   }
   return Object.freeze({ payloadType: payloadType as string, payload: payloadBytes, signatures: Object.freeze(signatures) });
@@ -183,7 +184,7 @@ export function serializeEnvelope(env: Envelope): Uint8Array {
 /** Bounds for {@link verifyEnvelope}. */
 export interface VerifyEnvelopeOptions {
   /**
-   * Most Ed25519 verifications spent on one envelope. Trying every trusted key for a signature
+   * Most signature verifications spent on one envelope. Trying every trusted key for a signature
    * whose hint is missing or wrong is what DSSE asks for, but with many keys it is also a
    * cheap way to make a verifier burn CPU; honest signers set the hint, so a small budget
    * beyond the hinted attempts is enough.
@@ -214,7 +215,7 @@ export function verifyEnvelope(
   // By fingerprint: one key under two keyids must not count as two keys.
   const found = new Map<string, PublicKey>();
   for (const s of env.signatures) {
-    if (s.sig.length !== ED25519_SIG_BYTES) continue;
+    if (s.sig.length === 0 || s.sig.length > MAX_SIG_BYTES) continue;
     const hinted = keys.get(s.keyid);
     // A hinted key that already counts is not tried again (a second signature by one key
     // adds nothing), but the signature may still be another key's under a wrong hint.

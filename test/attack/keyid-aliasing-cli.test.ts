@@ -15,7 +15,7 @@ import { systemClock } from '../../lib/clock.js';
 import { canonicalBytes } from '../../lib/crypto/canonical.js';
 import { toHex } from '../../lib/crypto/hash.js';
 import { PublicKey } from '../../lib/keys/key.js';
-import type { SeedSigner } from '../../lib/keys/signer.js';
+import type { LocalSigner as SeedSigner } from '../../lib/keys/signer.js';
 import { MetaFile } from '../../lib/metadata/meta-file.js';
 import { bumpVersion } from '../../lib/metadata/builders.js';
 import { HttpRegistryClient } from '../../lib/oci/client.js';

@@ -15,7 +15,7 @@ import { toHex } from '../../lib/crypto/hash.js';
 import { fixedClock } from '../../lib/clock.js';
 import { OcitrustError } from '../../lib/errors/index.js';
 import { PublicKey } from '../../lib/keys/key.js';
-import type { SeedSigner } from '../../lib/keys/signer.js';
+import type { LocalSigner as SeedSigner } from '../../lib/keys/signer.js';
 import { Metadata } from '../../lib/metadata/metadata.js';
 import { Role } from '../../lib/metadata/role.js';
 import { TrustedSet } from '../../lib/tuf/trusted-set.js';

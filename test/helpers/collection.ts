@@ -7,7 +7,7 @@ import { fixedClock, type Clock } from '../../lib/clock.js';
 import { randomSecretSeed } from '../../lib/crypto/ed25519.js';
 import { canonicalBytes } from '../../lib/crypto/canonical.js';
 import { toHex } from '../../lib/crypto/hash.js';
-import { SeedSigner, type Signer } from '../../lib/keys/signer.js';
+import { SeedSigner, localSigner, randomSecret, type LocalSigner, type Signer, type SigningAlgorithm } from '../../lib/keys/signer.js';
 import { Metadata } from '../../lib/metadata/metadata.js';
 import { MetaFile } from '../../lib/metadata/meta-file.js';
 import type { RevocationOptions } from '../../lib/metadata/revocation.js';
@@ -51,6 +51,8 @@ export interface CollectionOptions {
   readonly targetsThreshold?: number;
   /** Override lifetimes (seconds) per role. */
   readonly expiresInSeconds?: Partial<Record<TopLevelRoleName, number>>;
+  /** Type of every key the collection creates (default ed25519). */
+  readonly keyType?: SigningAlgorithm;
 }
 
 /** Options of a single publication. */
@@ -66,7 +68,7 @@ export interface PublishOptions {
 /** Options of {@link TestCollection.rotateRoot}. */
 export interface RotateOptions {
   /** New root keys: a count of fresh keys, or given signers (default: 1 fresh key). */
-  readonly newKeys?: number | readonly SeedSigner[];
+  readonly newKeys?: number | readonly LocalSigner[];
   readonly threshold?: number;
   /** Signers of the new root (default: every old and every new root key). */
   readonly signWith?: readonly Signer[];
@@ -79,7 +81,7 @@ export interface RotateOptions {
  * Signs raw metadata JSON (`{signed, signatures}`) the way ocitrust does, for tests that build
  * or tamper with documents by hand. `append` keeps existing signatures (default: replace them).
  */
-export function signDocument(doc: { signed: unknown; signatures?: unknown[] }, signers: readonly SeedSigner[], opts: { append?: boolean } = {}): any {
+export function signDocument(doc: { signed: unknown; signatures?: unknown[] }, signers: readonly LocalSigner[], opts: { append?: boolean } = {}): any {
   const bytes = canonicalBytes(doc.signed);
   const sigs = opts.append ? [...(doc.signatures ?? [])] : [];
   for (const s of signers) sigs.push({ keyid: s.keyid, sig: toHex(s.signSync(bytes)) });
@@ -92,8 +94,8 @@ export function toBytes(doc: unknown): Uint8Array {
 }
 
 /** Fresh in-memory signers. */
-export function freshSigners(n: number): SeedSigner[] {
-  return Array.from({ length: n }, () => new SeedSigner(randomSecretSeed()));
+export function freshSigners(n: number, type: SigningAlgorithm = 'ed25519'): LocalSigner[] {
+  return Array.from({ length: n }, () => (type === 'ed25519' ? new SeedSigner(randomSecretSeed()) : localSigner(type, randomSecret(type))));
 }
 
 /** Wraps `signed` in a Metadata envelope signed by each signer. */
@@ -112,9 +114,9 @@ export class TestCollection {
   readonly collection: string;
   clock: Clock;
   /** Signers of the top-level roles (current keys). */
-  readonly keys: Record<TopLevelRoleName, SeedSigner[]>;
+  readonly keys: Record<TopLevelRoleName, LocalSigner[]>;
   /** Signers of each delegated role, by role name. */
-  readonly signers: Map<string, SeedSigner[]> = new Map();
+  readonly signers: Map<string, LocalSigner[]> = new Map();
   /** Every published file by name. */
   readonly files: Map<string, Uint8Array> = new Map();
   root!: Metadata<Root>;
@@ -123,7 +125,7 @@ export class TestCollection {
   timestamp!: Metadata<Timestamp>;
   readonly #lifetimes: Partial<Record<TopLevelRoleName, number>>;
 
-  constructor(collection: string, clock: Clock, keys: Record<TopLevelRoleName, SeedSigner[]>, lifetimes: Partial<Record<TopLevelRoleName, number>>) {
+  constructor(collection: string, clock: Clock, keys: Record<TopLevelRoleName, LocalSigner[]>, lifetimes: Partial<Record<TopLevelRoleName, number>>) {
     this.collection = collection;
     this.clock = clock;
     this.keys = keys;
@@ -131,7 +133,7 @@ export class TestCollection {
   }
 
   /** Signer `i` (default 0) of delegated role `name`. Throws when there is none (a test bug). */
-  signer(name: string, i = 0): SeedSigner {
+  signer(name: string, i = 0): LocalSigner {
     const s = this.signers.get(name)?.[i];
     if (!s) throw new Error(`test collection has no signer ${name}[${i}]`);
     return s;
@@ -219,7 +221,7 @@ export class TestCollection {
   }
 
   /** Adds (or replaces) a delegated signer role with fresh keys; returns its signers. */
-  async addSigner(spec: SignerSpec, opts?: PublishOptions): Promise<SeedSigner[]> {
+  async addSigner(spec: SignerSpec, opts?: PublishOptions): Promise<LocalSigner[]> {
     const signers = freshSigners(spec.keys ?? 1);
     await this.publishTargets(
       (t) =>
@@ -251,7 +253,7 @@ export class TestCollection {
    * Publishes root version N+1 with new keys for `role` (default root), signed by every old and
    * new root key unless `signWith` says otherwise. Returns the new keys.
    */
-  async rotateRoot(opts: RotateOptions = {}): Promise<SeedSigner[]> {
+  async rotateRoot(opts: RotateOptions = {}): Promise<LocalSigner[]> {
     const role = opts.role ?? 'root';
     const fresh = typeof opts.newKeys === 'object' ? [...opts.newKeys] : freshSigners(opts.newKeys ?? 1);
     const oldRootKeys = this.keys.root;
@@ -271,17 +273,17 @@ export class TestCollection {
  *
  * @example
  * const c = await buildCollection({ collection: 'reg.example/app', signers: [{ name: 'alice' }] });
- * const alice = c.signer('alice'); // SeedSigner: alice.sign(bytes), alice.keyid
+ * const alice = c.signer('alice'); // LocalSigner: alice.sign(bytes), alice.keyid
  * await c.addSigner({ name: 'bob' }); await c.removeSigner('alice'); await c.rotateRoot();
  * c.trusted(); // TrustedTargets for lib/verify; c.source() / c.files to serve the metadata
  */
 export async function buildCollection(opts: CollectionOptions): Promise<TestCollection> {
   const clock = opts.clock ?? fixedClock(TEST_TIME);
-  const keys: Record<TopLevelRoleName, SeedSigner[]> = {
-    root: freshSigners(opts.rootKeys ?? 1),
-    targets: freshSigners(opts.targetsKeys ?? 1),
-    snapshot: freshSigners(1),
-    timestamp: freshSigners(1),
+  const keys: Record<TopLevelRoleName, LocalSigner[]> = {
+    root: freshSigners(opts.rootKeys ?? 1, opts.keyType),
+    targets: freshSigners(opts.targetsKeys ?? 1, opts.keyType),
+    snapshot: freshSigners(1, opts.keyType),
+    timestamp: freshSigners(1, opts.keyType),
   };
   const life = opts.expiresInSeconds ?? {};
   const c = new TestCollection(opts.collection, clock, keys, life);
@@ -295,7 +297,7 @@ export async function buildCollection(opts: CollectionOptions): Promise<TestColl
   await c.publishRoot(root, keys.root);
   let targets = newTargets({ clock, ...(pub('targets') ? { expiresInSeconds: pub('targets') } : {}) });
   for (const s of opts.signers ?? []) {
-    const signers = freshSigners(s.keys ?? 1);
+    const signers = freshSigners(s.keys ?? 1, opts.keyType);
     c.signers.set(s.name, signers);
     targets = targets.withDelegation({
       name: s.name,

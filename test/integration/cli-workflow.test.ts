@@ -204,6 +204,25 @@ describe('trust CLI on docker-registry (tag fallback) and a trust server', { ski
     ok(await s.run(['verify', `${a}:v1`]), 'the original still verifies');
   });
 
+  test('an ECDSA P-256 signer key (key generate --type ecdsa-p256): sign, then verify passes; another repo fails', async () => {
+    ok(await s.run(['key', 'generate', 'dct-signer', '--type', 'ecdsa-p256', '--dir', work]), 'key generate --type ecdsa-p256');
+    const pub = await readFile(join(work, 'dct-signer.pub'), 'utf8');
+    assert.match(pub, /^-----BEGIN PUBLIC KEY-----\nMFkw/, 'an EC P-256 SPKI');
+    const repo = `${reg.host}/cli/ecdsa`;
+    ok(await s.run(['init', repo]), 'init');
+    ok(await s.run(['signer', 'add', '--key', join(work, 'dct-signer.pub'), 'dct', repo]), 'signer add');
+    await push(repo, 'v1');
+    await push(repo, 'v2');
+    ok(await s.run(['sign', '--signer', 'dct', '--key', 'dct-signer', `${repo}:v1`]), 'sign');
+    const r = await s.run(['verify', '-o', 'json', `${repo}:v1`]);
+    ok(r, 'verify');
+    const res = JSON.parse(r.stdout).results[0];
+    assert.equal(res.verified, true);
+    assert.deepEqual(res.signatures.map((x: { role: string }) => x.role), ['dct']);
+    const unsigned = await s.run(['verify', '-o', 'json', `${repo}:v2`]);
+    assert.equal(unsigned.code, 1, unsigned.stdout);
+  });
+
   test('threshold 2 with two keys: one signature → exit 1, two → exit 0', async () => {
     for (const k of ['team-k1', 'team-k2']) ok(await s.run(['key', 'generate', k, '--dir', work]), `key generate ${k}`);
     const repo = `${reg.host}/cli/threshold`;

@@ -75,9 +75,9 @@ after(async () => {
 
 let n = 0;
 /** Serves a fresh collection under its own prefix; returns it and its metadata base URL. */
-async function serve(opts: { daysAgo?: number } = {}): Promise<{ c: TestCollection; url: string; prefix: string }> {
+async function serve(opts: { daysAgo?: number; keyType?: 'ed25519' | 'ecdsa-p256' } = {}): Promise<{ c: TestCollection; url: string; prefix: string }> {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000 - (opts.daysAgo ?? 0) * 86400_000);
-  const c = await buildCollection({ collection: COLLECTION, clock: fixedClock(now), signers: [{ name: 'alice', paths: [`${COLLECTION}*`] }] });
+  const c = await buildCollection({ collection: COLLECTION, clock: fixedClock(now), signers: [{ name: 'alice', paths: [`${COLLECTION}*`] }], ...(opts.keyType ? { keyType: opts.keyType } : {}) });
   const prefix = `/s${++n}${PREFIX}`;
   served.set(prefix, c);
   return { c, url: `${base}${prefix}`, prefix: `/s${n}` };
@@ -124,6 +124,30 @@ describe('tuf-js interop over HTTP', () => {
     const r = await ours(c, prefix, join(tmp, 'ours-ok')).refresh();
     assert.deepEqual(r.versions, { root: 3, timestamp: 2, snapshot: 2, targets: 2 });
     assert.deepEqual(r.trusted.roles.map((x) => x.name), ['alice', 'bob']);
+  });
+
+  it('tuf-js accepts metadata signed with ECDSA P-256 keys (ecdsa-sha2-nistp256, DER) and refuses a tampered copy', async () => {
+    const { c, url, prefix } = await serve({ keyType: 'ecdsa-p256' });
+    const root = c.json('1.root.json');
+    for (const k of Object.values(root.signed.keys) as { keytype: string; scheme: string }[]) assert.deepEqual([k.keytype, k.scheme], ['ecdsa', 'ecdsa-sha2-nistp256']);
+    const { u, dir } = await tufjs(c, url);
+    await u.refresh();
+    assert.deepEqual(new Uint8Array(await readFile(join(dir, 'targets.json'))), c.file('1.targets.json'));
+    await c.rotateRoot({ newKeys: 2, threshold: 2 });
+    await c.addSigner({ name: 'bob' });
+    const again = await tufjs(c, url, dir);
+    await again.u.refresh();
+    assert.deepEqual(new Uint8Array(await readFile(join(dir, 'root.json'))), c.rootBytes(2));
+    const r = await ours(c, prefix, join(tmp, 'ours-ecdsa')).refresh();
+    assert.deepEqual(r.versions.root, 2);
+
+    const t = await serve({ keyType: 'ecdsa-p256' });
+    const doc = t.c.json('1.targets.json');
+    doc.signed.delegations.roles[0].paths = ['*'];
+    t.c.put('1.targets.json', JSON.stringify(doc));
+    await t.c.publishSnapshot();
+    await assert.rejects((await tufjs(t.c, t.url)).u.refresh(), /targets was signed by 0\/1 keys/);
+    await assert.rejects(ours(t.c, t.prefix, join(tmp, 'ours-ecdsa-tamper')).refresh(), isCode('TUF_THRESHOLD_NOT_MET'));
   });
 
   it('targets tampered after signing (snapshot re-made to match) fail in both clients', async () => {

@@ -3,14 +3,14 @@ import type { CodeTable } from '../spec.js';
 /** Error codes of the keys area. Add entries here; docs/errors.md is generated from them. */
 export const keysCodes = {
   KEY_INVALID: {
-    meaning: 'A public or private key is malformed, not on the curve, non-canonical or of small order.',
-    action: 'Regenerate or re-export the key; only Ed25519 keys are accepted.',
+    meaning: 'A public or private key is malformed, not on the curve, non-canonical or of small order, or an RSA key outside 2048 to 4096 bits.',
+    action: 'Regenerate or re-export the key (Ed25519 or ECDSA P-256; RSA keys are verified, 2048 to 4096 bits).',
     exit: 2,
     http: 400,
   },
   KEY_UNSUPPORTED: {
-    meaning: 'A key has a type or scheme other than ed25519.',
-    action: 'Use an Ed25519 key (openssl genpkey -algorithm ed25519, or trust key generate).',
+    meaning: 'A key has a type or scheme ocitrust does not accept (accepted: ed25519, ECDSA P-256 as TUF or Notary write it, Notary rsa/rsa-x509 with PSS).',
+    action: 'Use an Ed25519 or ECDSA P-256 key (trust key generate [--type ecdsa-p256], or openssl genpkey).',
     exit: 2,
     http: 400,
   },

@@ -32,8 +32,8 @@ describe('keyFingerprint', () => {
     assert.notEqual(keyFingerprint(a), keyFingerprint(b));
   });
 
-  it('refuses anything but 32 bytes of Ed25519 material (INVALID_ARGUMENT)', () => {
-    for (const bad of [undefined, null, {}, { publicKey: new Uint8Array(31) }, { publicKey: 'ab'.repeat(32) }, { keytype: 'rsa', publicKey: new Uint8Array(32) }]) {
+  it('refuses material of unknown algorithms or wrong sizes (INVALID_ARGUMENT)', () => {
+    for (const bad of [undefined, null, {}, { publicKey: new Uint8Array(31) }, { publicKey: 'ab'.repeat(32) }, { keytype: 'dsa', publicKey: new Uint8Array(32) }, { keytype: 'ecdsa-p256', publicKey: new Uint8Array(64) }]) {
       assert.throws(() => keyFingerprint(bad as never), (e: unknown) => e instanceof OcitrustError && e.code === 'INVALID_ARGUMENT');
     }
   });

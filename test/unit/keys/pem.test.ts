@@ -100,7 +100,8 @@ describe('PEM: refusals, each with its code', () => {
     ['RSA SPKI', () => parsePublicKeyPem(rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string), 'PEM_UNSUPPORTED'],
     ['EC P-256 PKCS#8', () => parsePrivateKeyPem(ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string), 'PEM_UNSUPPORTED'],
     ['EC SEC1', () => parsePrivateKeyPem(ec.privateKey.export({ type: 'sec1', format: 'pem' }) as string), 'PEM_UNSUPPORTED'],
-    ['EC SPKI', () => parsePublicKeyPem(ec.publicKey.export({ type: 'spki', format: 'pem' }) as string), 'PEM_UNSUPPORTED'],
+    // P-256 SPKI is accepted now (ECDSA signer keys); other curves are not.
+    ['EC P-384 SPKI', () => parsePublicKeyPem(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' }) as string), 'PEM_UNSUPPORTED'],
     ['X25519 PKCS#8', () => parsePrivateKeyPem(x25519.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string), 'PEM_UNSUPPORTED'],
     ['Ed448 PKCS#8', () => parsePrivateKeyPem(ed448.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string), 'PEM_UNSUPPORTED'],
     ['Ed448 SPKI', () => parsePublicKeyPem(ed448.publicKey.export({ type: 'spki', format: 'pem' }) as string), 'PEM_UNSUPPORTED'],
