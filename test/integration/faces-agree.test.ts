@@ -119,11 +119,19 @@ describe('the five faces agree on every scenario (issue 13)', { timeout: 600_000
     },
     { name: 'warn rule, expired trust data', image: img('oldwarn/app'), expect: { decision: 'warn', code: 'TUF_EXPIRED' } },
     { name: 'no collection for the repository', image: img('nocoll/app'), expect: { decision: 'deny', code: 'NOT_SIGNED' },
+      // The one first-use rule (issue 13): a service never trusts a remote root on first use, so
+      // without `root:` it cannot learn anything from that server (could not decide); the CLI
+      // may trust on first use and learns that the server has no such collection (a verdict).
       known: {
+        admission: {
+          decision: 'undecided',
+          code: 'TRUST_ROOT_NOT_PINNED',
+          reason: 'services never trust a remote root on first use: a rule naming a remote server needs root:, so the webhook cannot ask it; the CLI may trust on first use and gets NOT_SIGNED',
+        },
         proxy: {
           decision: 'undecided',
-          code: 'PROXY_VERIFY_UNAVAILABLE',
-          reason: 'the proxy refuses a rule without a pinned root for a remote server before asking it; the others learn that the server has no such collection (NOT_SIGNED, a verdict)',
+          code: 'TRUST_ROOT_NOT_PINNED',
+          reason: 'services never trust a remote root on first use: as the webhook (403, could not verify)',
         },
       } },
     { name: 'trust server down, no usable trust data', image: img('down/app'), expect: { decision: 'undecided', code: 'TUF_SOURCE_UNREACHABLE' } },
