@@ -117,7 +117,8 @@ function setAt(root: unknown, path: readonly (string | number)[], value: unknown
   if (path.length === 0) return value;
   const [head, ...rest] = path;
   // An earlier mutation replaced a parent with something that has no fields: nothing to set.
-  if (root === null || typeof root !== 'object' || root instanceof Map || root instanceof Uint8Array) return root;
+  // (A Date, Map or typed array is kept whole: spreading it would turn it into `{}`.)
+  if (root === null || typeof root !== 'object' || (!Array.isArray(root) && Object.getPrototypeOf(root) !== Object.prototype)) return root;
   const copy: any = Array.isArray(root) ? [...root] : { ...(root as object) };
   if (rest.length === 0 && value === MISSING) {
     if (Array.isArray(copy)) copy.splice(head as number, 1);
