@@ -23,35 +23,14 @@ import { HttpRegistryClient } from '../lib/oci/client.js';
 import { staticCredentials } from '../lib/oci/credentials.js';
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST } from '../lib/oci/types.js';
 import { run } from './run.js';
+import { tarOneFile } from './tar.js';
 import type { CliIO } from './io.js';
 
 const enc = new TextEncoder();
 
-/** A one-file ustar archive. */
-function tar(name: string, content: Uint8Array): Uint8Array {
-  const h = new Uint8Array(512);
-  const put = (off: number, s: string): void => h.set(enc.encode(s), off);
-  const oct = (n: number, len: number): string => n.toString(8).padStart(len - 1, '0') + '\0';
-  put(0, name);
-  put(100, oct(0o644, 8));
-  put(108, oct(0, 8));
-  put(116, oct(0, 8));
-  put(124, oct(content.length, 12));
-  put(136, oct(0, 12));
-  put(148, '        ');
-  put(156, '0');
-  put(257, 'ustar\0');
-  put(263, '00');
-  put(148, h.reduce((a, b) => a + b, 0).toString(8).padStart(6, '0') + '\0 ');
-  const out = new Uint8Array(512 + Math.ceil(content.length / 512) * 512 + 1024);
-  out.set(h, 0);
-  out.set(content, 512);
-  return out;
-}
-
 /** Pushes a tiny single-layer image as repo:tag; returns its manifest digest. */
 async function pushImage(client: HttpRegistryClient, repo: { registry: string; path: string }, tag: string, text: string): Promise<string> {
-  const layerTar = tar('hello.txt', enc.encode(text));
+  const layerTar = tarOneFile('hello.txt', enc.encode(text));
   const layer = new Uint8Array(gzipSync(layerTar));
   const config = enc.encode(
     JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/hello.txt'] }, rootfs: { type: 'layers', diff_ids: [digestOf(layerTar)] } }),
