@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { OcitrustError, assertArg } from '../errors/index.js';
+import { decodeSpki } from './spki.js';
 
 /*
  * ECDSA over NIST P-256 with SHA-256 (TUF scheme `ecdsa-sha2-nistp256`, Notary `ecdsa`).
@@ -62,14 +63,7 @@ export function p256FromKeyObject(key: KeyObject): P256PublicKey {
  * @throws KEY_INVALID (not SPKI, not on the curve), KEY_UNSUPPORTED (another algorithm or curve)
  */
 export function p256FromSpki(der: Uint8Array): P256PublicKey {
-  assertArg(der instanceof Uint8Array, 'der', 'Uint8Array', der);
-  if (der.length > 1024) throw new OcitrustError('KEY_INVALID', `ECDSA public key: expected a DER SPKI of at most 1024 bytes, got ${der.length}`);
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
-  } catch (e) {
-    throw new OcitrustError('KEY_INVALID', `ECDSA public key: expected a DER SubjectPublicKeyInfo, got bytes OpenSSL cannot decode (${(e as Error).message})`, { cause: e });
-  }
+  const key = decodeSpki(der, 'ECDSA public key', 1024);
   // Explicit curve parameters decode without a namedCurve and are refused there.
   return p256FromKeyObject(key);
 }

@@ -1,5 +1,6 @@
 import { constants, createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
-import { OcitrustError, assertArg } from '../errors/index.js';
+import { OcitrustError } from '../errors/index.js';
+import { decodeSpki } from './spki.js';
 
 /*
  * RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt: the `rsapss` method Notary signs
@@ -42,14 +43,7 @@ export function rsaFromKeyObject(key: KeyObject): RsaPublicKey {
  * @throws KEY_INVALID, KEY_UNSUPPORTED
  */
 export function rsaFromSpki(der: Uint8Array): RsaPublicKey {
-  assertArg(der instanceof Uint8Array, 'der', 'Uint8Array', der);
-  if (der.length > 2048) throw new OcitrustError('KEY_INVALID', `RSA public key: expected a DER SPKI of at most 2048 bytes, got ${der.length}`);
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
-  } catch (e) {
-    throw new OcitrustError('KEY_INVALID', `RSA public key: expected a DER SubjectPublicKeyInfo, got bytes OpenSSL cannot decode (${(e as Error).message})`, { cause: e });
-  }
+  const key = decodeSpki(der, 'RSA public key', 2048);
   return rsaFromKeyObject(key);
 }
 
