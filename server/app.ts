@@ -171,7 +171,7 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
     await app.register(async (i) => tokenRoutes(i, ctx));
     await app.register(async (i) => auditRoutes(i, ctx));
     await app.register(async (i) => healthRoutes(i, ctx));
-    const delivery = await mountWebhooks(app, { db, audit, authz, clock: opts.clock, secret }, options.webhooks);
+    const delivery = await mountWebhooks(app, { db, audit, authz, clock: opts.clock, sealer: trust.vault }, options.webhooks);
     // Delivery starts once the server listens: the loopback rule of the SSRF check needs the listener.
     app.addHook('onListen', async () => delivery.start());
     for (const plugin of opts.plugins) await app.register(async (i) => plugin(i, app!.ocitrust));

@@ -163,7 +163,8 @@ export class TrustService {
     this.#headLoads.delete(name);
   }
 
-  private get vault(): KeyVault {
+  /** The opened key vault (after {@link init}): it also seals other server-held secrets (webhook signing secrets). */
+  get vault(): KeyVault {
     if (!this.#vault) throw new OcitrustError('SERVER_NOT_READY', 'trust service is not initialized');
     return this.#vault;
   }

@@ -7,19 +7,17 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../lib/clock.js';
-import { parseJson } from '../../lib/json.js';
 import { OcitrustError } from '../../lib/errors/index.js';
 import type { AuditLog } from '../audit.js';
 import type { Authz } from '../auth.js';
-import { KeyVault } from '../key-vault.js';
 import type { Db, Queryable } from '../storage/types.js';
-import { getSetting } from '../trust/store.js';
 import { classify, type AddressPolicy } from './address.js';
 import { Deliverer, type DelivererStats } from './deliverer.js';
 import type { EventInput } from './events.js';
 import { recordEvent } from './outbox.js';
 import { resolveWebhookOptions, type WebhookOptions } from './options.js';
 import { webhookRoutes } from './routes.js';
+import type { Sealer } from './store.js';
 
 export type { WebhookOptions } from './options.js';
 export type { EventInput, EventName } from './events.js';
@@ -72,8 +70,8 @@ export interface WebhookMountContext {
   readonly audit: AuditLog;
   readonly authz: Authz;
   readonly clock: Clock;
-  /** The server secret (opens the key vault that seals signing secrets). */
-  readonly secret: string;
+  /** Seals signing secrets at rest: the key vault the trust service opened (no second key derivation). */
+  readonly sealer: Sealer;
 }
 
 /** The running webhook feature. */
@@ -86,15 +84,12 @@ export interface MountedWebhooks {
 }
 
 /**
- * Registers `/v1/webhooks` on `app` and prepares the deliverer. The key vault is the one the
- * trust service created (same server secret and stored parameters).
+ * Registers `/v1/webhooks` on `app` and prepares the deliverer.
  * @throws OcitrustError SERVER_SECRET_INVALID, INVALID_ARGUMENT
  */
 export async function mountWebhooks(app: FastifyInstance, ctx: WebhookMountContext, options: WebhookOptions | undefined): Promise<MountedWebhooks> {
   const o = resolveWebhookOptions(options);
-  const stored = await getSetting(ctx.db, 'key_vault');
-  if (stored === null) throw new OcitrustError('SERVER_NOT_READY', 'the key vault is not set up yet');
-  const vault = KeyVault.open(ctx.secret, parseJson(stored, { maxBytes: 4096, what: 'key vault parameters' }));
+  const vault = ctx.sealer;
   const policy: AddressPolicy = {
     allowPrivate: o.allowPrivate,
     // Loopback receivers are fine when nothing but this host can reach the server either.
