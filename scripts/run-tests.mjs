@@ -18,5 +18,10 @@ if (files.length === 0) {
   console.error('run-tests: no test files found under ' + roots.join(', '));
   process.exit(2);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// TAP on stdout as before; failures again, last, on stderr (a CI log is often shown by its tail).
+const reporters = [
+  '--test-reporter=tap', '--test-reporter-destination=stdout',
+  '--test-reporter=' + new URL('./failures-reporter.mjs', import.meta.url).href, '--test-reporter-destination=stderr',
+];
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...reporters, ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
