@@ -21,6 +21,7 @@ import { ManifestMemo, type MemoStats } from './manifest-memo.js';
 import { TrustPool, type GateLog, type TrustPoolOptions, type TrustState } from './trust-pool.js';
 import { VerificationCache, verificationCacheKey, type CacheStats, type VerificationCacheOptions } from './verdict-cache.js';
 import { outcomeOfCode, type GateOutcome } from './outcome.js';
+import { SCHEMES, combineRequirements, type RequirementOutcome, type SchemeEnv, type SignatureScheme } from '../schemes/index.js';
 
 /**
  * Trust for one rule supplied by the caller instead of the gate's pool: the CLI's per-home
@@ -49,6 +50,10 @@ export interface GateOptions extends Omit<TrustPoolOptions, 'clock' | 'log' | 'o
   readonly repairIndex?: boolean;
   readonly clock?: Clock;
   readonly log?: GateLog;
+  /** What signature schemes (Notary v1, cosign, Notation) get from this process: trust home, offline. */
+  readonly schemeEnv?: SchemeEnv;
+  /** The schemes rules may name (default: every scheme, lib/schemes; tests pass their own). */
+  readonly schemes?: readonly SignatureScheme[];
 }
 
 /** Where and how an image is checked. */
@@ -145,11 +150,66 @@ export function createGate(o: GateOptions): Gate {
   const cache = o.cache === false ? undefined : new VerificationCache<ReferenceVerification>({ ...(o.cache ?? {}), clock });
   const stats: GateStats = { cache: cache?.stats ?? { hits: 0, misses: 0, joined: 0, evictions: 0 }, tagHits: 0, tagMisses: 0, manifestHits: 0, trustRefreshes: 0 };
   const registry = new ManifestMemo(o.registry, maxManifests, tagTtl * 1000, clock, stats);
-  const { registry: _r, policy: _p, trust: _t, tagTtlSeconds: _tt, maxManifests: _m, cache: _c, platform: _pl, repairIndex: _ri, ...poolOpts } = o;
+  const { registry: _r, policy: _p, trust: _t, tagTtlSeconds: _tt, maxManifests: _m, cache: _c, platform: _pl, repairIndex: _ri, schemeEnv: _se, schemes: _s, ...poolOpts } = o;
+  const schemes = o.schemes ?? SCHEMES;
   const pool = new TrustPool({ ...poolOpts, clock, ...(o.log ? { log: o.log } : {}), onRefresh: () => stats.trustRefreshes++ });
   const policyNow = (): Policy | undefined => (typeof o.policy === 'function' ? o.policy() : o.policy);
 
-  async function verifyRule(ref: ImageReference, options: ImageRuleOptions, platform = o.platform): Promise<ReferenceVerification> {
+  /**
+   * A rule that names other signature schemes: each requirement (ocitrust's own, each scheme)
+   * is verified against the same digest and combined by the rule's `require:`. A requirement
+   * that could not be decided only matters when the rule is not met without it: then the
+   * answer is "could not decide" (its error), never a verdict.
+   */
+  async function verifyRequirements(ref: ImageReference, options: ImageRuleOptions, platform: Platform | undefined): Promise<ReferenceVerification> {
+    const digest = ref.digest ?? (await registry.resolveTag(ref));
+    const pinned = ref.digest ? ref : withDigest(ref, digest);
+    const parts: RequirementOutcome[] = [];
+    const undecided: OcitrustError[] = [];
+    let base: ReferenceVerification | undefined;
+    const settle = async (name: string, run: () => Promise<Omit<RequirementOutcome, 'name'>>): Promise<void> => {
+      try {
+        parts.push({ name, ...(await run()) });
+      } catch (e) {
+        if (!isOcitrustError(e)) throw e;
+        const err = toOcitrustError(e);
+        if (outcomeOfCode(err.code) === 'failed') parts.push({ name, verified: false, signatures: [], failures: [failure(err.code, `${name}: ${err.message}`)] });
+        else {
+          // Counted as not met (so that `all` still needs it), and remembered as undecided.
+          undecided.push(err);
+          parts.push({ name, verified: false, signatures: [], failures: [failure(err.code, `${name}: ${err.message}`)] });
+        }
+      }
+    };
+    if (options.ocitrust !== false) {
+      await settle('ocitrust', async () => {
+        base = await verifyOcitrust(pinned, options, platform);
+        return base;
+      });
+    }
+    for (const [key, config] of Object.entries(options.schemes ?? {})) {
+      const scheme = schemes.find((x) => x.key === key);
+      if (!scheme) throw new OcitrustError('INVALID_ARGUMENT', `rule ${options.rule}: expected a known signature scheme (${schemes.map((x) => x.key).join(', ') || 'none'}), got '${key}'`);
+      await settle(key, () => scheme.verify(config, { reference: pinned, digest, registry, clock, env: o.schemeEnv ?? {} }));
+    }
+    const combined = combineRequirements(options.require ?? 'all', parts);
+    if (!combined.verified && undecided.length > 0) throw undecided[0]!;
+    return Object.freeze({
+      ...(base ?? {}),
+      verified: combined.verified,
+      reference: formatReference(pinned),
+      digest,
+      signatures: combined.signatures,
+      failures: combined.failures,
+    });
+  }
+
+  function verifyRule(ref: ImageReference, options: ImageRuleOptions, platform = o.platform): Promise<ReferenceVerification> {
+    if (options.schemes !== undefined && Object.keys(options.schemes).length > 0) return verifyRequirements(ref, options, platform);
+    return verifyOcitrust(ref, options, platform);
+  }
+
+  async function verifyOcitrust(ref: ImageReference, options: ImageRuleOptions, platform = o.platform): Promise<ReferenceVerification> {
     const common = { registry, policy: options.verify, clock, repairIndex: o.repairIndex ?? false, ...(platform ? { platform } : {}) };
     if (o.trust) return verifyReference({ ...common, reference: ref, trust: o.trust(options) });
     let trust: TrustState;

@@ -6,6 +6,10 @@ import { digestOf } from '../crypto/hash.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import { MAX_POLICY_BYTES, parsePolicy, policyFromValue, type RootFile } from './parse.js';
 import type { Policy } from './types.js';
+import { SCHEMES } from '../schemes/index.js';
+
+/** Largest file a signature scheme's policy block may name (a trust store folder's files are the scheme's to bound). */
+const MAX_SCHEME_FILE_BYTES = 4 * 1024 * 1024;
 
 async function readBounded(path: string, max: number, what: string): Promise<Uint8Array> {
   let size: number;
@@ -77,10 +81,31 @@ export async function loadPolicyFile(path: string): Promise<Policy> {
       problems.push(`${ptr}/root: ${e.message}`);
     }
   }
+  // Signature schemes' files (trusted roots, keys, trust stores): paths made absolute like
+  // roots, their bytes hashed into the revision so that replacing one changes it.
+  const schemeFiles: Record<string, string> = {};
+  for (let i = 0; i < first.rules.length; i++) {
+    const rule = first.rules[i]!;
+    for (const scheme of SCHEMES) {
+      const config = rule.schemes?.[scheme.key];
+      if (config === undefined) continue;
+      const absolute = scheme.resolvePaths(config, (p) => (isAbsolute(p) ? p : resolve(dirname(abs), p)));
+      doc.rules[i]![scheme.key] = absolute;
+      for (const file of scheme.files(absolute)) {
+        if (schemeFiles[file]) continue;
+        try {
+          schemeFiles[file] = digestOf(await readBounded(file, MAX_SCHEME_FILE_BYTES, `${scheme.key} file`));
+        } catch (e) {
+          if (!isOcitrustError(e)) throw e;
+          problems.push(`/rules/${i}/${scheme.key}: ${e.message}`);
+        }
+      }
+    }
+  }
   if (problems.length > 0) {
     throw new OcitrustError('POLICY_FILE_INVALID', `policy file ${abs} names root files that cannot be used:\n  ${problems.join('\n  ')}`, {
       details: { problems },
     });
   }
-  return policyFromValue(doc, { what: abs, rootFiles });
+  return policyFromValue(doc, { what: abs, rootFiles, schemeFiles });
 }

@@ -4,6 +4,7 @@ import { parseJson } from '../json.js';
 import { jcs } from '../crypto/canonical.js';
 import { digestOf } from '../crypto/hash.js';
 import { validatePolicyDocument, type Locator } from './validate.js';
+import type { SignatureScheme } from '../schemes/types.js';
 import type { Policy, PolicyRule, RootSource, RuleSettings } from './types.js';
 
 /** A root file read from disk by the loader. */
@@ -28,6 +29,13 @@ export interface ParsePolicyOptions {
    * parsed content (attached to the rule's {@link RootSource}).
    */
   readonly rootFiles?: Readonly<Record<string, RootFile>>;
+  /**
+   * Digests (`sha256:<hex>`) of the files the rules' signature schemes name (trusted roots,
+   * keys, trust stores), keyed by absolute path: folded into the revision like root files.
+   */
+  readonly schemeFiles?: Readonly<Record<string, string>>;
+  /** The signature schemes the policy may name (default: every scheme, lib/schemes). */
+  readonly schemes?: readonly SignatureScheme[];
 }
 
 function locatorFor(doc: Document, lc: LineCounter): Locator {
@@ -91,7 +99,7 @@ export function policyRevision(document: unknown, rootFileDigests: Readonly<Reco
  * @throws OcitrustError POLICY_FILE_INVALID
  */
 export function policyFromValue(value: unknown, opts: Omit<ParsePolicyOptions, 'format'> & { locate?: Locator } = {}): Policy {
-  const v = validatePolicyDocument(value, opts.locate, opts.what ?? 'policy file');
+  const v = validatePolicyDocument(value, opts.locate, opts.what ?? 'policy file', ...(opts.schemes ? [opts.schemes] : []));
   const usesNamespaceLabels = v.rules.some((r) => r.namespaces?.labels !== undefined);
   const files = opts.rootFiles ?? {};
   const attach = <T extends RuleSettings>(s: T): T => {
@@ -101,6 +109,7 @@ export function policyFromValue(value: unknown, opts: Omit<ParsePolicyOptions, '
   };
   const digests: Record<string, string> = {};
   for (const [p, f] of Object.entries(files)) digests[p] = f.digest;
+  for (const [p, d] of Object.entries(opts.schemeFiles ?? {})) digests[`scheme:${p}`] = d;
   return Object.freeze({
     version: 1 as const,
     defaults: attach(v.defaults),

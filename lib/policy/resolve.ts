@@ -117,6 +117,9 @@ export function resolvePolicy(policy: Policy, repository: string, ctx: ResolveCo
       ...(server !== undefined ? { server } : {}),
       ...(trustMaxAgeSeconds !== undefined ? { trustMaxAgeSeconds } : {}),
       verify,
+      ...(r.schemes !== undefined ? { schemes: r.schemes } : {}),
+      ...(r.ocitrust !== undefined ? { ocitrust: r.ocitrust } : {}),
+      ...(r.require !== undefined ? { require: r.require } : {}),
     }),
   };
 }

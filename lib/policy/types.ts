@@ -1,4 +1,5 @@
 import type { ImagePattern } from './pattern.js';
+import type { Requirement } from '../schemes/combine.js';
 
 import type { IdentityRemap, MultiArchMode, RequiredRoles, VerifyPolicyOptions } from '../verify/policy.js';
 
@@ -50,6 +51,18 @@ export interface RuleSettings {
 
 /** One rule of the policy file. */
 export interface PolicyRule extends RuleSettings {
+  /**
+   * The rule's signature schemes other than ocitrust's (lib/schemes), by policy key
+   * (`notaryV1`, `cosign`, `notation`), each with the configuration its scheme validated.
+   */
+  readonly schemes?: Readonly<Record<string, unknown>>;
+  /**
+   * Whether ocitrust's own signatures are required: true by default, false when the rule names
+   * another scheme and no `ocitrust: true`.
+   */
+  readonly ocitrust?: boolean;
+  /** How the rule's requirements combine (lib/schemes/combine.ts): all (default), any, or N. */
+  readonly require?: Requirement;
   readonly name: string;
   /** Position in the `rules` array (the final tie-breaker: earlier wins). */
   readonly index: number;
@@ -95,6 +108,12 @@ export interface ImageRuleOptions {
   readonly trustMaxAgeSeconds?: number;
   /** Options for the verifier (lib/verify `normalizePolicy`), with the rule's settings. */
   readonly verify: VerifyPolicyOptions;
+  /** Schemes other than ocitrust's the rule requires (absent: none). */
+  readonly schemes?: Readonly<Record<string, unknown>>;
+  /** Whether ocitrust's own signatures are a requirement (absent: true). */
+  readonly ocitrust?: boolean;
+  /** How the requirements combine (absent: all). */
+  readonly require?: Requirement;
 }
 
 /** Where an image is being deployed, for namespace selection. */

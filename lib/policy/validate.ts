@@ -1,5 +1,7 @@
 import { OcitrustError } from '../errors/index.js';
 import { compilePattern, type ImagePattern } from './pattern.js';
+import { SCHEMES, type SignatureScheme } from '../schemes/index.js';
+import type { Requirement } from '../schemes/combine.js';
 import type {
   IdentityRemap,
   MultiArchMode,
@@ -52,7 +54,7 @@ const SETTINGS_KEYS = [
 const TOP_KEYS = ['version', 'description', 'defaults', 'rules', 'unmatched', 'skipKinds'];
 /** A Kubernetes kind, optionally with its API group: `ConfigMap`, `example.com/Widget`. */
 const KIND_NAME = /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Z][A-Za-z0-9]{0,62}$/;
-const RULE_KEYS = ['name', 'description', 'images', 'namespaces', ...SETTINGS_KEYS];
+const RULE_KEYS = ['name', 'description', 'images', 'namespaces', 'ocitrust', 'require', ...SETTINGS_KEYS];
 const DEFAULTS_KEYS = [...SETTINGS_KEYS];
 
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -363,6 +365,53 @@ function checkSettings(c: Checker, o: Record<string, unknown>, ptr: string): Rul
   return s;
 }
 
+/**
+ * A rule's signature requirements: ocitrust's own (unless the rule names another scheme and
+ * no `ocitrust: true`), each scheme block (validated by its scheme), and `require:`.
+ */
+function checkRequirements(
+  c: Checker,
+  r: Record<string, unknown>,
+  ptr: string,
+  schemes: readonly SignatureScheme[],
+): Pick<PolicyRule, 'schemes' | 'ocitrust' | 'require'> {
+  const found: Record<string, unknown> = {};
+  for (const scheme of schemes) {
+    if (r[scheme.key] === undefined) continue;
+    const config = scheme.validate(r[scheme.key], `${ptr}/${pointerToken(scheme.key)}`, c);
+    if (config !== undefined) found[scheme.key] = config;
+  }
+  const named = schemes.filter((x) => r[x.key] !== undefined).length;
+  let ocitrust = named === 0;
+  if (r['ocitrust'] !== undefined) {
+    if (typeof r['ocitrust'] !== 'boolean') c.add(`${ptr}/ocitrust`, `expected true or false, got ${show(r['ocitrust'])}`);
+    else if (!r['ocitrust'] && named === 0) c.add(`${ptr}/ocitrust`, `ocitrust: false needs another signature scheme in the rule (${schemes.map((x) => x.key).join(', ') || 'none available'}); use mode: skip to verify nothing`);
+    else ocitrust = r['ocitrust'];
+  }
+  const count = named + (ocitrust ? 1 : 0);
+  let require: Requirement | undefined;
+  const q = r['require'];
+  if (q !== undefined) {
+    if (q === 'all' || q === 'any') require = q;
+    else if (typeof q === 'number' && Number.isSafeInteger(q) && q >= 1 && q <= Math.max(count, 1)) require = q;
+    else c.add(`${ptr}/require`, `expected all, any, or an integer from 1 to ${Math.max(count, 1)} (the rule's number of signature sources), got ${show(q)}`);
+  }
+  return {
+    ...(named > 0 ? { schemes: Object.freeze(found) } : {}),
+    ...(named > 0 || r['ocitrust'] !== undefined ? { ocitrust } : {}),
+    ...(require !== undefined ? { require } : {}),
+  };
+}
+
+/** The canonical JSON shape of a rule's requirements (only what was written, so older revisions stay). */
+function requirementsDocument(r: PolicyRule, schemes: readonly SignatureScheme[]): Record<string, unknown> {
+  const d: Record<string, unknown> = {};
+  if (r.ocitrust !== undefined) d['ocitrust'] = r.ocitrust;
+  if (r.require !== undefined) d['require'] = r.require;
+  for (const x of schemes) if (r.schemes?.[x.key] !== undefined) d[x.key] = r.schemes[x.key];
+  return d;
+}
+
 /** The canonical JSON shape of settings (what the revision hashes and `document` shows). */
 function settingsDocument(s: RuleSettings): Record<string, unknown> {
   const d: Record<string, unknown> = {};
@@ -390,9 +439,9 @@ function selectorKey(n: NamespaceSelector | undefined): string {
  *
  * @throws OcitrustError POLICY_FILE_INVALID (details.problems lists every mistake)
  */
-export function validatePolicyDocument(value: unknown, locate?: Locator, what = 'policy file'): ValidatedPolicy {
+export function validatePolicyDocument(value: unknown, locate?: Locator, what = 'policy file', schemes: readonly SignatureScheme[] = SCHEMES): ValidatedPolicy {
   const c = new Checker();
-  const result = check(c, value);
+  const result = check(c, value, schemes);
   if (c.problems.length > 0 || result === undefined) {
     const problems = c.problems.map((p) => ({ ...p, ...(locate?.(p.pointer) ?? {}) }));
     // Report in reading order when positions are known (stable sort keeps the rest).
@@ -411,7 +460,7 @@ export function validatePolicyDocument(value: unknown, locate?: Locator, what = 
   return result;
 }
 
-function check(c: Checker, value: unknown): ValidatedPolicy | undefined {
+function check(c: Checker, value: unknown, schemes: readonly SignatureScheme[]): ValidatedPolicy | undefined {
   if (!isObject(value)) {
     c.add('', `expected a policy object {version: 1, rules: [...]}, got ${show(value)}`);
     return undefined;
@@ -453,7 +502,7 @@ function check(c: Checker, value: unknown): ValidatedPolicy | undefined {
         c.add(ptr, `expected a rule object, got ${show(r)}`);
         return;
       }
-      c.keys(r, ptr, RULE_KEYS);
+      c.keys(r, ptr, [...RULE_KEYS, ...schemes.map((x) => x.key)]);
       const name = c.string(r['name'], `${ptr}/name`, 'a rule name');
       if (name !== undefined) {
         if (!RULE_NAME.test(name)) c.add(`${ptr}/name`, `rule names are 1-63 characters of A-Z a-z 0-9 . _ -, got ${show(name)}`);
@@ -464,6 +513,7 @@ function check(c: Checker, value: unknown): ValidatedPolicy | undefined {
         c.add(`${ptr}/description`, `expected a string, got ${show(r['description'])}`);
       }
       const settings = checkSettings(c, r, ptr);
+      const requirements = checkRequirements(c, r, ptr, schemes);
       const namespaces = r['namespaces'] === undefined ? undefined : checkNamespaces(c, r['namespaces'], `${ptr}/namespaces`);
       const images: ImagePattern[] = [];
       const imgs = r['images'];
@@ -508,6 +558,7 @@ function check(c: Checker, value: unknown): ValidatedPolicy | undefined {
         rules.push(
           Object.freeze({
             ...settings,
+            ...requirements,
             name,
             index: i,
             images: Object.freeze(images),
@@ -527,6 +578,7 @@ function check(c: Checker, value: unknown): ValidatedPolicy | undefined {
       images: r.images.map((p) => p.text),
       ...(r.namespaces ? { namespaces: r.namespaces } : {}),
       ...settingsDocument(r),
+      ...requirementsDocument(r, schemes),
     })),
     unmatched,
     // Only when given, so that the revision of every policy without it stays what it was.

@@ -6,6 +6,13 @@ export interface VerifiedSignature {
   readonly keyid: string;
   /** The statement's `signedAt`, `YYYY-MM-DDTHH:MM:SSZ` (the latest when the key signed more than once). */
   readonly signedAt: string;
+  /**
+   * The signature's format when it is not ocitrust's own: `notary-v1`, `cosign`,
+   * `sigstore-bundle`, `notation` (lib/schemes). Absent for ocitrust signatures.
+   */
+  readonly format?: string;
+  /** Who signed, for formats that name a signer by certificate: `subject` and `issuer`. */
+  readonly identity?: { readonly subject?: string; readonly issuer?: string };
 }
 
 /** One reason a signature did not count or the policy was not met. */

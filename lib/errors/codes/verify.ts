@@ -120,6 +120,12 @@ export const verifyCodes = {
     exit: 1,
     http: 422,
   },
+  REQUIREMENTS_NOT_MET: {
+    meaning: 'A rule names several signature sources (ocitrust, notaryV1, cosign, notation) and fewer of them verified than its `require:` asks for.',
+    action: 'Sign the image in the missing formats, or change the rule\'s `require:`; the other failures say why each source did not verify.',
+    exit: 1,
+    http: 422,
+  },
   CHILD_NOT_VERIFIED: {
     meaning: 'The policy requires child manifests of a multi-architecture index to verify, and one did not.',
     action: 'Sign the children (`trust sign --recursive`) or relax the multiArch policy.',
