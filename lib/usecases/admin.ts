@@ -180,7 +180,7 @@ export interface TargetsChangeOptions extends PublishRetryOptions {
 /**
  * Publishes `change(current targets)` as the next targets version, signed by the local targets
  * key(s). A lost race with another publisher (PUBLISH_VERSION_CONFLICT) re-reads the collection
- * and re-applies the change on the version that won, up to 10 attempts with jittered pauses
+ * and re-applies the change on the version that won, up to DEFAULT_PUBLISH_ATTEMPTS (32) attempts with jittered pauses
  * (lib/usecases/publish-retry.ts), so concurrent independent changes all land.
  *
  * @throws PUBLISH_CHANGE_CONFLICT when `watch` changed under the command, SIGNING_KEY_MISSING,

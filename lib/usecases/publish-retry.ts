@@ -26,8 +26,15 @@ export interface PublishRetryOptions {
   readonly random?: () => number;
 }
 
-/** Default publish attempts of an administrative command. */
-export const DEFAULT_PUBLISH_ATTEMPTS = 10;
+/**
+ * Default publish attempts of an administrative command. A PUBLISH_VERSION_CONFLICT means
+ * another publisher's change landed, so a command racing N others loses at most N times before
+ * it is alone: the bound must exceed the number of concurrent administrators, not a guess at
+ * bad luck. 10 was too few: 20 concurrent `trust signer add` on a loaded 2-core CI machine
+ * exhausted it (one of them lost 10 times in a row). 32 covers 31 concurrent writers of one
+ * collection; the pauses stay capped at 2 s each.
+ */
+export const DEFAULT_PUBLISH_ATTEMPTS = 32;
 
 /** The pause before attempt `attempt` (2, 3, …): uniform in [0, min(max, base·2^(attempt-2))]. */
 export function retryDelayMs(attempt: number, o: Pick<PublishRetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'> = {}): number {
