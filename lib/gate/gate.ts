@@ -16,6 +16,7 @@ import { MANIFEST_MEDIA_TYPES } from '../oci/types.js';
 import type { Platform } from '../oci/types.js';
 import type { ImageRuleOptions, Policy } from '../policy/types.js';
 import { failure } from '../verify/result.js';
+import { PreparedEnvelopes, type PreparedStats } from '../verify/prepared.js';
 import { planUnderPolicy } from '../usecases/policy-verify.js';
 import { asNotSigned, verifyReference, type ReferenceVerification, type TrustSource } from '../usecases/verify.js';
 import { ManifestMemo, type MemoStats } from './manifest-memo.js';
@@ -122,6 +123,8 @@ export interface GateStats extends MemoStats {
   readonly cache: CacheStats;
   /** TUF refreshes started. */
   trustRefreshes: number;
+  /** Envelope work actually done (hashes, parses, DSSE verifications) over every prepared memo. */
+  readonly envelopes: PreparedStats;
 }
 
 /** A long-lived gate; see {@link createGate}. */
@@ -150,6 +153,8 @@ interface Verified {
 
 const DEFAULT_TAG_TTL_SECONDS = 30;
 const MAX_APPROVALS = 100_000;
+/** Prepared-envelope memos kept (one per trust version × rule; old versions age out). */
+const MAX_PREPARED = 64;
 const DEFAULT_MAX_MANIFESTS = 1024;
 
 function prefixed(e: unknown, what: string): unknown {
@@ -186,13 +191,16 @@ export function createGate(o: GateOptions): Gate {
   assertArg(Number.isSafeInteger(maxManifests) && maxManifests > 0, 'maxManifests', 'a positive integer', maxManifests);
   const clock = o.clock ?? systemClock;
   const cache = o.cache === false ? undefined : new VerificationCache<ReferenceVerification>({ ...(o.cache ?? {}), clock });
-  const stats: GateStats = { cache: cache?.stats ?? { hits: 0, misses: 0, joined: 0, evictions: 0 }, tagHits: 0, tagMisses: 0, manifestHits: 0, trustRefreshes: 0 };
+  const stats: GateStats = { cache: cache?.stats ?? { hits: 0, misses: 0, joined: 0, evictions: 0 }, tagHits: 0, tagMisses: 0, manifestHits: 0, trustRefreshes: 0, get envelopes() {
+    return envelopeStats();
+  } };
   const registry = new ManifestMemo(o.registry, maxManifests, tagTtl * 1000, clock, stats);
   const { registry: _r, policy: _p, trust: _t, tagTtlSeconds: _tt, maxManifests: _m, cache: _c, platform: _pl, repairIndex: _ri, schemeEnv: _se, schemes: _s, defaultRule: _d, indexVouchesForChildren: _iv, ...poolOpts } = o;
   const schemes = o.schemes ?? SCHEMES;
   const pool = new TrustPool({ ...poolOpts, clock, ...(o.log ? { log: o.log } : {}), onRefresh: () => stats.trustRefreshes++ });
   const policyNow = (): Policy | undefined => (typeof o.policy === 'function' ? o.policy() : o.policy);
   const approvals = new Map<string, { readonly until: number; readonly index: string }>();
+  const preparedByRule = new Map<string, PreparedEnvelopes>();
   const approvalTtl = o.cache === false ? 0 : (o.cache?.ttlMs ?? 5 * 60_000);
 
   /**
@@ -273,7 +281,8 @@ export function createGate(o: GateOptions): Gate {
       const by = vouched(verificationCacheKey(parts));
       if (by !== undefined) return { result: Object.freeze({ verified: true, reference: formatReference(pinned), digest, signatures: [], failures: [] }), vouchedBy: by };
     }
-    const run = (): Promise<ReferenceVerification> => verifyReference({ ...common, reference: pinned, trust: trust.result.trusted });
+    const prepared = preparedFor(trust, options);
+    const run = (): Promise<ReferenceVerification> => verifyReference({ ...common, reference: pinned, trust: trust.result.trusted, prepared });
     const result = !cache
       ? await run()
       : await cache.run(
@@ -287,6 +296,28 @@ export function createGate(o: GateOptions): Gate {
         );
     if (o.indexVouchesForChildren && result.verified && result.children) approve(result, parts);
     return { result };
+  }
+
+  function envelopeStats(): PreparedStats {
+    const t: PreparedStats = { hashed: 0, parsed: 0, authenticated: 0 };
+    for (const p of preparedByRule.values()) {
+      t.hashed += p.stats.hashed;
+      t.parsed += p.stats.parsed;
+      t.authenticated += p.stats.authenticated;
+    }
+    return t;
+  }
+
+  /** The prepared envelopes of (trust version, rule): each envelope verified once while they last. */
+  function preparedFor(trust: TrustState, options: ImageRuleOptions): PreparedEnvelopes {
+    const k = `${trust.version}\0${options.rule}\0${options.policyRevision}`;
+    let p = preparedByRule.get(k);
+    if (p === undefined || p.keys !== trust.result.trusted.keys) {
+      if (preparedByRule.size >= MAX_PREPARED) preparedByRule.delete(preparedByRule.keys().next().value as string);
+      p = new PreparedEnvelopes(trust.result.trusted.keys);
+      preparedByRule.set(k, p);
+    }
+    return p;
   }
 
   /** Records the children of a verified index as vouched for (see `indexVouchesForChildren`). */
@@ -378,6 +409,7 @@ export function createGate(o: GateOptions): Gate {
     clear(opts = {}) {
       cache?.clear();
       approvals.clear();
+      preparedByRule.clear();
       registry.clear();
       if (opts.trust !== false) pool.clear();
     },
