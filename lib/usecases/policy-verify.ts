@@ -43,7 +43,11 @@ export function planUnderPolicy(policy: Policy, ref: ImageReference, ctx: { name
   }
   if (r.mode === 'skip') return { kind: 'skip', rule: r.rule.name };
   const denied = deniedTagGlob(r.denyTags, effectiveTag(ref));
-  if (denied !== undefined) return deny('POLICY_FILE_TAG_DENIED', `rule ${r.rule.name} refuses tag ${effectiveTag(ref)} (denyTags ${denied})`, r.mode, r.rule.name);
+  if (denied !== undefined) {
+    const tag = effectiveTag(ref) as string;
+    const hint = tag === 'latest' ? '; an image without tag or digest means latest' : '';
+    return deny('POLICY_FILE_TAG_DENIED', `tag ${JSON.stringify(tag)} is refused by rule ${JSON.stringify(r.rule.name)} (denyTags ${JSON.stringify(denied)})${hint}`, r.mode, r.rule.name);
+  }
   return { kind: 'verify', options: r.options, mode: r.mode, rule: r.rule.name };
 }
 
