@@ -1,38 +1,27 @@
 /**
- * The pull decision of the verifying proxy and of the embedded registry's pull gate: a thin
- * translation of the gate's answer (lib/gate) into 200 / 403. The gate plans, anchors trust
- * (one first-use rule, one clock), caches verdicts and classifies outcomes; this file only
- * knows what is particular to a registry face:
- *
- * - without a policy file, a repository is enforced against the trust server's collection
- *   that covers it (its own, or the longest prefix collection); other repositories pass;
- * - artifacts (signature manifests) are served unverified: they are not runnable images;
- * - clients pull an index's children by digest right after it, so a verified index vouches
- *   for them (the gate's `indexVouchesForChildren`);
- * - a referrer pushed through the proxy, or the embedded registry's referrers, are part of
- *   the verdict-cache key, so a pull right after signing verifies again.
+ * The pull decision of the verifying proxy and of the embedded registry's pull gate: the gate's
+ * answer (lib/gate) as 200 / 403. The gate plans, anchors trust, caches and classifies; here is
+ * only what is particular to a registry: without a policy file the trust server's covering
+ * collection is the rule (collections.ts), artifacts are served unverified (artifact.ts), a
+ * verified index vouches for its children, and referrers pushed are verdict-cache key material.
  */
 import { OcitrustError } from '../../lib/errors/index.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { DEFAULT_LIMITS, type Limits } from '../../lib/config.js';
 import { isDigest } from '../../lib/crypto/hash.js';
 import type { ImageReference } from '../../lib/reference.js';
-import { parseServed, type FetchedManifest, type RegistryClient } from '../../lib/oci/client.js';
-import { manifestMediaType, parseManifest } from '../../lib/oci/types.js';
-import type { ImageRuleOptions, Policy } from '../../lib/policy/types.js';
+import type { RegistryClient } from '../../lib/oci/client.js';
+import type { Policy } from '../../lib/policy/types.js';
 import { planUnderPolicy } from '../../lib/usecases/policy-verify.js';
-import type { VerifyFailure } from '../../lib/verify/result.js';
-import { createGate, type Gate, type GateAnswer, type LocalTrustStore as GateTrustStore, type VerificationCacheOptions } from '../../lib/gate/index.js';
-import { isCollectionName } from '../names.js';
-import { classifyManifest } from './artifact.js';
+import { createGate, type Gate, type VerificationCacheOptions } from '../../lib/gate/index.js';
+import { CollectionFinder, type LocalTrustStore } from './collections.js';
+import { decisionOf } from './decision.js';
+import { ServedManifests } from './artifact.js';
 import type { DecideContext, DecideFn, Decision } from './options.js';
 import type { TrustFreshness } from '../trust-freshness.js';
 
-/** The part of the trust server's TrustService that enforcement reads: the gate's store, plus "is there such a collection". */
-export interface LocalTrustStore extends GateTrustStore {
-  /** Versions of a collection, or null when there is no such collection. */
-  info(name: string): Promise<{ readonly versions: { readonly root: number; readonly targets: number } } | null>;
-}
+export { collectionCandidates, type LocalTrustStore } from './collections.js';
+export { decisionOf, summarizeFailures } from './decision.js';
 
 /** Options of {@link createEnforcer}. */
 export interface EnforcerOptions {
@@ -82,47 +71,6 @@ export interface Enforcer {
   readonly stats: { readonly verifications: number };
 }
 
-const MAX_REASON = 900;
-
-/** The failures as one line naming each failed check (code first), bounded for an HTTP error body. */
-export function summarizeFailures(failures: readonly VerifyFailure[]): string {
-  if (failures.length === 0) return 'not verified';
-  const shown = failures.slice(0, 3).map((f) => `${f.code}: ${f.message}`);
-  const more = failures.length > 3 ? ` (and ${failures.length - 3} more)` : '';
-  const s = shown.join('; ') + more;
-  return s.length > MAX_REASON ? `${s.slice(0, MAX_REASON)}…` : s;
-}
-
-/** Prefixes of a repository name at segment boundaries, longest first (`a/b/c`, `a/b`, `a`). */
-export function collectionCandidates(repository: string): string[] {
-  const segs = repository.split('/');
-  const out: string[] = [];
-  for (let n = segs.length; n >= 1; n--) out.push(segs.slice(0, n).join('/'));
-  return out.filter(isCollectionName);
-}
-
-/**
- * A gate answer as a pull decision. A verdict names its failed checks; "could not decide" is
- * PROXY_VERIFY_UNAVAILABLE with the code of what failed; a `warn` answer is served and logged.
- */
-export function decisionOf(a: GateAnswer, withPolicy: boolean): Decision {
-  switch (a.decision) {
-    case 'skip':
-      return { allow: true, reason: `rule ${a.rule ?? ''} skips verification` };
-    case 'allow':
-      if (a.outcome === 'unchecked') return { allow: true, reason: withPolicy ? 'no policy rule matches (unmatched: allow)' : 'no trust collection covers the repository' };
-      return { allow: true, reason: a.vouchedBy ? `listed by a verified index (${a.vouchedBy})` : `verified against ${a.collection ?? ''}` };
-    case 'warn':
-    case 'deny': {
-      const d: Decision =
-        a.outcome === 'inconclusive'
-          ? { allow: false, code: 'PROXY_VERIFY_UNAVAILABLE', reason: `could not verify (${a.code}: ${a.error?.message ?? ''}); refusing` }
-          : { allow: false, code: a.code ?? 'PROXY_PULL_DENIED', reason: summarizeFailures(a.result.failures) };
-      return a.decision === 'warn' ? { ...d, allow: true, warning: true } : d;
-    }
-  }
-}
-
 /**
  * Builds the pull decision.
  *
@@ -137,26 +85,10 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
   }
   const clock = o.clock ?? systemClock;
   const limits = o.limits ?? DEFAULT_LIMITS;
-  const lookupTtl = o.collectionLookupTtlMs ?? 1000;
-  const known = new Map<string, { exists: boolean; at: number }>();
+  const collections = new CollectionFinder(o.trust, clock, o.collectionLookupTtlMs ?? 1000);
   // Bumped per image when a referrer of it is pushed; part of the verdict-cache key.
   const epochs = new Map<string, number>();
   const currentPolicy = (): Policy | undefined => (typeof o.policy === 'function' ? o.policy() : o.policy);
-
-  async function exists(name: string): Promise<boolean> {
-    const now = clock.now().getTime();
-    const hit = known.get(name);
-    if (hit && now - hit.at < lookupTtl) return hit.exists;
-    const e = (await o.trust.info(name)) !== null;
-    if (known.size > 10_000) known.clear();
-    known.set(name, { exists: e, at: now });
-    return e;
-  }
-
-  async function findCollection(repository: string): Promise<string | undefined> {
-    for (const c of collectionCandidates(repository)) if (await exists(c)) return c;
-    return undefined;
-  }
 
   const gate = createGate({
     registry: o.registry,
@@ -174,28 +106,10 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
     ...(o.trustRefreshSeconds !== undefined ? { refreshSeconds: o.trustRefreshSeconds } : {}),
     ...(o.freshness ? { freshness: o.freshness } : {}),
     ...(o.fetch ? { fetch: o.fetch } : {}),
-    defaultRule: async (ref) => {
-      const collection = await findCollection(ref.repository);
-      return collection === undefined ? undefined : ({ rule: `collection ${collection}`, policyRevision: 'collections', collection, verify: {} } satisfies ImageRuleOptions);
-    },
+    defaultRule: (ref) => collections.rule(ref.repository),
   });
 
-  // Parsed manifests by digest and media type (the digest is computed from the bytes, so a hit
-  // is the same bytes): a warm pull then costs map lookups.
-  const parsed = new Map<string, FetchedManifest | 'artifact'>();
-  function parse(ctx: DecideContext): FetchedManifest | 'artifact' {
-    const k = `${ctx.digest} ${ctx.mediaType}`;
-    let hit = parsed.get(k);
-    if (hit === undefined) {
-      const what = `manifest ${ctx.repository}@${ctx.digest}`;
-      // The upstream served these bytes: junk is its bad response (could not verify), not a verdict on the image.
-      const manifest = parseServed(what, 'a JSON image manifest or index', ctx.manifestBytes, () => parseManifest(ctx.manifestBytes, { contentType: ctx.mediaType, maxBytes: limits.maxManifestBytes, what }));
-      hit = classifyManifest(manifest) === 'artifact' ? 'artifact' : { bytes: ctx.manifestBytes, digest: ctx.digest, size: ctx.manifestBytes.length, mediaType: manifestMediaType(manifest), manifest };
-      if (parsed.size >= 1000) parsed.clear();
-      parsed.set(k, hit);
-    }
-    return hit;
-  }
+  const served = new ServedManifests(limits.maxManifestBytes);
 
   async function decide(ctx: DecideContext): Promise<Decision> {
     const byTag = !isDigest(ctx.reference);
@@ -203,7 +117,7 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
     let artifact = false;
     const answer = await gate.check(ref, {
       manifest: () => {
-        const m = parse(ctx);
+        const m = served.get(ctx);
         artifact = m === 'artifact';
         return m;
       },
@@ -215,7 +129,7 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
 
   async function collectionFor(repository: string): Promise<string> {
     const policy = currentPolicy();
-    if (!policy) return (await findCollection(repository)) ?? repository;
+    if (!policy) return (await collections.find(repository)) ?? repository;
     const p = planUnderPolicy(policy, { registry: o.registryName, repository, path: repository.slice(o.registryName.length + 1), tag: 'latest' });
     return p.kind === 'verify' ? p.options.collection : repository;
   }
@@ -228,7 +142,7 @@ export function createEnforcer(o: EnforcerOptions): Enforcer {
 
   function invalidate(name: string): void {
     gate.invalidate(name);
-    known.delete(name);
+    collections.forget(name);
   }
 
   return {
