@@ -121,10 +121,13 @@ function toOutcome(a: GateAnswer, shown: string, withPolicy: boolean): ImageOutc
   }
   const json = toJson(a.result);
   if (a.mode === 'deny') return { json: { ...json, policy: { mode: 'deny' } }, exit: 1 };
-  // An error, not a verifier's result: its catalogue code gives the exit (1, 2 or 3).
-  if (a.error) return { json: { ...json, reference: shown }, exit: exitOfCode(a.error.code) };
+  if (a.error) json.reference = shown;
   if (withPolicy) json.policy = { ...(a.rule ? { rule: a.rule } : {}), mode: a.mode === 'warn' ? 'warn' : 'enforce' };
-  return { json, exit: a.decision === 'allow' || a.decision === 'warn' ? 0 : 1 };
+  // A warn rule reports whatever failed and does not enforce it, as the services do
+  // (docs/policy.md "Modes"), even when nothing could be decided.
+  if (a.decision === 'warn' || a.decision === 'allow') return { json, exit: 0 };
+  // An error, not a verifier's result: its catalogue code gives the exit (1, 2 or 3).
+  return { json, exit: a.error ? exitOfCode(a.error.code) : 1 };
 }
 
 /** The exit code of many outcomes: could not decide (3) over input errors (2) over failures (1). */

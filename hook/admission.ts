@@ -14,7 +14,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { assertArg, isOcitrustError, toOcitrustError } from '../lib/errors/index.js';
 import { isDigest } from '../lib/crypto/hash.js';
 import { parseReference, type ImageReference } from '../lib/reference.js';
-import { deniedTagGlob, effectiveTag, resolvePolicy } from '../lib/policy/resolve.js';
+import { planUnderPolicy } from '../lib/usecases/policy-verify.js';
 import type { ImageRuleOptions, Policy, RuleMode } from '../lib/policy/types.js';
 import { imagesAt, jsonPointer, pinnedReference, type ImageOccurrence } from './images.js';
 import { parseAdmissionReview, reviewScope, reviewUid, type AdmissionRequest } from './review.js';
@@ -267,26 +267,22 @@ export async function reviewAdmission(body: unknown, action: AdmissionAction, op
         return final({ decision: 'denied', code: occ.error?.code ?? 'REFERENCE_INVALID', message: occ.error?.message ?? 'not a valid image reference' });
       }
       if (labelsProblem !== undefined) return final({ decision: 'denied', code: 'HOOK_NAMESPACE_LABELS_UNAVAILABLE', message: labelsProblem });
-      const res = resolvePolicy(policy, occ.repository, { ...(namespace !== undefined ? { namespace } : {}), ...(labels ? { labels } : {}) });
-      if (res.kind === 'unmatched') {
-        return res.decision === 'allow'
-          ? final({ decision: 'allowed', message: 'no rule matches; the policy allows unmatched images' })
-          : final({ decision: 'denied', code: 'POLICY_FILE_NO_MATCH', message: `no policy rule matches ${occ.repository} and unmatched images are denied` });
-      }
-      const rule = res.rule.name;
-      if (res.mode === 'skip') return final({ decision: 'skipped', rule });
-      const glob = deniedTagGlob(res.denyTags, effectiveTag(occ));
-      if (glob !== undefined) {
-        const tag = effectiveTag(occ) as string;
-        return final({
-          decision: res.mode === 'warn' ? 'warned' : 'denied',
-          rule,
-          code: 'POLICY_FILE_TAG_DENIED',
-          message: `tag ${JSON.stringify(tag)} is refused by rule ${JSON.stringify(rule)} (denyTags ${JSON.stringify(glob)})${occ.tag === undefined ? '; an image without tag or digest means latest' : ''}`,
-        });
-      }
+      // The gate's planning (lib/usecases/policy-verify.ts): skip, unmatched and denied tags,
+      // with the same messages on every face.
       const ref = parseReference(occ.image);
-      return { occ, kind: 'verify', key: `${occ.reference}\u0000${rule}`, rule, mode: res.mode, ref, options: res.options };
+      const plan = planUnderPolicy(policy, ref, { ...(namespace !== undefined ? { namespace } : {}), ...(labels ? { labels: { ...labels } } : {}) });
+      switch (plan.kind) {
+        case 'allow-unmatched':
+          return final({ decision: 'allowed', message: 'no rule matches; the policy allows unmatched images' });
+        case 'skip':
+          return final({ decision: 'skipped', rule: plan.rule });
+        case 'deny': {
+          const f = plan.result.failures[0]!;
+          return final({ decision: plan.mode === 'warn' ? 'warned' : 'denied', ...(plan.rule !== undefined ? { rule: plan.rule } : {}), code: f.code, message: f.message });
+        }
+        case 'verify':
+          return { occ, kind: 'verify', key: `${occ.reference}\u0000${plan.rule}`, rule: plan.rule, mode: plan.mode, ref, options: plan.options };
+      }
     });
 
     // One verification per distinct image (and rule), all at once.

@@ -20,7 +20,7 @@ export type {
   PatchOperation,
   VerifyResultLike,
 } from './admission.js';
-export { VerificationCache, verificationCacheKey, cachingVerifyImage } from './cache.js';
-export type { VerificationCacheOptions, CacheStats, CacheKeyParts, CachingVerifyOptions } from './cache.js';
+export { VerificationCache, verificationCacheKey } from '../lib/gate/verdict-cache.js';
+export type { VerificationCacheOptions, CacheStats, CacheKeyParts } from '../lib/gate/verdict-cache.js';
 export { admissionRoutes } from './routes.js';
 export type { AdmissionRouteOptions } from './routes.js';

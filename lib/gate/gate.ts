@@ -11,15 +11,17 @@
 import { OcitrustError, assertArg, isOcitrustError, toOcitrustError } from '../errors/index.js';
 import { assertClock, readClock, systemClock, type Clock } from '../clock.js';
 import { formatReference, parseReference, withDigest, type ImageReference } from '../reference.js';
-import type { RegistryClient } from '../oci/client.js';
+import type { FetchedManifest, RegistryClient } from '../oci/client.js';
+import { MANIFEST_MEDIA_TYPES } from '../oci/types.js';
 import type { Platform } from '../oci/types.js';
 import type { ImageRuleOptions, Policy } from '../policy/types.js';
 import { failure } from '../verify/result.js';
+import { PreparedEnvelopes, type PreparedStats } from '../verify/prepared.js';
 import { planUnderPolicy } from '../usecases/policy-verify.js';
 import { asNotSigned, verifyReference, type ReferenceVerification, type TrustSource } from '../usecases/verify.js';
 import { ManifestMemo, type MemoStats } from './manifest-memo.js';
 import { TrustPool, type GateLog, type TrustPoolOptions, type TrustState } from './trust-pool.js';
-import { VerificationCache, verificationCacheKey, type CacheStats, type VerificationCacheOptions } from './verdict-cache.js';
+import { VerificationCache, verificationCacheKey, type CacheKeyParts, type CacheStats, type VerificationCacheOptions } from './verdict-cache.js';
 import { outcomeOfCode, type GateOutcome } from './outcome.js';
 import { SCHEMES, combineRequirements, type RequirementOutcome, type SchemeEnv, type SignatureScheme } from '../schemes/index.js';
 
@@ -54,6 +56,18 @@ export interface GateOptions extends Omit<TrustPoolOptions, 'clock' | 'log' | 'o
   readonly schemeEnv?: SchemeEnv;
   /** The schemes rules may name (default: every scheme, lib/schemes; tests pass their own). */
   readonly schemes?: readonly SignatureScheme[];
+  /**
+   * Without a policy: the rule for an image, or undefined to let it pass unchecked (the
+   * verifying proxy and the embedded registry enforce the trust server's own collections).
+   */
+  readonly defaultRule?: (ref: ImageReference) => Promise<ImageRuleOptions | undefined>;
+  /**
+   * A verified index vouches for the manifests it lists (its digest commits to theirs): a later
+   * check of one of them by digest, under the same rule, policy revision and trust version, is
+   * allowed without verifying it again, until the positive TTL ends. For the verifying proxy,
+   * whose clients pull an index's children by digest right after it. Default false.
+   */
+  readonly indexVouchesForChildren?: boolean;
 }
 
 /** Where and how an image is checked. */
@@ -64,6 +78,18 @@ export interface CheckContext {
   readonly platform?: Platform;
   /** Verify under these rule options instead of planning under the policy (CLI flags). */
   readonly rule?: ImageRuleOptions;
+  /**
+   * The manifest the caller already fetched and hashed (the proxy), read once planning wants
+   * it: used instead of a second GET (its digest must be the one `reference` pins), or
+   * `'artifact'` for a manifest that is no runnable image (a signature), which is planned like
+   * any image but allowed unchecked. What it throws is classified like any error of the check.
+   */
+  readonly manifest?: () => FetchedManifest | 'artifact';
+  /**
+   * Extra verdict-cache key material that changes when the image's signatures may have changed
+   * (the embedded registry's referrers, a referrer pushed through the proxy); asked after planning.
+   */
+  readonly keyExtra?: () => string | Promise<string>;
 }
 
 /** How the policy bore on an image. */
@@ -79,6 +105,8 @@ export interface GateAnswer {
   readonly digest: string;
   /** The rule that applied, and the policy's mode for the image. */
   readonly rule?: string;
+  /** The trust collection the image was checked against. */
+  readonly collection?: string;
   readonly mode: GateMode;
   /** The code that explains a failed or inconclusive outcome. */
   readonly code?: string;
@@ -86,6 +114,8 @@ export interface GateAnswer {
   readonly error?: { readonly code: string; readonly message: string };
   /** The full verification result (failures carry every code). */
   readonly result: ReferenceVerification;
+  /** Set when the image was allowed because a verified index listed it (`indexVouchesForChildren`). */
+  readonly vouchedBy?: string;
 }
 
 /** Counters of a gate (metrics, tests, benchmarks). */
@@ -93,6 +123,8 @@ export interface GateStats extends MemoStats {
   readonly cache: CacheStats;
   /** TUF refreshes started. */
   trustRefreshes: number;
+  /** Envelope work actually done (hashes, parses, DSSE verifications) over every prepared memo. */
+  readonly envelopes: PreparedStats;
 }
 
 /** A long-lived gate; see {@link createGate}. */
@@ -106,12 +138,23 @@ export interface Gate {
   verifyRule(ref: ImageReference, options: ImageRuleOptions, platform?: Platform): Promise<ReferenceVerification>;
   /** The trust pool (start-up anchor checks). */
   readonly trust: TrustPool;
+  /** Collection `name` was published to: its trust data is read again on the next check. */
+  invalidate(name: string): void;
   readonly stats: GateStats;
   /** Forgets verdicts, tags and manifests, and (unless `trust: false`) every trust state. */
   clear(opts?: { readonly trust?: boolean }): void;
 }
 
+/** A verification result, and the index that vouched for the image when one did. */
+interface Verified {
+  readonly result: ReferenceVerification;
+  readonly vouchedBy?: string;
+}
+
 const DEFAULT_TAG_TTL_SECONDS = 30;
+const MAX_APPROVALS = 100_000;
+/** Prepared-envelope memos kept (one per trust version × rule; old versions age out). */
+const MAX_PREPARED = 64;
 const DEFAULT_MAX_MANIFESTS = 1024;
 
 function prefixed(e: unknown, what: string): unknown {
@@ -148,12 +191,17 @@ export function createGate(o: GateOptions): Gate {
   assertArg(Number.isSafeInteger(maxManifests) && maxManifests > 0, 'maxManifests', 'a positive integer', maxManifests);
   const clock = o.clock ?? systemClock;
   const cache = o.cache === false ? undefined : new VerificationCache<ReferenceVerification>({ ...(o.cache ?? {}), clock });
-  const stats: GateStats = { cache: cache?.stats ?? { hits: 0, misses: 0, joined: 0, evictions: 0 }, tagHits: 0, tagMisses: 0, manifestHits: 0, trustRefreshes: 0 };
+  const stats: GateStats = { cache: cache?.stats ?? { hits: 0, misses: 0, joined: 0, evictions: 0 }, tagHits: 0, tagMisses: 0, manifestHits: 0, trustRefreshes: 0, get envelopes() {
+    return envelopeStats();
+  } };
   const registry = new ManifestMemo(o.registry, maxManifests, tagTtl * 1000, clock, stats);
-  const { registry: _r, policy: _p, trust: _t, tagTtlSeconds: _tt, maxManifests: _m, cache: _c, platform: _pl, repairIndex: _ri, schemeEnv: _se, schemes: _s, ...poolOpts } = o;
+  const { registry: _r, policy: _p, trust: _t, tagTtlSeconds: _tt, maxManifests: _m, cache: _c, platform: _pl, repairIndex: _ri, schemeEnv: _se, schemes: _s, defaultRule: _d, indexVouchesForChildren: _iv, ...poolOpts } = o;
   const schemes = o.schemes ?? SCHEMES;
   const pool = new TrustPool({ ...poolOpts, clock, ...(o.log ? { log: o.log } : {}), onRefresh: () => stats.trustRefreshes++ });
   const policyNow = (): Policy | undefined => (typeof o.policy === 'function' ? o.policy() : o.policy);
+  const approvals = new Map<string, { readonly until: number; readonly index: string }>();
+  const preparedByRule = new Map<string, PreparedEnvelopes>();
+  const approvalTtl = o.cache === false ? 0 : (o.cache?.ttlMs ?? 5 * 60_000);
 
   /**
    * A rule that names other signature schemes: each requirement (ocitrust's own, each scheme)
@@ -183,8 +231,9 @@ export function createGate(o: GateOptions): Gate {
     };
     if (options.ocitrust !== false) {
       await settle('ocitrust', async () => {
-        base = await verifyOcitrust(pinned, options, platform);
-        return base;
+        const own = (await verifyOcitrust(pinned, options, platform)).result;
+        base = own;
+        return own;
       });
     }
     for (const [key, config] of Object.entries(options.schemes ?? {})) {
@@ -205,13 +254,17 @@ export function createGate(o: GateOptions): Gate {
   }
 
   function verifyRule(ref: ImageReference, options: ImageRuleOptions, platform = o.platform): Promise<ReferenceVerification> {
-    if (options.schemes !== undefined && Object.keys(options.schemes).length > 0) return verifyRequirements(ref, options, platform);
-    return verifyOcitrust(ref, options, platform);
+    return verifyWith(ref, options, platform, undefined).then((r) => r.result);
   }
 
-  async function verifyOcitrust(ref: ImageReference, options: ImageRuleOptions, platform = o.platform): Promise<ReferenceVerification> {
+  function verifyWith(ref: ImageReference, options: ImageRuleOptions, platform: Platform | undefined, keyExtra: string | undefined): Promise<Verified> {
+    if (options.schemes !== undefined && Object.keys(options.schemes).length > 0) return verifyRequirements(ref, options, platform).then((result) => ({ result }));
+    return verifyOcitrust(ref, options, platform, keyExtra);
+  }
+
+  async function verifyOcitrust(ref: ImageReference, options: ImageRuleOptions, platform = o.platform, keyExtra?: string): Promise<Verified> {
     const common = { registry, policy: options.verify, clock, repairIndex: o.repairIndex ?? false, ...(platform ? { platform } : {}) };
-    if (o.trust) return verifyReference({ ...common, reference: ref, trust: o.trust(options) });
+    if (o.trust) return { result: await verifyReference({ ...common, reference: ref, trust: o.trust(options) }) };
     let trust: TrustState;
     try {
       trust = await pool.get(options);
@@ -223,17 +276,66 @@ export function createGate(o: GateOptions): Gate {
     // The verifier gets the reference pinned to the digest the key names (tag kept for tag
     // binding) and the exact trust state the key names: what is cached is what was checked.
     const pinned = ref.digest ? ref : withDigest(ref, digest);
-    const run = (): Promise<ReferenceVerification> => verifyReference({ ...common, reference: pinned, trust: trust.result.trusted });
-    if (!cache) return run();
-    const key = verificationCacheKey({
-      repository: ref.repository,
-      digest,
-      ...(options.verify.bindTag && ref.tag !== undefined ? { tag: ref.tag } : {}),
-      rule: options.rule,
-      policyRevision: options.policyRevision,
-      trustVersion: trust.version,
-    });
-    return cache.run(key, run, (v) => v.verified);
+    const parts = { repository: ref.repository, digest, rule: options.rule, policyRevision: options.policyRevision, trustVersion: trust.version };
+    if (approvals.size > 0) {
+      const by = vouched(verificationCacheKey(parts));
+      if (by !== undefined) return { result: Object.freeze({ verified: true, reference: formatReference(pinned), digest, signatures: [], failures: [] }), vouchedBy: by };
+    }
+    const prepared = preparedFor(trust, options);
+    const run = (): Promise<ReferenceVerification> => verifyReference({ ...common, reference: pinned, trust: trust.result.trusted, prepared });
+    const result = !cache
+      ? await run()
+      : await cache.run(
+          verificationCacheKey({
+            ...parts,
+            ...(options.verify.bindTag && ref.tag !== undefined ? { tag: ref.tag } : {}),
+            ...(keyExtra !== undefined ? { trustVersion: `${trust.version}|${keyExtra}` } : {}),
+          }),
+          run,
+          (v) => v.verified,
+        );
+    if (o.indexVouchesForChildren && result.verified && result.children) approve(result, parts);
+    return { result };
+  }
+
+  function envelopeStats(): PreparedStats {
+    const t: PreparedStats = { hashed: 0, parsed: 0, authenticated: 0 };
+    for (const p of preparedByRule.values()) {
+      t.hashed += p.stats.hashed;
+      t.parsed += p.stats.parsed;
+      t.authenticated += p.stats.authenticated;
+    }
+    return t;
+  }
+
+  /** The prepared envelopes of (trust version, rule): each envelope verified once while they last. */
+  function preparedFor(trust: TrustState, options: ImageRuleOptions): PreparedEnvelopes {
+    const k = `${trust.version}\0${options.rule}\0${options.policyRevision}`;
+    let p = preparedByRule.get(k);
+    if (p === undefined || p.keys !== trust.result.trusted.keys) {
+      if (preparedByRule.size >= MAX_PREPARED) preparedByRule.delete(preparedByRule.keys().next().value as string);
+      p = new PreparedEnvelopes(trust.result.trusted.keys);
+      preparedByRule.set(k, p);
+    }
+    return p;
+  }
+
+  /** Records the children of a verified index as vouched for (see `indexVouchesForChildren`). */
+  function approve(index: ReferenceVerification, parts: Omit<CacheKeyParts, 'tag'>): void {
+    const until = clock.now().getTime() + approvalTtl;
+    for (const c of index.children ?? []) {
+      if (c.mediaType !== undefined && !MANIFEST_MEDIA_TYPES.includes(c.mediaType)) continue;
+      if (approvals.size >= MAX_APPROVALS) approvals.clear();
+      approvals.set(verificationCacheKey({ ...parts, digest: c.digest }), { until, index: index.digest });
+    }
+  }
+
+  function vouched(key: string): string | undefined {
+    const a = approvals.get(key);
+    if (a === undefined) return undefined;
+    if (clock.now().getTime() < a.until) return a.index;
+    approvals.delete(key);
+    return undefined;
   }
 
   async function check(reference: string | ImageReference, ctx: CheckContext = {}): Promise<GateAnswer> {
@@ -243,23 +345,39 @@ export function createGate(o: GateOptions): Gate {
     try {
       const ref = typeof reference === 'string' ? parseReference(reference) : reference;
       let options = ctx.rule;
+      const unchecked = (kind: 'skip' | 'allow', ruleName?: string): GateAnswer => {
+        const result: ReferenceVerification = Object.freeze({ verified: false, reference: shown, digest: ref.digest ?? '', signatures: [], failures: [] });
+        return kind === 'skip'
+          ? { decision: 'skip', outcome: 'unchecked', digest: ref.digest ?? '', ...(ruleName !== undefined ? { rule: ruleName } : {}), mode: 'skip', result }
+          : { decision: 'allow', outcome: 'unchecked', digest: ref.digest ?? '', mode: 'unmatched-allow', result };
+      };
       if (!options) {
         const policy = policyNow();
-        if (!policy) throw new OcitrustError('INVALID_ARGUMENT', 'gate.check: expected a policy (createGate) or ctx.rule, got neither');
-        const plan = planUnderPolicy(policy, ref, { ...(ctx.namespace !== undefined ? { namespace: ctx.namespace } : {}), ...(ctx.labels ? { labels: { ...ctx.labels } } : {}) });
-        if (plan.kind === 'deny') return { decision: 'deny', outcome: 'failed', digest: ref.digest ?? '', mode: 'deny', code: plan.result.failures[0]!.code, result: plan.result };
-        if (plan.kind === 'skip' || plan.kind === 'allow-unmatched') {
-          const result: ReferenceVerification = Object.freeze({ verified: false, reference: shown, digest: ref.digest ?? '', signatures: [], failures: [] });
-          return plan.kind === 'skip'
-            ? { decision: 'skip', outcome: 'unchecked', digest: ref.digest ?? '', rule: plan.rule, mode: 'skip', result }
-            : { decision: 'allow', outcome: 'unchecked', digest: ref.digest ?? '', mode: 'unmatched-allow', result };
+        if (!policy) {
+          if (!o.defaultRule) throw new OcitrustError('INVALID_ARGUMENT', 'gate.check: expected a policy (createGate) or ctx.rule, got neither');
+          options = await o.defaultRule(ref);
+          if (!options) return unchecked('allow');
+        } else {
+          const plan = planUnderPolicy(policy, ref, { ...(ctx.namespace !== undefined ? { namespace: ctx.namespace } : {}), ...(ctx.labels ? { labels: { ...ctx.labels } } : {}) });
+          if (plan.kind === 'deny') {
+            // A denied tag under a warn rule warns (docs/policy.md "Modes"): a verdict either way.
+            const warned = plan.mode === 'warn';
+            return { decision: warned ? 'warn' : 'deny', outcome: 'failed', digest: ref.digest ?? '', mode: warned ? 'warn' : 'deny', ...(plan.rule !== undefined ? { rule: plan.rule } : {}), code: plan.result.failures[0]!.code, result: plan.result };
+          }
+          if (plan.kind === 'skip') return unchecked('skip', plan.rule);
+          if (plan.kind === 'allow-unmatched') return unchecked('allow');
+          options = plan.options;
+          mode = plan.mode;
+          rule = plan.rule;
         }
-        options = plan.options;
-        mode = plan.mode;
-        rule = plan.rule;
       }
-      const result = await verifyRule(ref, options, ctx.platform ?? o.platform);
-      if (result.verified) return { decision: 'allow', outcome: 'verified', digest: result.digest, mode, ...(rule ? { rule } : {}), result };
+      const collection = options.collection;
+      const fetched = ctx.manifest?.();
+      if (fetched === 'artifact') return { ...unchecked('allow'), mode, ...(rule ? { rule } : {}), collection };
+      if (fetched) registry.remember(ref, fetched);
+      const keyExtra = ctx.keyExtra ? await ctx.keyExtra() : undefined;
+      const { result, vouchedBy } = await verifyWith(ref, options, ctx.platform ?? o.platform, keyExtra);
+      if (result.verified) return { decision: 'allow', outcome: 'verified', digest: result.digest, mode, ...(rule ? { rule } : {}), collection, result, ...(vouchedBy ? { vouchedBy } : {}) };
       const main = mainFailure(result.failures);
       return {
         decision: mode === 'warn' ? 'warn' : 'deny',
@@ -268,6 +386,7 @@ export function createGate(o: GateOptions): Gate {
         digest: result.digest,
         mode,
         ...(rule ? { rule } : {}),
+        collection,
         ...(main ? { code: main.code } : {}),
         result,
       };
@@ -284,8 +403,13 @@ export function createGate(o: GateOptions): Gate {
     verifyRule,
     trust: pool,
     stats,
+    invalidate(name) {
+      pool.invalidate(name);
+    },
     clear(opts = {}) {
       cache?.clear();
+      approvals.clear();
+      preparedByRule.clear();
       registry.clear();
       if (opts.trust !== false) pool.clear();
     },

@@ -52,7 +52,8 @@ export class ManifestMemo implements RegistryClient {
     this.#tags.clear();
   }
 
-  #remember(repo: RepositoryRef, m: FetchedManifest): void {
+  /** Keeps a manifest the caller fetched and hashed itself (the proxy's), by its digest. */
+  remember(repo: RepositoryRef, m: FetchedManifest): void {
     const k = `${repo.registry}/${repo.path}@${m.digest}`;
     this.#manifests.delete(k);
     this.#manifests.set(k, m);
@@ -95,7 +96,7 @@ export class ManifestMemo implements RegistryClient {
       }
     }
     const m = await this.#inner.getManifest(repo, reference);
-    this.#remember(repo, m);
+    this.remember(repo, m);
     return m;
   }
 

@@ -122,6 +122,15 @@ export class TrustPool {
   }
 
   /**
+   * Collection `name` of the trust server's own storage was published to (its TRUST_CHANNEL):
+   * the next check reads it again instead of using the state until the refresh interval ends,
+   * so a removed signer or a revocation counts at once.
+   */
+  invalidate(name: string): void {
+    for (const e of this.#entries.values()) if (e.server === 'local' && e.collection === name) delete e.state;
+  }
+
+  /**
    * Whether a rule has a trust anchor this pool accepts, without any I/O (start-up checks).
    * @throws SERVER_CONFIG_INVALID (no source) or TRUST_ROOT_NOT_PINNED (remote, unpinned)
    */

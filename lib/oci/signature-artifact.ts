@@ -19,6 +19,7 @@ import {
   DSSE_ENVELOPE_MEDIA_TYPE,
   EMPTY_DESCRIPTOR,
   ENVELOPE_ANNOTATION,
+  ENVELOPE_DIGEST_ANNOTATION,
   OCI_MANIFEST,
   SIGNATURE_ARTIFACT_TYPE,
   effectiveArtifactType,
@@ -84,6 +85,7 @@ export function buildSignatureManifest(opts: BuildSignatureOptions): SignatureMa
     ...(opts.annotations ?? {}),
     [CREATED_ANNOTATION]: formatTime(opts.created ?? new Date()),
     [ENVELOPE_ANNOTATION]: Buffer.from(opts.envelope).toString('base64'),
+    [ENVELOPE_DIGEST_ANNOTATION]: envelope.digest,
   };
   const manifest: ImageManifest = {
     schemaVersion: 2,
@@ -127,6 +129,13 @@ export interface SignatureEnvelope {
   /** Digest of the signature manifest it came from. */
   readonly manifestDigest: string;
   readonly envelope: Uint8Array;
+  /**
+   * The digest the registry named for these bytes, compared with their hash by the verifier
+   * (ENVELOPE_DIGEST_MISMATCH): the layer descriptor's for a fetched layer, the
+   * `dev.ocitrust.envelope.digest` annotation for the listing's copy. Absent when nothing names
+   * one (signatures written before the annotation existed).
+   */
+  readonly digest?: string;
   /** Where the bytes came from: the descriptor's annotation or the fetched layer blob. */
   readonly source: 'annotation' | 'layer';
 }
@@ -205,7 +214,7 @@ export async function envelopeFromManifest(
       invalid(`signature manifest ${d.digest}: envelope annotation differs from the envelope layer`);
     }
   }
-  return { manifestDigest: m.digest, envelope: bytes, source: 'layer' };
+  return { manifestDigest: m.digest, envelope: bytes, digest: layer.digest, source: 'layer' };
 }
 
 /** Options of {@link collectEnvelopes}. */
@@ -263,7 +272,8 @@ export async function collectEnvelopes(
   for (const d of todo) {
     const fromAnnotation = opts.preferLayer ? undefined : envelopeFromAnnotation(d, maxEnv);
     if (fromAnnotation && d.artifactType === SIGNATURE_ARTIFACT_TYPE) {
-      envelopes.push({ manifestDigest: d.digest, envelope: fromAnnotation, source: 'annotation' });
+      const named = d.annotations?.[ENVELOPE_DIGEST_ANNOTATION];
+      envelopes.push({ manifestDigest: d.digest, envelope: fromAnnotation, ...(typeof named === 'string' ? { digest: named.slice(0, 200) } : {}), source: 'annotation' });
     } else {
       fetchQueue.push(d);
     }

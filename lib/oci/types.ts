@@ -39,6 +39,11 @@ export const SIGNATURE_ARTIFACT_TYPE = 'application/vnd.ocitrust.signature.v1+js
 export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 /** Manifest annotation carrying the envelope, base64, so one referrers call carries every signature. */
 export const ENVELOPE_ANNOTATION = 'dev.ocitrust.envelope';
+/**
+ * Annotation of a signature manifest naming the envelope's digest (the layer's), so that the
+ * referrers listing that carries the envelope copy also names the digest it must hash to.
+ */
+export const ENVELOPE_DIGEST_ANNOTATION = 'dev.ocitrust.envelope.digest';
 /** Standard OCI creation-time annotation. */
 export const CREATED_ANNOTATION = 'org.opencontainers.image.created';
 

@@ -16,8 +16,11 @@ export type PolicyPlan =
   | { readonly kind: 'verify'; readonly options: ImageRuleOptions; readonly mode: 'enforce' | 'warn'; readonly rule: string }
   | { readonly kind: 'skip'; readonly rule: string }
   | { readonly kind: 'allow-unmatched' }
-  /** Refused without verifying (no rule matches and unmatched is deny, or a denied tag). */
-  | { readonly kind: 'deny'; readonly result: ReferenceVerification };
+  /**
+   * Refused without verifying (no rule matches and unmatched is deny, or a denied tag). `mode`
+   * is the rule's: a denied tag under a `warn` rule is reported, not enforced (docs/policy.md).
+   */
+  | { readonly kind: 'deny'; readonly result: ReferenceVerification; readonly mode: 'enforce' | 'warn'; readonly rule?: string };
 
 /**
  * Plans the verification of `ref` under `policy` (pure: skip and deny decisions come before
@@ -29,16 +32,22 @@ export function planUnderPolicy(policy: Policy, ref: ImageReference, ctx: { name
   assertArg(typeof ctx === 'object' && ctx !== null, 'ctx', 'object {namespace?, labels?}', ctx);
   const r = resolvePolicy(policy, ref.repository, ctx);
   const display = `${ref.repository}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
-  const deny = (code: 'POLICY_FILE_NO_MATCH' | 'POLICY_FILE_TAG_DENIED', message: string): PolicyPlan => ({
+  const deny = (code: 'POLICY_FILE_NO_MATCH' | 'POLICY_FILE_TAG_DENIED', message: string, mode: 'enforce' | 'warn' = 'enforce', rule?: string): PolicyPlan => ({
     kind: 'deny',
     result: Object.freeze({ verified: false, reference: display, digest: ref.digest ?? '', signatures: [], failures: [failure(code, message)] }),
+    mode,
+    ...(rule !== undefined ? { rule } : {}),
   });
   if (r.kind === 'unmatched') {
     return r.decision === 'allow' ? { kind: 'allow-unmatched' } : deny('POLICY_FILE_NO_MATCH', `no policy rule matches ${ref.repository} and unmatched images are denied`);
   }
   if (r.mode === 'skip') return { kind: 'skip', rule: r.rule.name };
   const denied = deniedTagGlob(r.denyTags, effectiveTag(ref));
-  if (denied !== undefined) return deny('POLICY_FILE_TAG_DENIED', `rule ${r.rule.name} refuses tag ${effectiveTag(ref)} (denyTags ${denied})`);
+  if (denied !== undefined) {
+    const tag = effectiveTag(ref) as string;
+    const hint = tag === 'latest' ? '; an image without tag or digest means latest' : '';
+    return deny('POLICY_FILE_TAG_DENIED', `tag ${JSON.stringify(tag)} is refused by rule ${JSON.stringify(r.rule.name)} (denyTags ${JSON.stringify(denied)})${hint}`, r.mode, r.rule.name);
+  }
   return { kind: 'verify', options: r.options, mode: r.mode, rule: r.rule.name };
 }
 

@@ -9,17 +9,15 @@
  */
 import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
 import { assertClock, readClock, systemClock, type Clock } from '../clock.js';
-import { digestOf } from '../crypto/hash.js';
 import { referenceArg, type ImageReference } from '../reference.js';
 import type { FetchedManifest, RegistryClient } from '../oci/client.js';
 import { listSignatures, updateFallbackIndex } from '../oci/referrers.js';
 import { collectEnvelopes, type SignatureEnvelope, type DroppedSignature } from '../oci/signature-artifact.js';
 import { isIndex, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, type Descriptor, type Platform } from '../oci/types.js';
 import { verifyImage, verifyIndex, type VerifyReference } from '../verify/verifier.js';
-import { parseEnvelope } from '../statements/dsse.js';
-import { parseStatement } from '../statements/statement.js';
 import { normalizePolicy, type VerifyPolicy, type VerifyPolicyOptions } from '../verify/policy.js';
 import { failure, type VerifyFailure, type VerifyResult } from '../verify/result.js';
+import { PreparedEnvelopes } from '../verify/prepared.js';
 import type { TrustedTargets } from '../verify/trust.js';
 
 /** Anything that yields trusted targets after a TUF refresh (an `Updater`, a collection opener). */
@@ -55,6 +53,11 @@ export interface VerifyReferenceOptions {
   readonly repairIndex?: boolean;
   /** Most children of an index that are verified (default 64). */
   readonly maxChildren?: number;
+  /**
+   * Envelopes already prepared for the trusted keys (the gate keeps one per trust version and
+   * rule). Default: one for this call, so each envelope is hashed, parsed and verified once.
+   */
+  readonly prepared?: PreparedEnvelopes;
 }
 
 /** The verdict for a reference: DESIGN §5.7 plus the manifest facts; children for an index. */
@@ -118,7 +121,8 @@ export async function verifyReference(o: VerifyReferenceOptions): Promise<Refere
     }
     throw e;
   }
-  const ctx: Ctx = { o, ref, policy, clock, trust };
+  const prepared = o.prepared !== undefined && o.prepared.keys === trust.keys ? o.prepared : new PreparedEnvelopes(trust.keys);
+  const ctx: Ctx = { o, ref, policy, clock, trust, prepared };
 
   // A digest reference needs no manifest when trusted signatures settle it: the digest pins
   // the bytes, and what they are (media type, size) is part of what the signers signed.
@@ -172,6 +176,7 @@ interface Ctx {
   readonly policy: VerifyPolicy;
   readonly clock: Clock;
   readonly trust: TrustedTargets;
+  readonly prepared: PreparedEnvelopes;
 }
 
 /** What step 3 found for one digest: the fast-path listing and the envelopes it carried. */
@@ -203,7 +208,7 @@ function settle<T>(p: Promise<T>): Promise<T> {
 function decideByDigest(ctx: Ctx, reference: VerifyReference, digest: string, d: Discovery): ReferenceVerification | undefined {
   const claims = new Map<string, { mediaType: string; size: number }>();
   for (const e of d.first.envelopes) {
-    const c = claimOf(e.envelope);
+    const c = claimOf(ctx.prepared, e.envelope);
     if (c && MANIFEST_MEDIA_TYPES.includes(c.mediaType) && !INDEX_MEDIA_TYPES.includes(c.mediaType)) claims.set(`${c.mediaType} ${c.size}`, c);
     if (claims.size > 2) return undefined;
   }
@@ -216,9 +221,9 @@ function decideByDigest(ctx: Ctx, reference: VerifyReference, digest: string, d:
 }
 
 /** The media type and size an ocitrust signature envelope claims (unverified; a guess to try). */
-function claimOf(bytes: Uint8Array): { mediaType: string; size: number } | undefined {
+function claimOf(prepared: PreparedEnvelopes, bytes: Uint8Array): { mediaType: string; size: number } | undefined {
   try {
-    const st = parseStatement(parseEnvelope(bytes).payload);
+    const st = prepared.statement(bytes, prepared.envelope(bytes));
     return st.kind === 'signature' ? { mediaType: st.signature.mediaType, size: st.signature.size } : undefined;
   } catch {
     return undefined;
@@ -274,11 +279,13 @@ function run(ctx: Ctx, m: { readonly digest: string; readonly mediaType: string;
     reference,
     digest: m.digest,
     subject: { mediaType: m.mediaType, size: m.size },
-    // The envelope digest (what revocations scope to) is computed from the bytes.
-    envelopes: envelopes.map((e) => ({ bytes: e.envelope, digest: digestOf(e.envelope) })),
+    // The digest the registry named for each envelope (its layer descriptor, or the listing's
+    // annotation): the verifier hashes the bytes and compares (ENVELOPE_DIGEST_MISMATCH).
+    envelopes: envelopes.map((e) => ({ bytes: e.envelope, digest: e.digest ?? ctx.prepared.digest(e.envelope) })),
     trust: ctx.trust,
     policy: ctx.policy,
     clock: ctx.clock,
+    prepared: ctx.prepared,
   });
 }
 

@@ -12,3 +12,4 @@ export {
 export type { VerifyResult, VerifiedSignature, VerifyFailure } from './result.js';
 export type { TrustedTargets, TrustedRole, Revocation, RevokedSignature } from './trust.js';
 export { signatureIds, paeDigestOf, type SignatureId } from './signature-id.js';
+export { PreparedEnvelopes, type PreparedStats } from './prepared.js';

@@ -9,6 +9,7 @@ import { INTOTO_PAYLOAD_TYPE, parseStatement, type Statement } from '../statemen
 import { PublicKey } from '../keys/key.js';
 import type { Revocation, TrustedRole, TrustedTargets } from './trust.js';
 import { paeDigestOf } from './signature-id.js';
+import type { PreparedEnvelopes } from './prepared.js';
 import { expectedSubjectName, normalizePolicy, type VerifyPolicy, type VerifyPolicyOptions } from './policy.js';
 import { failure, type VerifiedSignature, type VerifyFailure, type VerifyResult } from './result.js';
 
@@ -43,6 +44,11 @@ export interface VerifyInput {
   readonly clock: Clock;
   /** Envelope bounds (defaults from lib/config). */
   readonly limits?: Partial<EnvelopeLimits>;
+  /**
+   * What earlier runs learnt from the same envelopes (digest, parse, DSSE verification,
+   * statement): used only when made for `trust.keys`, so each envelope is verified once.
+   */
+  readonly prepared?: PreparedEnvelopes;
 }
 
 /**
@@ -141,9 +147,12 @@ class ImageVerification {
   /** Per role: fingerprint of each listed key → the keyid the role lists it under. */
   readonly #roleKeys = new Map<string, ReadonlyMap<string, string>>();
   #ignored = 0;
+  /** The caller's prepared envelopes, when they were made for these trusted keys. */
+  readonly #prepared: PreparedEnvelopes | undefined;
 
   constructor(input: VerifyInput, policy: VerifyPolicy, now: Date) {
     this.#in = input;
+    this.#prepared = input.prepared !== undefined && input.prepared.keys === input.trust.keys ? input.prepared : undefined;
     this.#policy = policy;
     this.#now = now;
     // Statements and delegation paths name the original repository; a mirror's name is
@@ -234,14 +243,15 @@ class ImageVerification {
   private checkEnvelope(e: EnvelopeInput, label: string): Counted[] {
     const envelopeDigest = this.checkEnvelopeDigest(e, label);
     if (envelopeDigest === null) return [];
-    const env = parseEnvelope(e.bytes, this.#in.limits);
+    const memo = this.#prepared;
+    const env = memo ? memo.envelope(e.bytes, this.#in.limits) : parseEnvelope(e.bytes, this.#in.limits);
     if (env.payloadType !== INTOTO_PAYLOAD_TYPE) {
       throw new OcitrustError('PAYLOAD_TYPE_UNSUPPORTED', `payloadType ${q(env.payloadType)}, expected ${INTOTO_PAYLOAD_TYPE}`);
     }
     // DSSE: verify before parsing; the payload bytes parsed below are exactly those verified.
-    const keys = this.authenticate(env, label);
+    const keys = this.authenticate(env, label, e.bytes);
     if (keys.length === 0) return [];
-    const st = parseStatement(env.payload, { maxBytes: env.payload.length });
+    const st = memo ? memo.statement(e.bytes, env) : parseStatement(env.payload, { maxBytes: env.payload.length });
     if (st.predicateType !== this.#policy.predicateType) {
       this.#ignored++;
       return [];
@@ -258,7 +268,7 @@ class ImageVerification {
   // The envelope digest is what legacy `envelope` revocations scope to, so it is computed
   // here from the bytes (and checked against the digest it was fetched under).
   private checkEnvelopeDigest(e: EnvelopeInput, label: string): string | null {
-    const actual = digestOf(e.bytes, 'sha256');
+    const actual = this.#prepared ? this.#prepared.digest(e.bytes) : digestOf(e.bytes, 'sha256');
     if (e.digest === actual) return actual;
     if (isDigest(e.digest)) {
       const alg = parseDigest(e.digest).algorithm;
@@ -270,8 +280,8 @@ class ImageVerification {
   }
 
   // Step 4a: DSSE signatures against every delegated key; the keyid is only a hint.
-  private authenticate(env: Envelope, label: string): PublicKey[] {
-    const keys = verifyEnvelope(env, this.#in.trust.keys);
+  private authenticate(env: Envelope, label: string, bytes: Uint8Array): PublicKey[] {
+    const keys = this.#prepared ? this.#prepared.authenticated(bytes, env) : verifyEnvelope(env, this.#in.trust.keys);
     if (keys.length > 0) return keys;
     const hints = env.signatures.map((s) => s.keyid);
     // Which code to report is decided by the hint, for the reader's benefit only: nothing

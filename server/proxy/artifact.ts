@@ -7,7 +7,9 @@
  * An image manifest with a `subject` is still an image: only the config media type counts,
  * so pushing a runnable image "as a referrer" does not get it past enforcement.
  */
-import { DOCKER_CONFIG, OCI_CONFIG, isIndex, type Manifest } from '../../lib/oci/types.js';
+import { parseServed, type FetchedManifest } from '../../lib/oci/client.js';
+import { DOCKER_CONFIG, OCI_CONFIG, isIndex, manifestMediaType, parseManifest, type Manifest } from '../../lib/oci/types.js';
+import type { DecideContext } from './options.js';
 
 /** Config media types of runnable images (image-spec config.md; Docker image v1 config). */
 export const RUNNABLE_CONFIG_TYPES: readonly string[] = Object.freeze([OCI_CONFIG, DOCKER_CONFIG]);
@@ -26,4 +28,32 @@ export function classifyManifest(m: Manifest): 'image' | 'index' | 'artifact' {
     return entries.length > 0 && entries.every((d) => typeof d.artifactType === 'string' && d.artifactType !== '') ? 'artifact' : 'index';
   }
   return RUNNABLE_CONFIG_TYPES.includes(m.config.mediaType) ? 'image' : 'artifact';
+}
+
+/**
+ * The manifest a pull asks about, parsed once per digest and media type (the digest is computed
+ * from the bytes, so a hit is the same bytes): a runnable image or index as the gate takes it,
+ * or `'artifact'`. Junk bytes are the upstream's bad answer ("could not verify"), not a verdict.
+ */
+export class ServedManifests {
+  readonly #parsed = new Map<string, FetchedManifest | 'artifact'>();
+  readonly #maxBytes: number;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** @throws REGISTRY_BAD_RESPONSE (or a MANIFEST_* code) for bytes that are no manifest */
+  get(ctx: DecideContext): FetchedManifest | 'artifact' {
+    const k = `${ctx.digest} ${ctx.mediaType}`;
+    let hit = this.#parsed.get(k);
+    if (hit === undefined) {
+      const what = `manifest ${ctx.repository}@${ctx.digest}`;
+      const manifest = parseServed(what, 'a JSON image manifest or index', ctx.manifestBytes, () => parseManifest(ctx.manifestBytes, { contentType: ctx.mediaType, maxBytes: this.#maxBytes, what }));
+      hit = classifyManifest(manifest) === 'artifact' ? 'artifact' : { bytes: ctx.manifestBytes, digest: ctx.digest, size: ctx.manifestBytes.length, mediaType: manifestMediaType(manifest), manifest };
+      if (this.#parsed.size >= 1000) this.#parsed.clear();
+      this.#parsed.set(k, hit);
+    }
+    return hit;
+  }
 }

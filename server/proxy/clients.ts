@@ -1,8 +1,8 @@
 /**
  * RegistryClient adapters for pull enforcement: reading signatures from the upstream under
- * the name trust data uses (`remapRegistry`), reusing the manifest the proxy already fetched
- * (`primeManifests`: a hot path without a second manifest round trip), and reading the
- * embedded registry's own store without HTTP ({@link LocalRegistryClient}).
+ * the name trust data uses (`remapRegistry`) and reading the embedded registry's own store
+ * without HTTP ({@link LocalRegistryClient}). The manifest the proxy already fetched reaches
+ * the gate's manifest memo (CheckContext.manifest), so a hot path needs no second GET.
  */
 import { OcitrustError } from '../../lib/errors/index.js';
 import { digestOf, isDigest, parseDigest } from '../../lib/crypto/hash.js';
@@ -29,22 +29,6 @@ export function remapRegistry(base: RegistryClient, host: string): RegistryClien
     pushBlob: (r, b, o) => base.pushBlob(to(r), b, o),
     listTags: (r) => base.listTags(to(r)),
     getReferrers: (r, d, o) => base.getReferrers(to(r), d, o),
-  };
-}
-
-/** A client that answers manifest GETs by digest from `known` (already fetched and hashed) and defers everything else. */
-export function primeManifests(base: RegistryClient, known: readonly FetchedManifest[]): RegistryClient {
-  const byDigest = new Map(known.map((m) => [m.digest, m]));
-  return {
-    getManifest: (r, ref) => Promise.resolve(byDigest.get(ref) ?? base.getManifest(r, ref)),
-    headManifest: (r, ref) => base.headManifest(r, ref),
-    putManifest: (r, ref, b, mt, o) => base.putManifest(r, ref, b, mt, o),
-    deleteManifest: (r, d) => base.deleteManifest(r, d),
-    getBlob: (r, d, o) => base.getBlob(r, d, o),
-    headBlob: (r, d) => base.headBlob(r, d),
-    pushBlob: (r, b, o) => base.pushBlob(r, b, o),
-    listTags: (r) => base.listTags(r),
-    getReferrers: (r, d, o) => base.getReferrers(r, d, o),
   };
 }
 

@@ -180,7 +180,13 @@ async function serveManifest(ctx: Ctx, request: FastifyRequest, reply: FastifyRe
   const headers = forwardHeaders(ctx, request, presented, MANIFEST_OMIT);
   if (headers.accept === undefined) headers.accept = ALL_MANIFEST_TYPES;
   const res = await up.send('GET', `/v2/${name}/manifests/${reference}`, headers);
-  // Challenges, 404s and upstream errors reach the client as the upstream sent them.
+  if (res.statusCode === 404) {
+    // "No such manifest" in the OCI format (MANIFEST_UNKNOWN) with the catalogue's code in
+    // `detail`, the code every other face gives (issue 13).
+    res.resume();
+    throw new OcitrustError('MANIFEST_NOT_FOUND', `manifest ${name}:${reference}: the upstream has no such manifest or repository`);
+  }
+  // Challenges and upstream errors reach the client as the upstream sent them.
   if (res.statusCode !== 200) return relayUpstream(ctx, request, reply, res);
 
   const bytes = await readBounded(res, o.maxManifestBytes, `manifest ${name}:${reference} from the upstream`);

@@ -48,8 +48,8 @@ export class Upstream {
 
   /**
    * Sends `method path` upstream, piping `body` when given; resolves with the response (its body
-   * unread). A network failure before the response is PROXY_UPSTREAM_UNREACHABLE.
-   * @throws OcitrustError PROXY_UPSTREAM_UNREACHABLE
+   * unread). A network failure before the response is REGISTRY_UNREACHABLE (REGISTRY_TIMEOUT when it stalls), as on every face.
+   * @throws OcitrustError REGISTRY_UNREACHABLE, REGISTRY_TIMEOUT
    */
   send(method: string, path: string, headers: OutgoingHttpHeaders, body?: Readable): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
@@ -58,13 +58,13 @@ export class Upstream {
         if (settled) return;
         settled = true;
         const why = (e as NodeJS.ErrnoException | null)?.code ?? (e instanceof Error ? e.message : String(e));
-        reject(new OcitrustError('PROXY_UPSTREAM_UNREACHABLE', `upstream ${this.origin}: ${method} failed: ${why}`, { cause: e }));
+        reject(new OcitrustError('REGISTRY_UNREACHABLE', `upstream ${this.origin}: ${method} failed: ${why}`, { cause: e }));
       };
       const req = this.#request({ ...this.#base, method, path, headers }, (res) => {
         settled = true;
         resolve(res);
       });
-      req.on('timeout', () => req.destroy(new OcitrustError('PROXY_UPSTREAM_UNREACHABLE', `upstream ${this.origin}: no data for ${this.#timeout} ms`)));
+      req.on('timeout', () => req.destroy(new OcitrustError('REGISTRY_TIMEOUT', `upstream ${this.origin}: no data for ${this.#timeout} ms`)));
       req.on('error', fail);
       if (body) {
         pipeline(body, req, (err) => {
@@ -92,7 +92,7 @@ export class Upstream {
  *
  * Plain 'data'/'end' listeners rather than `for await`: an async iterator per manifest costs
  * more than the rest of reading a small body.
- * @throws OcitrustError PROXY_UPSTREAM_BAD_RESPONSE (or `tooLarge`), PROXY_UPSTREAM_UNREACHABLE
+ * @throws OcitrustError PROXY_UPSTREAM_BAD_RESPONSE (or `tooLarge`), REGISTRY_UNREACHABLE
  */
 export function readBounded(res: IncomingMessage, max: number, what: string, tooLarge: 'PROXY_UPSTREAM_BAD_RESPONSE' | 'DIST_TOO_LARGE' = 'PROXY_UPSTREAM_BAD_RESPONSE'): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
@@ -124,7 +124,7 @@ export function readBounded(res: IncomingMessage, max: number, what: string, too
     };
     const broke = (cause?: unknown): void => {
       // 'close' follows every 'end': build the error (a stack trace) only when it is one.
-      if (!done) finish(new OcitrustError('PROXY_UPSTREAM_UNREACHABLE', `${what}: the upstream broke off the answer`, cause === undefined ? undefined : { cause }));
+      if (!done) finish(new OcitrustError('REGISTRY_UNREACHABLE', `${what}: the upstream broke off the answer`, cause === undefined ? undefined : { cause }));
     };
     res.on('data', onData);
     res.once('end', () => finish());

@@ -2,7 +2,7 @@
  * The five faces of "decide one image under a policy" (issue 13), each asked through its
  * external interface only, and each answer normalized to {@link Outcome}:
  *
- * - `library`: the public library API (lib/index.ts): planUnderPolicy, openCollection, verifyReference;
+ * - `library`: the public library API (lib/index.ts): createGate and gate.check, trust from a home (openCollection);
  * - `verify`: the shipped `trust verify -o json --policy FILE IMAGE` (dist bundle, child process);
  * - `manifests`: the shipped `trust verify-manifests -o json --policy FILE pod.yaml`;
  * - `admission`: POST of an AdmissionReview to the validating webhook (HTTPS);
@@ -15,18 +15,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  CATALOGUE,
-  OcitrustHome,
-  canonicalBytes,
-  isOcitrustError,
-  openCollection,
-  parseReference,
-  planUnderPolicy,
-  verifyReference,
-  type Policy,
-  type RegistryClient,
-} from '../../lib/index.js';
+import { CATALOGUE, OcitrustHome, canonicalBytes, createGate, openCollection, parseReference, type Policy, type RegistryClient } from '../../lib/index.js';
 import { podReview } from './admission-review.js';
 import { CliSession, type TrustRun } from './cli.js';
 
@@ -64,45 +53,33 @@ function refusal(code: string | undefined): Decision {
   return spec && spec.exit !== 1 ? 'undecided' : 'deny';
 }
 
-/** The library face: plan under the policy, open the rule's trust, verify. */
-export async function libraryFace(o: { policy: Policy; image: string; home: OcitrustHome; registry: RegistryClient; mode?: 'enforce' | 'warn' }): Promise<Outcome> {
-  let mode: 'enforce' | 'warn' = 'enforce';
-  try {
-    const ref = parseReference(o.image);
-    const plan = planUnderPolicy(o.policy, ref);
-    if (plan.kind === 'deny') return { decision: 'deny', codes: plan.result.failures.map((f) => f.code), raw: JSON.stringify(plan.result.failures) };
-    if (plan.kind === 'skip') return { decision: 'skip', codes: [], raw: 'skip' };
-    if (plan.kind === 'allow-unmatched') return { decision: 'allow', codes: [], raw: 'allow-unmatched' };
-    mode = plan.mode;
-    const opts = plan.options;
-    const root = opts.root?.metadata ? canonicalBytes(opts.root.metadata) : undefined;
-    const r = await verifyReference({
-      reference: ref,
-      registry: o.registry,
-      trust: {
-        refresh: async () =>
-          (
-            await openCollection({
-              home: o.home,
-              collection: opts.collection,
-              server: opts.server!,
-              ...(root ? { root } : {}),
-              ...(opts.trustMaxAgeSeconds !== undefined ? { maxCacheAgeSeconds: opts.trustMaxAgeSeconds } : {}),
-            })
-          ).refresh,
-      },
-      policy: opts.verify,
-    });
-    const codes = r.failures.map((f) => f.code);
-    const raw = JSON.stringify(r.failures.map((f) => `${f.code}: ${f.message}`));
-    if (r.verified) return { decision: 'allow', codes, raw };
-    return { decision: mode === 'warn' ? 'warn' : 'deny', codes, raw };
-  } catch (e) {
-    if (!isOcitrustError(e)) throw e;
-    // docs/policy.md "Modes": under `warn` a failure is reported but allowed, whatever failed.
-    const decision: Decision = mode === 'warn' ? 'warn' : e.exitCode === 1 ? 'deny' : 'undecided';
-    return { decision, codes: [e.code], raw: `${e.code}: ${e.message}` };
-  }
+/**
+ * The library face: the public gate (createGate, gate.check) with trust from a home, as a
+ * library user on a workstation has it (first use persisted, as the CLI; `trustMaxAgeSeconds`).
+ */
+export async function libraryFace(o: { policy: Policy; image: string; home: OcitrustHome; registry: RegistryClient }): Promise<Outcome> {
+  const gate = createGate({
+    registry: o.registry,
+    policy: o.policy,
+    cache: false,
+    trust: (rule) => ({
+      refresh: async () =>
+        (
+          await openCollection({
+            home: o.home,
+            collection: rule.collection,
+            server: rule.server!,
+            ...(rule.root?.metadata ? { root: canonicalBytes(rule.root.metadata) } : {}),
+            ...(rule.trustMaxAgeSeconds !== undefined ? { maxCacheAgeSeconds: rule.trustMaxAgeSeconds } : {}),
+          })
+        ).refresh,
+    }),
+  });
+  const a = await gate.check(o.image);
+  const codes = a.result.failures.map((f) => f.code);
+  const raw = `${a.decision}/${a.outcome} ${JSON.stringify(a.result.failures.map((f) => `${f.code}: ${f.message}`))}`;
+  if (a.decision === 'deny' && a.outcome === 'inconclusive') return { decision: 'undecided', codes, raw };
+  return { decision: a.decision, codes, raw };
 }
 
 interface CliResult {

@@ -159,12 +159,6 @@ export const registryCodes = {
     exit: 3,
     http: 403,
   },
-  PROXY_UPSTREAM_UNREACHABLE: {
-    meaning: 'The verifying proxy could not reach the upstream registry, or the upstream broke off the answer.',
-    action: 'Check that the upstream registry runs and is reachable from the proxy (--proxy-upstream URL).',
-    exit: 3,
-    http: 502,
-  },
   PROXY_UPSTREAM_BAD_RESPONSE: {
     meaning: 'The upstream registry answered with something the proxy will not pass on: a manifest larger than the limit, or bytes that do not match the requested digest.',
     action: 'Check the upstream registry for damage or tampering; raise the manifest size limit only for legitimate manifests.',

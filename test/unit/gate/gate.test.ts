@@ -32,6 +32,8 @@ const POLICY = parsePolicy(
     `  - {name: sandbox, images: ["${HOST}/sandbox/*"], collection: ${REPO}, mode: warn}`,
     `  - {name: vendor, images: ["${HOST}/vendor/*"], mode: skip}`,
     `  - {name: remote, images: ["${HOST}/remote/*"], server: "https://trust.example.com"}`,
+    `  - {name: bound, images: ["${HOST}/bound/*"], collection: ${REPO}, bindTag: true}`,
+    `  - {name: warndeny, images: ["${HOST}/warndeny/*"], collection: ${REPO}, mode: warn, denyTags: [latest]}`,
     'unmatched: deny',
     '',
   ].join('\n'),
@@ -51,7 +53,7 @@ describe('gate.check', () => {
   }
 
   beforeEach(async () => {
-    c = await buildCollection({ collection: REPO, signers: [{ name: 'release' }] });
+    c = await buildCollection({ collection: REPO, signers: [{ name: 'release', paths: [`${REPO}*`, `${HOST}/bound/app*`] }] });
     reg = new MemoryRegistryClient({ referrersApi: true });
   });
 
@@ -101,5 +103,66 @@ describe('gate.check', () => {
     assert.deepEqual([remote.decision, remote.outcome, remote.code], ['deny', 'inconclusive', 'TRUST_ROOT_NOT_PINNED']);
     const bad = await gate.check('Not A Reference');
     assert.deepEqual([bad.decision, bad.outcome, bad.code], ['deny', 'inconclusive', 'REFERENCE_INVALID']);
+  });
+
+  it('verifies once per digest: tags sharing a digest share the verdict unless the rule binds tags; a digest reference is not resolved', async () => {
+    const digest = await push(REPO, 'v1');
+    await reg.putManifest(parseReference(`${REPO}:stable`), 'stable', (await reg.getManifest(parseReference(REPO), 'v1')).bytes, 'application/vnd.oci.image.manifest.v1+json');
+    await signImage({ reference: `${REPO}:v1`, registry: reg, signer: c.signer('release'), role: 'release', clock });
+    const gate = createGate({ registry: reg, policy: POLICY, localTrust: store(c), clock });
+    for (const r of [`${REPO}:v1`, `${REPO}:stable`, `${REPO}@${digest}`]) assert.equal((await gate.check(r)).decision, 'allow', r);
+    assert.equal(gate.stats.cache.misses, 1, 'one verification for the three references');
+    assert.equal(gate.stats.tagMisses, 2, 'each tag resolved once, the digest never');
+    const bound = `${HOST}/bound/app`;
+    const bd = await push(bound, 'v1');
+    await reg.putManifest(parseReference(`${bound}:stable`), 'stable', (await reg.getManifest(parseReference(bound), 'v1')).bytes, 'application/vnd.oci.image.manifest.v1+json');
+    await signImage({ reference: `${bound}:v1`, registry: reg, signer: c.signer('release'), role: 'release', clock });
+    const b1 = await gate.check(`${bound}:v1`);
+    assert.equal(b1.decision, 'allow', JSON.stringify(b1.result.failures));
+    const other = await gate.check(`${bound}:stable`);
+    assert.deepEqual([other.decision, other.code, other.digest], ['deny', 'STATEMENT_TAG_MISMATCH', bd], 'bound tags: a verdict per tag');
+    assert.equal(gate.stats.cache.misses, 3);
+  });
+
+  it('reads a publish at once after invalidate: a removed signer is not served from the verdict cache', async () => {
+    c = await buildCollection({ collection: REPO, signers: [{ name: 'release' }, { name: 'qa' }] });
+    await push(REPO, 'v1');
+    await signImage({ reference: `${REPO}:v1`, registry: reg, signer: c.signer('qa'), role: 'qa', clock });
+    const gate = createGate({ registry: reg, policy: POLICY, localTrust: store(c), clock, refreshSeconds: 3600 });
+    assert.equal((await gate.check(`${REPO}:v1`)).decision, 'allow');
+    await c.removeSigner('qa');
+    assert.equal((await gate.check(`${REPO}:v1`)).decision, 'allow', 'not yet read: within the refresh interval');
+    gate.invalidate(REPO);
+    const a = await gate.check(`${REPO}:v1`);
+    assert.deepEqual([a.decision, a.outcome], ['deny', 'failed']);
+  });
+
+  it('warns, not denies, a denied tag under a warn rule (docs/policy.md "Modes")', async () => {
+    const gate = createGate({ registry: reg, policy: POLICY, localTrust: store(c), clock });
+    const a = await gate.check(`${HOST}/warndeny/app:latest`);
+    assert.deepEqual([a.decision, a.outcome, a.mode, a.code, a.rule], ['warn', 'failed', 'warn', 'POLICY_FILE_TAG_DENIED', 'warndeny']);
+  });
+
+  it('uses the manifest the caller fetched, keys verdicts by its extra material, and serves artifacts unchecked after planning', async () => {
+    const img = makeImage();
+    const ref = parseReference(`${REPO}:v1`);
+    for (const b of img.blobs) await reg.pushBlob(ref, b.bytes);
+    await reg.putManifest(ref, 'v1', img.manifest.bytes, img.manifest.mediaType);
+    const gate = createGate({ registry: reg, policy: POLICY, localTrust: store(c), clock });
+    const pinned = parseReference(`${REPO}:v1@${img.manifest.digest}`);
+    const fetched = (await reg.getManifest(ref, 'v1')) as never;
+    const before = reg.calls.getManifest ?? 0;
+    const a = await gate.check(pinned, { manifest: () => fetched, keyExtra: () => '0' });
+    assert.equal(a.decision, 'deny');
+    assert.equal(gate.stats.cache.misses, 1);
+    await gate.check(pinned, { manifest: () => fetched, keyExtra: () => '0' });
+    assert.equal(gate.stats.cache.misses, 1, 'same key: cached refusal');
+    await gate.check(pinned, { manifest: () => fetched, keyExtra: () => '1' });
+    assert.equal(gate.stats.cache.misses, 2, 'new key material: verified again');
+    assert.equal((reg.calls.getManifest ?? 0) - before, 0, 'the image manifest was not fetched again');
+    const art = await gate.check(pinned, { manifest: () => 'artifact' });
+    assert.deepEqual([art.decision, art.outcome], ['allow', 'unchecked']);
+    const refused = await gate.check(`${REPO}:latest`, { manifest: () => 'artifact' });
+    assert.equal(refused.code, 'POLICY_FILE_TAG_DENIED', 'planning comes first');
   });
 });

@@ -12,7 +12,7 @@ import type { RepositoryRef } from '../../../lib/oci/client.js';
 import { policyFromValue } from '../../../lib/policy/parse.js';
 import { signImage } from '../../../lib/usecases/sign.js';
 import { collectionCandidates, createEnforcer, summarizeFailures, type Enforcer } from '../../../server/proxy/enforce.js';
-import type { LocalTrustStore } from '../../../server/proxy/trust.js';
+import type { LocalTrustStore } from '../../../server/proxy/enforce.js';
 import { buildCollection, type TestCollection } from '../../helpers/collection.js';
 import { MemoryRegistryClient } from '../../helpers/memory-registry-client.js';
 import { makeImage, makeIndex, type TestBlob } from '../../helpers/oci-layout.js';
@@ -202,9 +202,13 @@ describe('createEnforcer', () => {
       const reg = new MemoryRegistryClient();
       const img = makeImage();
       await put(reg, img.manifest, 'v1');
-      const empty: LocalTrustStore = { ...storeOf(c), info: async () => ({ versions: { root: 0, targets: 0 } }) };
+      const none = async (): Promise<never> => {
+        throw new OcitrustError('METADATA_NOT_FOUND', 'nothing published');
+      };
+      const empty: LocalTrustStore = { info: async () => ({ versions: { root: 0, targets: 0 } }), file: none, timestamp: none };
       const d = await createEnforcer({ trust: empty, registry: reg, registryName: REG, clock: c.clock }).decide(ctxOf(img.manifest, 'v1'));
-      assert.deepEqual([d.allow, d.code], [false, 'METADATA_NOT_FOUND']);
+      // Nothing published: nothing in the repository is signed (a verdict, as on every face).
+      assert.deepEqual([d.allow, d.code], [false, 'NOT_SIGNED']);
       const broken: LocalTrustStore = { ...storeOf(c), info: async () => { throw new OcitrustError('STORAGE_UNAVAILABLE', 'database down'); } };
       const b = await createEnforcer({ trust: broken, registry: reg, registryName: REG, clock: c.clock }).decide(ctxOf(img.manifest, 'v1'));
       assert.equal(b.allow, false);
@@ -227,12 +231,13 @@ describe('createEnforcer', () => {
       assert.equal((await e.decide(ctxOf(img.manifest, 'v1'))).allow, true);
     });
 
-    it('refuses a manifest that does not parse in an enforced repository', async () => {
+    it('refuses a manifest that does not parse in an enforced repository (the upstream\'s bad answer: could not verify)', async () => {
       const { e } = await setup();
       const bytes = new TextEncoder().encode('{"schemaVersion": 1}');
       const d = await e.decide({ repository: NAME, path: 'team/app', reference: 'v1', digest: `sha256:${'0'.repeat(64)}`, manifestBytes: bytes, mediaType: 'application/vnd.docker.distribution.manifest.v1+json' });
       assert.equal(d.allow, false);
-      assert.match(d.code!, /^MANIFEST_/);
+      assert.equal(d.code, 'PROXY_VERIFY_UNAVAILABLE');
+      assert.match(d.reason!, /^could not verify \((REGISTRY_BAD_RESPONSE|MANIFEST_[A-Z_]+): /);
     });
   });
 

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { VerificationCache, verificationCacheKey, cachingVerifyImage } from '../../../hook/cache.js';
+// The gate's verdict cache (lib/gate/verdict-cache.ts): TTLs, negative TTL, LRU bound,
+// single-flight, and its keys. How the gate keys real checks is in gate.test.ts.
+import { VerificationCache, verificationCacheKey } from '../../../lib/gate/verdict-cache.js';
 import type { VerifyResultLike } from '../../../hook/admission.js';
-import { parsePolicy, resolvePolicy, type ImageRuleOptions } from '../../../lib/policy/index.js';
-import { parseReference, type ImageReference } from '../../../lib/reference.js';
 import { isOcitrustError } from '../../../lib/errors/index.js';
 import type { Clock } from '../../../lib/clock.js';
 
@@ -109,68 +109,5 @@ describe('verificationCacheKey', () => {
       assert.notEqual(verificationCacheKey({ ...base, ...change }), k, JSON.stringify(change));
     }
     assert.equal(verificationCacheKey({ ...base, trustVersion: '7' }), k);
-  });
-});
-
-describe('cachingVerifyImage', () => {
-  const policy = parsePolicy('version: 1\nrules:\n  - {name: plain, images: ["registry.example.com/plain/*"]}\n  - {name: bound, images: ["registry.example.com/bound/*"], bindTag: true}\n');
-  const opts = (repo: string): ImageRuleOptions => {
-    const r = resolvePolicy(policy, repo);
-    assert.ok(r.kind === 'rule');
-    return r.options;
-  };
-
-  function setup(tags: Record<string, string>) {
-    const cache = new VerificationCache<VerifyResultLike>();
-    const verified: string[] = [];
-    let resolves = 0;
-    let trust = 1;
-    const verifyImage = cachingVerifyImage({
-      cache,
-      resolveDigest: async (ref) => {
-        resolves++;
-        const d = tags[`${ref.repository}:${ref.tag}`];
-        if (!d) throw new Error('manifest unknown');
-        return d;
-      },
-      trustVersion: async () => trust,
-      verify: async (ref: ImageReference) => {
-        verified.push(`${ref.repository}${ref.tag ? ':' + ref.tag : ''}@${ref.digest}`);
-        return ok(ref.digest as string);
-      },
-    });
-    return { cache, verified, verifyImage, get resolves() { return resolves; }, bumpTrust: () => void trust++ };
-  }
-
-  it('verifies the digest a tag resolves to, once per digest; tags sharing a digest share the entry unless tags are bound', async () => {
-    const s = setup({
-      'registry.example.com/plain/app:v1': D('1'),
-      'registry.example.com/plain/app:stable': D('1'),
-      'registry.example.com/bound/app:v1': D('2'),
-      'registry.example.com/bound/app:stable': D('2'),
-    });
-    const v = (r: string) => s.verifyImage(parseReference(r), opts(parseReference(r).repository));
-    assert.deepEqual(await v('registry.example.com/plain/app:v1'), ok(D('1')));
-    await v('registry.example.com/plain/app:stable');
-    await v('registry.example.com/bound/app:v1');
-    await v('registry.example.com/bound/app:stable');
-    assert.deepEqual(s.verified, [
-      `registry.example.com/plain/app:v1@${D('1')}`,
-      `registry.example.com/bound/app:v1@${D('2')}`,
-      `registry.example.com/bound/app:stable@${D('2')}`,
-    ]);
-    assert.equal(s.resolves, 4, 'tags are always resolved (they move)');
-  });
-
-  it('skips resolution for digest references and re-verifies after a trust-metadata update', async () => {
-    const s = setup({});
-    const ref = parseReference(`registry.example.com/plain/app@${D('3')}`);
-    await s.verifyImage(ref, opts(ref.repository));
-    await s.verifyImage(ref, opts(ref.repository));
-    assert.equal(s.resolves, 0);
-    assert.equal(s.verified.length, 1);
-    s.bumpTrust();
-    await s.verifyImage(ref, opts(ref.repository));
-    assert.equal(s.verified.length, 2);
   });
 });
