@@ -32,6 +32,9 @@ import { signImage } from './sign.js';
 import { openCollection } from './trust.js';
 import { verifyReference } from './verify.js';
 
+/** Signatures written at once (registry round trips dominate; the manifests differ). */
+const SIGN_CONCURRENCY = 8;
+
 /** Options of {@link importNotary}. */
 export interface ImportNotaryOptions {
   /** The repository (normalized), which names the collection and, by default, the GUN. */
@@ -189,16 +192,33 @@ export async function importNotary(ctx: AdminContext, o: ImportNotaryOptions): P
   }
   const ref = parseReference(o.repository, { defaultTag: false });
   const planned: { tag: string; digest: string; roles: string[] }[] = [];
-  for (const [tag, e] of [...byTag].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  const sortedTags = [...byTag].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // The manifests are fetched 8 at a time, then judged in tag order (a stable report).
+  const fetched = new Map<string, Promise<Awaited<ReturnType<RegistryClient['getManifest']>>>>();
+  let nextFetch = 0;
+  const prefetch = (): void => {
+    while (nextFetch < sortedTags.length && fetched.size - countSettled < SIGN_CONCURRENCY) {
+      const tag = sortedTags[nextFetch++]![0];
+      const p = o.registry.getManifest(ref, tag);
+      p.catch(() => undefined);
+      fetched.set(tag, p);
+    }
+  };
+  let countSettled = 0;
+  for (const [tag, e] of sortedTags) {
+    prefetch();
     let m;
     try {
-      m = await o.registry.getManifest(ref, tag);
+      m = await fetched.get(tag)!;
     } catch (err) {
       if (isOcitrustError(err, 'MANIFEST_NOT_FOUND')) {
         for (const role of e.roles) skipped.push({ tag, role, reason: 'missing-from-registry', detail: `${o.repository}:${tag} is not in the registry` });
         continue;
       }
       throw err;
+    }
+    finally {
+      countSettled++;
     }
     const sha = createHash('sha256').update(m.bytes).digest('hex');
     if (sha !== e.sha256 || m.bytes.length !== e.length) {
@@ -252,10 +272,10 @@ export async function importNotary(ctx: AdminContext, o: ImportNotaryOptions): P
   const signersChanged = !exists || !sameSigners(trust!.refresh.metadata.targets.signed, signers);
   const done = new Set<string>();
   if (exists && !signersChanged) {
-    for (const s of signing) {
+    await inPool(signing, SIGN_CONCURRENCY, async (s) => {
       const v = await verifyReference({ reference: `${o.repository}:${s.tag}@${s.digest}`, registry: o.registry, trust: trust!.refresh.trusted, policy: { requiredRoles: { allOf: [s.role] } }, clock, repairIndex: false });
       if (v.verified) done.add(`${s.tag}\n${s.role}`);
-    }
+    });
   }
   const status = (tag: string): 'migrated' | 'already-migrated' | 'would-migrate' =>
     (tagRoles.get(tag) ?? []).every((r) => done.has(`${tag}\n${r}`)) ? 'already-migrated' : o.dryRun ? 'would-migrate' : 'migrated';
@@ -282,9 +302,30 @@ export async function importNotary(ctx: AdminContext, o: ImportNotaryOptions): P
   } else if (signersChanged) {
     await publishTargetsChange(ctx, o.repository, (t) => withSigners(t, signers));
   }
-  for (const s of signing) {
-    if (done.has(`${s.tag}\n${s.role}`)) continue;
-    await signImage({ reference: `${o.repository}:${s.tag}@${s.digest}`, registry: o.registry, signer: s.signers, role: s.role, clock });
-  }
+  // Tags in parallel (each its own manifest and referrers), a tag's roles one after the other
+  // (on a registry without the referrers API they share the digest's fallback index).
+  const byDigest = new Map<string, typeof signing>();
+  for (const s of signing) if (!done.has(`${s.tag}\n${s.role}`)) byDigest.set(s.digest, [...(byDigest.get(s.digest) ?? []), s]);
+  await inPool([...byDigest.values()], SIGN_CONCURRENCY, async (job) => {
+    for (const s of job) await signImage({ reference: `${o.repository}:${s.tag}@${s.digest}`, registry: o.registry, signer: s.signers, role: s.role, clock });
+  });
   return report(created, newKeys);
+}
+
+/** Runs `fn` over `items`, `n` at a time; the first error stops taking new items and is thrown. */
+async function inPool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }
