@@ -36,6 +36,8 @@ export interface NotarySigningKey {
   readonly role: string | undefined;
   readonly fingerprint: string;
   readonly signer: EcdsaP256Signer;
+  /** The key as an unencrypted PKCS#8 PEM (for `--keep-root-key`: moved into ocitrust's key store, encrypted again there). */
+  pkcs8Pem(): string;
 }
 
 async function walk(dir: string, depth: number, out: string[]): Promise<void> {
@@ -111,7 +113,7 @@ export function decryptNotaryKey(k: NotaryKeyFile, passphrase: string): NotarySi
     throw new OcitrustError('PEM_UNSUPPORTED', `Notary key ${k.file}: expected an ECDSA P-256 key, got ${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` ${key.asymmetricKeyDetails.namedCurve}` : ''}`);
   }
   const signer = new EcdsaP256Signer(p256Scalar(key));
-  return { file: k.file, role: k.role, fingerprint: PublicKey.fromEcdsaP256(createPublicKey(key)).fingerprint, signer };
+  return { file: k.file, role: k.role, fingerprint: PublicKey.fromEcdsaP256(createPublicKey(key)).fingerprint, signer, pkcs8Pem: () => key.export({ format: 'pem', type: 'pkcs8' }).toString() };
 }
 
 /** True when `der` is one DER SEQUENCE spanning exactly the buffer (the envelope is intact). */

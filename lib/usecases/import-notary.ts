@@ -48,6 +48,12 @@ export interface ImportNotaryOptions {
   /** A Notary / docker trust dir whose `private/` keys sign the migrated tags. */
   readonly trustDir?: string;
   readonly dryRun?: boolean;
+  /**
+   * A new collection's root and targets keys are the Notary repository's (from `trustDir`),
+   * moved into the ocitrust key store: whoever pinned the Notary root key recognizes the new
+   * root's key. Without it new keys are generated.
+   */
+  readonly keepRootKey?: boolean;
   readonly registry: RegistryClient;
   readonly clock?: Clock;
   /**
@@ -69,7 +75,7 @@ export interface ImportReport {
   readonly dryRun: boolean;
   /** The Notary root the data was verified against: its root keys' fingerprints, and whether it was pinned or trusted on first use. */
   readonly notaryRoot: { readonly version: number; readonly rootKeys: readonly string[]; readonly firstUse: boolean };
-  readonly collection: { readonly created: boolean; readonly signersChanged: boolean; readonly newKeys: readonly string[] };
+  readonly collection: { readonly created: boolean; readonly signersChanged: boolean; readonly newKeys: readonly string[]; readonly keptNotaryKeys: readonly string[] };
   readonly signers: readonly { readonly name: string; readonly notaryRole: string; readonly keys: readonly string[]; readonly threshold: number; readonly skipped?: string }[];
   readonly tags: readonly { readonly tag: string; readonly digest: string; readonly roles: readonly string[]; readonly status: 'migrated' | 'already-migrated' | 'would-migrate' }[];
   readonly skipped: readonly { readonly tag: string; readonly role?: string; readonly reason: SkipReason; readonly detail: string }[];
@@ -241,6 +247,11 @@ export async function importNotary(ctx: AdminContext, o: ImportNotaryOptions): P
       if (wanted.has(k.fingerprint)) loaded.set(k.fingerprint, k);
     }
   }
+  let kept: { root: NotarySigningKey; targets: NotarySigningKey } | undefined;
+  if (o.keepRootKey) {
+    if (!o.trustDir) throw new OcitrustError('INVALID_ARGUMENT', 'keepRootKey: expected the Notary trust dir that holds the root and targets keys, got none');
+    kept = await notaryTopKeys(ctx, o.trustDir, gun, repo);
+  }
   const signing: { tag: string; digest: string; role: string; signers: Signer[] }[] = [];
   const tagRoles = new Map<string, string[]>();
   for (const p of planned) {
@@ -279,12 +290,12 @@ export async function importNotary(ctx: AdminContext, o: ImportNotaryOptions): P
   }
   const status = (tag: string): 'migrated' | 'already-migrated' | 'would-migrate' =>
     (tagRoles.get(tag) ?? []).every((r) => done.has(`${tag}\n${r}`)) ? 'already-migrated' : o.dryRun ? 'would-migrate' : 'migrated';
-  const report = (created: boolean, newKeys: string[]): ImportReport => ({
+  const report = (created: boolean, newKeys: string[], keptNotaryKeys: string[] = []): ImportReport => ({
     repository: o.repository,
     gun,
     dryRun: !!o.dryRun,
     notaryRoot: { version: repo.root.signed.version, rootKeys, firstUse },
-    collection: { created, signersChanged, newKeys },
+    collection: { created, signersChanged, newKeys, keptNotaryKeys },
     signers: signerReport,
     tags: [...tagRoles].map(([tag, roles]) => ({ tag, digest: signing.find((s) => s.tag === tag)!.digest, roles, status: status(tag) })),
     skipped,
@@ -294,8 +305,11 @@ export async function importNotary(ctx: AdminContext, o: ImportNotaryOptions): P
   // 4. Write: one publish of the signers, then the signatures not yet there.
   let created = false;
   const newKeys: string[] = [];
+  const keptNotaryKeys: string[] = [];
   if (!exists) {
-    const r = await initCollection(ctx, { collection: o.repository, targets: (t) => withSigners(t, signers) });
+    const names = kept ? { rootKey: await keepKey(ctx, kept.root, 'root'), targetsKey: await keepKey(ctx, kept.targets, 'targets') } : {};
+    if (names.rootKey) keptNotaryKeys.push(`root key ${names.rootKey}`, `targets key ${names.targetsKey}`);
+    const r = await initCollection(ctx, { collection: o.repository, ...names, targets: (t) => withSigners(t, signers) });
     created = true;
     if (r.rootKey.generated) newKeys.push(`root key ${r.rootKey.name}`);
     if (r.targetsKey.generated) newKeys.push(`targets key ${r.targetsKey.name}`);
@@ -309,7 +323,7 @@ export async function importNotary(ctx: AdminContext, o: ImportNotaryOptions): P
   await inPool([...byDigest.values()], SIGN_CONCURRENCY, async (job) => {
     for (const s of job) await signImage({ reference: `${o.repository}:${s.tag}@${s.digest}`, registry: o.registry, signer: s.signers, role: s.role, clock });
   });
-  return report(created, newKeys);
+  return report(created, newKeys, keptNotaryKeys);
 }
 
 /** Runs `fn` over `items`, `n` at a time; the first error stops taking new items and is thrown. */
@@ -328,4 +342,36 @@ async function inPool<T>(items: readonly T[], n: number, fn: (item: T) => Promis
     }
   };
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
+
+/**
+ * The Notary repository's root key (the one its root lists; files with `role: root`) and
+ * targets key (`role: targets`, this GUN), decrypted.
+ * @throws KEY_NOT_FOUND when either is not in the trust dir, KEY_PASSPHRASE_WRONG, PEM_*
+ */
+async function notaryTopKeys(ctx: AdminContext, trustDir: string, gun: string, repo: TrustedNotaryRepo): Promise<{ root: NotarySigningKey; targets: NotarySigningKey }> {
+  const want = (role: 'root' | 'targets') => new Set(repo.root.signed.roles[role].keyids.map((id) => repo.root.signed.keys.get(id)!.fingerprint));
+  const out: Partial<Record<'root' | 'targets', NotarySigningKey>> = {};
+  for (const f of await listNotaryKeyFiles(trustDir)) {
+    const role = f.role === 'root' || f.role === 'targets' ? f.role : undefined;
+    if (!role || out[role] || (role === 'targets' && f.gun !== undefined && f.gun !== gun)) continue;
+    const pass = f.label === 'ENCRYPTED PRIVATE KEY' ? await ctx.passphrase({ keyName: `notary-${role}`, role }) : '';
+    const k = decryptNotaryKey(f, pass);
+    if (want(role).has(k.fingerprint)) out[role] = k;
+  }
+  for (const role of ['root', 'targets'] as const) {
+    if (!out[role]) throw new OcitrustError('KEY_NOT_FOUND', `--keep-root-key: the Notary ${role} key of ${gun} is not in ${trustDir}/private (expected the key of fingerprint ${[...want(role)][0]?.slice(0, 16)}…)`);
+  }
+  return out as { root: NotarySigningKey; targets: NotarySigningKey };
+}
+
+/** The key store name of a kept Notary key: an existing entry with the same key, else a new import. */
+async function keepKey(ctx: AdminContext, k: NotarySigningKey, role: 'root' | 'targets'): Promise<string> {
+  for (const e of await ctx.keys.list()) {
+    if ((await ctx.keys.publicKey(e.name)).fingerprint === k.fingerprint) return e.name;
+  }
+  const name = `notary-${role}-${k.fingerprint.slice(0, 12)}`;
+  const pass = await ctx.passphrase({ keyName: name, role, confirm: true });
+  await ctx.keys.importPem(k.pkcs8Pem(), name, pass);
+  return name;
 }

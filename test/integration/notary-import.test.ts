@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { CliSession, failureCodes, startTrustServer, type TestTrustServer } from '../helpers/cli.js';
 import { dctMissing, startDct, NOTARY_PASSPHRASE, type DctSigner, type DctWorld, type PushedImage } from '../helpers/notary.js';
 import { makeImage } from '../helpers/oci-layout.js';
+import { readFileSync } from 'node:fs';
+import { PublicKey } from '../../lib/keys/key.js';
+import { parseNotaryPin } from '../../lib/notary/client.js';
 
 const skip = dctMissing() ?? false;
 
@@ -123,6 +126,28 @@ describe('trust import-notary (real Notary, registry, skopeo, trust server)', { 
     const v = await cli.run(['verify', '-o', 'json', `${w.gun('mig/bad')}:v1`]);
     assert.equal(v.code, 1);
     assert.ok(failureCodes(v).includes('NOT_SIGNED'), v.stdout);
+  });
+
+  it('--keep-root-key: the new collection\'s root and targets keys are the Notary ones', async () => {
+    await w.initRepo('mig/keep');
+    await w.addSigner('mig/keep', alice);
+    const i = await w.pushImage('mig/keep', 'v1');
+    await w.sign('mig/keep', 'v1', i, [alice]);
+    const env = { OCITRUST_ROOT_PASSPHRASE: NOTARY_PASSPHRASE, OCITRUST_TARGETS_PASSPHRASE: NOTARY_PASSPHRASE };
+    const r = await cli.run([...args('mig/keep', '--notary-trust-dir', w.owner.trustDir, '--keep-root-key'), '-o', 'json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.collection.created, true);
+    assert.deepEqual(j.collection.newKeys, []);
+    assert.equal(j.collection.keptNotaryKeys.length, 2);
+    // The collection's root is signed by the Notary root key: the pinned certificate's key.
+    const exported = await cli.run(['root', 'export', w.gun('mig/keep')], { env });
+    assert.equal(exported.code, 0, exported.stderr);
+    const root = JSON.parse(exported.stdout);
+    const rootKeys = root.signed.roles.root.keyids.map((id: string) => PublicKey.fromJSON(root.signed.keys[id]).fingerprint);
+    assert.deepEqual(rootKeys, [parseNotaryPin(readFileSync(w.rootCertFile('mig/keep'))).fingerprint]);
+    // Without the trust dir the flag is a usage error.
+    assert.equal((await cli.run([...args('mig/keep', '--keep-root-key')])).code, 2);
   });
 
   it('without --root the first use needs --yes and prints the root key fingerprints', async () => {
