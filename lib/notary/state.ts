@@ -28,12 +28,17 @@ export interface NotaryStateStore {
 /** Most state files' size read back (a root plus versions). */
 const MAX_STATE_BYTES = 1024 * 1024;
 
-/** The state in this process's memory (services). */
+/** Most repositories whose state a service keeps (the oldest is forgotten: it starts again from the pin). */
+const MAX_MEMORY_STATES = 10_000;
+
+/** The state in this process's memory (services), bounded to {@link MAX_MEMORY_STATES} repositories. */
 export function memoryStateStore(map: Map<string, NotaryState> = new Map()): NotaryStateStore {
   return {
     load: async (key) => map.get(key),
     save: async (key, state) => {
+      map.delete(key);
       map.set(key, state);
+      if (map.size > MAX_MEMORY_STATES) map.delete(map.keys().next().value!);
     },
   };
 }
