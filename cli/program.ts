@@ -65,6 +65,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
   // Adds `trust server webhook …` to the server command (registered right after it).
   ['server', () => import('./commands/server-webhook.js')],
   ['verify-manifests', () => import('./commands/verify-manifests.js')],
+  ['import-notary', () => import('./commands/import-notary.js')],
   ['login', () => import('./commands/login.js')],
   ['logout', () => import('./commands/logout.js')],
   ['whoami', () => import('./commands/whoami.js')],

@@ -58,6 +58,11 @@ export interface VerifyOneOptions {
   readonly collection?: string;
   /** `--offline`: verify against the persisted trust data without contacting the trust server. */
   readonly offline?: boolean;
+  /**
+   * `--notary-server URL --root FILE`: verify Docker Content Trust (Notary v1) signatures
+   * instead of ocitrust's (a `notaryV1` rule block, validated by its scheme).
+   */
+  readonly notaryV1?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -71,6 +76,8 @@ export async function verifyOne(ctx: CliContext, image: string | ImageReference,
   const gate = createGate({
     registry: await ctx.registry(),
     cache: false,
+    // Schemes (Notary v1) persist their rollback state in this home, like ocitrust's trust state.
+    schemeEnv: { home: ctx.home.dir, ...(o.offline ? { offline: true } : {}) },
     // The CLI's user owns the registry: repair a fallback index that lost entries (DESIGN §4).
     repairIndex: true,
     ...(o.policyFile ? { policy: o.policyFile } : {}),
@@ -111,6 +118,7 @@ function commandLineRule(ref: ImageReference, o: VerifyOneOptions): ImageRuleOpt
     collection = o.collection ?? original;
     verify = { ...verify, identityRemap: { from: ref.repository, to: original } };
   }
+  if (o.notaryV1) return { rule: '', policyRevision: '', collection, verify, schemes: { notaryV1: o.notaryV1 }, ocitrust: false };
   return { rule: '', policyRevision: '', collection, verify };
 }
 

@@ -26,6 +26,9 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--mirror-of <repo>', 'the images are copies of <repo>: verify them against its collection and signatures')
       .option('--collection <name>', 'trust collection (default: the image\'s repository; e.g. a prefix collection)')
       .option('--concurrency <n>', `images verified at once (default ${DEFAULT_CONCURRENCY})`, intOption('--concurrency', 1))
+      .option('--notary-server <url>', 'verify Docker Content Trust (Notary v1) signatures from this Notary server instead of ocitrust\'s; needs --root (the repository\'s root certificate or root.json)')
+      .option('--notary-delegation <name>', 'with --notary-server: this delegation must have signed the tag (repeatable; default targets/releases, as docker signs)', collect)
+      .option('--notary-ca <file>', 'with --notary-server: the CA certificate(s) of the Notary server\'s TLS certificate (PEM)')
       .option('--offline', 'do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired (docs/failure-modes.md)')
       .action(
         kit.action(async (ctx: CliContext, opts, images: string[]) => {
@@ -42,11 +45,13 @@ export function register(program: Command, kit: CommandKit): void {
             const { loadPolicyFile } = await import('../../lib/policy/load.js');
             policyFile = await loadPolicyFile(ctx.path(opts.policy as string));
           }
-          const root = opts.root ? await ctx.readInput(opts.root as string, 'root file') : undefined;
+          const notaryV1 = opts.notaryServer ? await notaryRule(ctx, opts) : undefined;
+          if (!opts.notaryServer && (opts.notaryDelegation || opts.notaryCa)) throw new OcitrustError('CLI_USAGE', '--notary-delegation and --notary-ca need --notary-server');
+          const root = opts.root && !notaryV1 ? await ctx.readInput(opts.root as string, 'root file') : undefined;
           const platform = opts.platform ? parsePlatform(opts.platform as string) : undefined;
           const outcomes: ImageOutcome[] = [];
           const bar = progressBar(ctx.io, 'verifying', ctx.out.quiet || images.length < 3);
-          const one: VerifyOneOptions = { ...(policyFile ? { policyFile } : { flags }), ...(root ? { root } : {}), ...(platform ? { platform } : {}), ...(opts.mirrorOf ? { mirrorOf: opts.mirrorOf as string } : {}), ...(opts.collection ? { collection: ctx.repository(opts.collection as string) } : {}), ...(opts.offline ? { offline: true } : {}) };
+          const one: VerifyOneOptions = { ...(policyFile ? { policyFile } : { flags }), ...(root ? { root } : {}), ...(platform ? { platform } : {}), ...(opts.mirrorOf ? { mirrorOf: opts.mirrorOf as string } : {}), ...(opts.collection ? { collection: ctx.repository(opts.collection as string) } : {}), ...(opts.offline ? { offline: true } : {}), ...(notaryV1 ? { notaryV1 } : {}) };
           let done = 0;
           try {
             // Results keep the command line's order; the trust metadata of a collection is
@@ -76,5 +81,23 @@ export function register(program: Command, kit: CommandKit): void {
     'trust verify registry.example.com/app:v1',
     'trust verify -o json --policy policy.yaml registry.example.com/app@sha256:…',
     'trust verify --mirror-of registry.example.com/app mirror.example.com/app:v1',
+    'trust verify --notary-server https://notary.example.com --root team-app-root.crt registry.example.com/team/app:v1',
   );
+}
+
+/** The `notaryV1` rule block the --notary-* flags make, validated by the scheme like a policy's. */
+async function notaryRule(ctx: CliContext, opts: Record<string, any>): Promise<Record<string, unknown>> {
+  if (!opts.root) throw new OcitrustError('CLI_USAGE', '--notary-server needs --root: the Notary repository\'s root certificate or root.json (Notary v1 data is never trusted on first use)');
+  if (opts.policy || opts.mirrorOf || opts.require || opts.bindTag) throw new OcitrustError('CLI_USAGE', '--notary-server verifies Notary v1 signatures alone; do not combine it with --policy, --mirror-of, --require or --bind-tag');
+  const { notaryV1Scheme } = await import('../../lib/notary/scheme.js');
+  const raw = {
+    server: opts.notaryServer as string,
+    root: ctx.path(opts.root as string),
+    ...(opts.notaryDelegation ? { requiredDelegations: opts.notaryDelegation as string[] } : {}),
+    ...(opts.notaryCa ? { ca: ctx.path(opts.notaryCa as string) } : {}),
+  };
+  const problems: string[] = [];
+  const config = notaryV1Scheme.validate(raw, '', { add: (ptr, m) => problems.push(`${ptr.replace(/^\//, '--').replace('requiredDelegations', 'notary-delegation').replace('server', 'notary-server')}: ${m}`) });
+  if (!config) throw new OcitrustError('CLI_USAGE', problems.join('; '));
+  return config as unknown as Record<string, unknown>;
 }

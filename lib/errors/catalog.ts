@@ -4,6 +4,7 @@ import { cryptoCodes } from './codes/crypto.js';
 import { keysCodes } from './codes/keys.js';
 import { metadataCodes } from './codes/metadata.js';
 import { tufCodes } from './codes/tuf.js';
+import { notaryCodes } from './codes/notary.js';
 import { statementsCodes } from './codes/statements.js';
 import { verifyCodes } from './codes/verify.js';
 import { policyCodes } from './codes/policy.js';
@@ -21,6 +22,7 @@ export const AREAS = {
   keys: keysCodes,
   metadata: metadataCodes,
   tuf: tufCodes,
+  notary: notaryCodes,
   statements: statementsCodes,
   verify: verifyCodes,
   policy: policyCodes,

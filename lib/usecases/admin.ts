@@ -114,7 +114,13 @@ export interface InitResult {
  */
 export async function initCollection(
   ctx: AdminContext,
-  o: { collection: string; rootKey?: string; targetsKey?: string },
+  o: {
+    collection: string;
+    rootKey?: string;
+    targetsKey?: string;
+    /** Edits targets v1 before it is signed (delegations published with the collection in one step: `trust import-notary`). */
+    targets?: (t: Targets) => Targets;
+  },
 ): Promise<InitResult> {
   checkAdmin(ctx, o, o?.collection);
   const clock = ctx.clock ?? systemClock;
@@ -142,7 +148,7 @@ export async function initCollection(
     }),
     [rootSigner],
   );
-  const targets = await signAll(newTargets({ clock }), [targetsSigner]);
+  const targets = await signAll(o.targets ? o.targets(newTargets({ clock })) : newTargets({ clock }), [targetsSigner]);
   const published = await ctx.server.publish(o.collection, { root: root.toJSON(), targets: targets.toJSON() });
   // We built this root ourselves: pin it (not TOFU), then load the server's state into the cache.
   await pinRoot(ctx.home, o.collection, root.toBytes(), 'init', ctx.server.baseUrl, clock);
