@@ -105,9 +105,29 @@ function checkChain(bundle: Bundle): string | undefined {
   const certs = vm.x509CertificateChain.certificates;
   if (certs.length === 0) return 'expected a certificate chain with a leaf, got an empty chain';
   if (certs.length > MAX_CHAIN_CERTIFICATES) return `expected at most ${MAX_CHAIN_CERTIFICATES} certificates in the chain, got ${certs.length}`;
+  if (new Set(certs.map((c) => Buffer.from(c.rawBytes).toString('base64'))).size !== certs.length) return 'expected a certificate chain without repeats, got a certificate twice (a loop)';
   for (const c of certs) {
     const cert = X509Certificate.parse(Buffer.from(c.rawBytes));
     if (cert.subject.equals(cert.issuer) && cert.verify()) return 'expected a chain without a root certificate (the trust root provides it), got a self-signed certificate in the bundle';
+  }
+  return undefined;
+}
+
+/**
+ * An inclusion proof's `rootHash` and `treeSize` must be the ones its signed checkpoint states.
+ * @sigstore/verify checks the Merkle path against the checkpoint alone and never reads the
+ * proof's own copies, so a bundle whose copies disagree would verify (found by the fuzz test);
+ * such a bundle is inconsistent and is refused, as sigstore-go does.
+ */
+function checkProofAgainstCheckpoint(bundle: Bundle): string | undefined {
+  for (const e of bundle.verificationMaterial.tlogEntries) {
+    const proof = e.inclusionProof;
+    if (!proof) continue;
+    const lines = (proof.checkpoint?.envelope ?? '').split('\n');
+    const size = lines[1] ?? '';
+    const root = Buffer.from(lines[2] ?? '', 'base64');
+    if (size !== String(proof.treeSize)) return `expected the inclusion proof's treeSize to be its checkpoint's ${JSON.stringify(size)}, got ${String(proof.treeSize)}`;
+    if (!root.equals(Buffer.from(proof.rootHash))) return 'expected the inclusion proof\'s rootHash to be its checkpoint\'s root hash, got another';
   }
   return undefined;
 }
@@ -145,6 +165,8 @@ export function verifyBundle(bytes: Uint8Array, subject: BundleSubject, trust: C
   try {
     const chain = checkChain(bundle);
     if (chain) return { ok: false, code: 'SIGSTORE_CERTIFICATE_INVALID', message: chain };
+    const proof = checkProofAgainstCheckpoint(bundle);
+    if (proof) return { ok: false, code: 'SIGSTORE_TLOG_INVALID', message: proof };
     entity = toSignedEntity(bundle, subject.bytes ? Buffer.from(subject.bytes) : undefined);
     if (bundle.content.$case === 'dsseEnvelope') entity = withPaeDigest(entity, bundle.content.dsseEnvelope);
   } catch (e) {

@@ -6,5 +6,5 @@ export { cosignScheme, verifyCosign, cosignSignatureTag, COSIGN_FORMAT, BUNDLE_F
 export { validateCosignConfig, type CosignConfig } from './config.js';
 export { verifyBundle, parseBundle, BUNDLE_ARTIFACT_TYPE, BUNDLE_MEDIA_TYPES, MAX_BUNDLE_BYTES } from './bundle.js';
 export { readSimpleSignature, checkReference, SIMPLE_SIGNING_MEDIA_TYPE, SIGNATURE_ANNOTATION, type ReferenceMatch } from './simple-signing.js';
-export { loadTrust, parseTrustedRoot, type CosignTrust, type TrustFiles } from './trust.js';
+export { loadTrust, loadPublicKey, parseTrustedRoot, type CosignTrust, type TrustFiles } from './trust.js';
 export { verifyEntity, type EntityVerdict, type SignerPolicy, type TrustedIdentity } from './verify-entity.js';
