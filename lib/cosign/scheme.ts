@@ -215,7 +215,9 @@ export async function verifyCosign(config: CosignConfig, input: SchemeInput): Pr
   if (!verified && ctx.failures.length === 0) {
     fail(ctx, 'COSIGN_NO_SIGNATURES', `expected a cosign signature (${cosignSignatureTag(input.digest)}) or a Sigstore bundle referrer for ${input.digest}, got none`);
   }
-  return { verified, signatures: ctx.signatures, failures: ctx.failures, cacheKey: 'static' };
+  // No cacheKey: the verdict also depends on what the registry holds now and, for a certificate
+  // without a timestamp, on the current time, not on the policy's files alone.
+  return { verified, signatures: ctx.signatures, failures: ctx.failures };
 }
 
 /** The scheme registered in lib/schemes (policy key `cosign`). */
