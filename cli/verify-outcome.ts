@@ -17,11 +17,31 @@ export interface VerifyJson {
   reference: string;
   digest: string;
   verified: boolean;
-  signatures: { role: string; keyid: string; signedAt: string }[];
+  signatures: SignatureJson[];
   failures: { code: string; message: string }[];
   children?: (VerifyJson & { platform?: string })[];
   /** With --policy: the rule's mode when it is not enforce (`warn`, `skip`), or `unmatched`. */
   policy?: { rule?: string; mode: 'enforce' | 'warn' | 'skip' | 'unmatched-allow' | 'deny' };
+}
+
+/**
+ * One signature that counted. `format` is `ocitrust` for our own, else the scheme's (`cosign`,
+ * `sigstore-bundle`, `notation`, `notary-v1`); `identity` names a certificate signer.
+ */
+export interface SignatureJson {
+  role: string;
+  keyid: string;
+  signedAt: string;
+  format: string;
+  identity?: { subject?: string; issuer?: string };
+}
+
+/** A signature for the text output: `role (key, time)`, or `format subject (issuer, time)` for certificates. */
+export function describeSignature(x: SignatureJson): string {
+  const when = x.signedAt || 'no time';
+  if (x.format === 'ocitrust') return `${x.role} (${x.keyid.slice(0, 12)}, ${when})`;
+  if (x.identity?.subject !== undefined) return `${x.format} ${x.identity.subject}${x.identity.issuer ? ` from ${x.identity.issuer}` : ''} (${when})`;
+  return `${x.format} key ${x.keyid.slice(0, 12)} (${when})`;
 }
 
 /** What one image came to: its JSON entry and how it bears on the exit code. */
@@ -37,7 +57,7 @@ export function toJson(r: ReferenceVerification): VerifyJson {
     reference: r.reference,
     digest: r.digest,
     verified: r.verified,
-    signatures: r.signatures.map((s) => ({ role: s.role, keyid: s.keyid, signedAt: s.signedAt })),
+    signatures: r.signatures.map((s) => ({ role: s.role, keyid: s.keyid, signedAt: s.signedAt, format: s.format ?? 'ocitrust', ...(s.identity ? { identity: { ...s.identity } } : {}) })),
     failures: r.failures.map((f) => ({ code: f.code, message: f.message })),
     ...(r.children ? { children: r.children.map((c) => ({ ...toJson(c), ...(c.platform ? { platform: formatPlatform(c.platform) } : {}) })) } : {}),
   };
@@ -159,7 +179,7 @@ export function describeOutcome(o: ImageOutcome, s: Style, verbose: boolean): st
     return lines.join('\n');
   }
   if (j.verified) {
-    const who = j.signatures.map((x) => `${x.role} (${x.keyid.slice(0, 12)}, ${x.signedAt || 'no time'})`).join(', ');
+    const who = j.signatures.map(describeSignature).join(', ');
     lines.push(`${s.green('✓')} ${name}  ${s.green('verified')}  ${who}`);
   } else {
     const why = mainReason(j.failures);
@@ -172,7 +192,7 @@ export function describeOutcome(o: ImageOutcome, s: Style, verbose: boolean): st
   }
   for (const c of j.children ?? []) {
     const label = c.platform ?? c.digest;
-    if (c.verified) lines.push(`    ${s.green('✓')} ${label} ${c.digest}  signed by ${c.signatures.map((x) => x.role).join(', ')}`);
+    if (c.verified) lines.push(`    ${s.green('✓')} ${label} ${c.digest}  signed by ${c.signatures.map((x) => (x.format === 'ocitrust' ? x.role : describeSignature(x))).join(', ')}`);
     else lines.push(`    ${s.red('✗')} ${label} ${c.digest}  ${mainReason(c.failures)?.code ?? 'not verified'}`);
   }
   return lines.join('\n');

@@ -43,6 +43,15 @@ export function register(program: Command, kit: CommandKit): void {
           const s = ctx.out.style;
           let text = `${s.bold('Image')}  ${i.reference}\n${s.bold('Type')}   ${i.mediaType} (${i.size} bytes)\n\n`;
           text += i.signatures.length === 0 ? 'No signatures.\n' : table([['SIGNATURE', 'SIGNER', 'KEY', 'SIGNED AT', 'STATUS'], ...sigRows(i.signatures)]);
+          if (i.otherSignatures.length > 0) {
+            text += `\n${s.bold('Other formats')} (as they claim; a policy rule decides whether they count: trust verify --policy)\n`;
+            text += table([['FORMAT', 'ARTIFACT', 'SIGNER', 'LOGGED AT'], ...i.otherSignatures.map((x) => [
+              x.format,
+              `${x.manifestDigest.slice(0, 19)}…`,
+              x.problem ? `unreadable: ${x.problem}` : x.identity?.subject ? `${x.identity.subject}${x.identity.issuer ? ` (${x.identity.issuer})` : ''}` : x.keyHint ? `key ${x.keyHint}` : 'key',
+              x.loggedAt ?? '',
+            ])]);
+          }
           for (const c of i.children ?? []) {
             text += `\n${s.bold(c.platform ? formatPlatform(c.platform) : 'child')} ${c.digest}\n`;
             text += c.signatures.length === 0 ? '  no signatures\n' : table([['SIGNATURE', 'SIGNER', 'KEY', 'SIGNED AT', 'STATUS'], ...sigRows(c.signatures)]);

@@ -14,6 +14,7 @@ import { serverCodes } from './codes/server.js';
 import { cliCodes } from './codes/cli.js';
 import { hookCodes } from './codes/hook.js';
 import { webhooksCodes } from './codes/webhooks.js';
+import { sigstoreCodes } from './codes/sigstore.js';
 
 /** Every area's table, in the order docs/errors.md lists them. */
 export const AREAS = {
@@ -32,6 +33,7 @@ export const AREAS = {
   cli: cliCodes,
   hook: hookCodes,
   webhooks: webhooksCodes,
+  sigstore: sigstoreCodes,
 } as const;
 
 type Areas = typeof AREAS;

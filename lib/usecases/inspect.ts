@@ -17,6 +17,7 @@ import { parseStatement } from '../statements/statement.js';
 import { verifyImage } from '../verify/verifier.js';
 import type { VerifyFailure } from '../verify/result.js';
 import { Root } from '../metadata/root.js';
+import { findCosignSignatures, type FoundSignature } from '../cosign/describe.js';
 import { Targets } from '../metadata/targets.js';
 import { trustViewFromTargets } from '../metadata/trust-view.js';
 import { childManifests } from './verify.js';
@@ -53,6 +54,11 @@ export interface Inspection {
   readonly mediaType: string;
   readonly size: number;
   readonly signatures: readonly InspectedSignature[];
+  /**
+   * Signatures in other formats found for the image (cosign `.sig` layers, Sigstore bundle
+   * referrers), as they claim: whether one counts needs a policy rule (`trust verify --policy`).
+   */
+  readonly otherSignatures: readonly FoundSignature[];
   readonly children?: readonly { readonly digest: string; readonly mediaType: string; readonly size: number; readonly platform?: Platform; readonly signatures: readonly InspectedSignature[] }[];
   readonly trust: {
     readonly collection: string;
@@ -128,6 +134,7 @@ export async function inspectReference(o: InspectOptions): Promise<Inspection> {
   };
 
   const signatures = await signaturesOf(top.digest, top.mediaType, top.size, ref.tag);
+  const otherSignatures = await findCosignSignatures(o.registry, ref, top.digest);
   let children: NonNullable<Inspection['children']>[number][] | undefined;
   if (isIndex(top.manifest)) {
     children = [];
@@ -149,6 +156,7 @@ export async function inspectReference(o: InspectOptions): Promise<Inspection> {
     mediaType: top.mediaType,
     size: top.size,
     signatures,
+    otherSignatures,
     ...(children ? { children } : {}),
     trust: {
       collection: o.collection,

@@ -95,7 +95,8 @@ describe('trust CLI on docker-registry (tag fallback) and a trust server', { ski
     assert.equal(r.verified, true);
     assert.deepEqual(r.failures, []);
     assert.equal(r.signatures.length, 1);
-    assert.deepEqual(Object.keys(r.signatures[0]), ['role', 'keyid', 'signedAt']);
+    assert.deepEqual(Object.keys(r.signatures[0]), ['role', 'keyid', 'signedAt', 'format']);
+    assert.equal(r.signatures[0].format, 'ocitrust');
     assert.equal(r.signatures[0].role, 'alice');
     assert.equal(r.signatures[0].keyid, aliceKeyid);
     assert.match(r.signatures[0].signedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
