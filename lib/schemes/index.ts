@@ -4,12 +4,13 @@
  * are the built-in requirement (`ocitrust:`), verified by lib/verify.
  */
 import type { SignatureScheme } from './types.js';
+import { notationScheme } from '../notation/scheme.js';
 
 export type { SchemeEnv, SchemeInput, SchemeProblems, SchemeVerification, SignatureScheme } from './types.js';
 export { combineRequirements, type Requirement, type RequirementOutcome } from './combine.js';
 
 /** Every scheme, in the order they are verified and reported. */
-export const SCHEMES: readonly SignatureScheme[] = Object.freeze([]);
+export const SCHEMES: readonly SignatureScheme[] = Object.freeze([notationScheme as SignatureScheme]);
 
 /** The scheme a policy key names, if any. */
 export function schemeFor(key: string, schemes: readonly SignatureScheme[] = SCHEMES): SignatureScheme | undefined {
