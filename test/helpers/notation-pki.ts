@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, createPrivateKey, sign as cryptoSign, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { encode as cborEncode, Tag } from 'cbor2';
 import { join } from 'node:path';
 
 /** A certificate with its key. */
@@ -144,6 +145,32 @@ export function signJws(s: JwsSpec): Uint8Array {
     signature: b64u(sig),
   };
   return new TextEncoder().encode(JSON.stringify(env));
+}
+
+/** A Notation COSE_Sign1 envelope (ES256), signed with node:crypto over the RFC 9052 Sig_structure. */
+export function signCose(s: JwsSpec): Uint8Array {
+  const scheme = s.signingScheme ?? 'notary.x509';
+  const timeKey = scheme === 'notary.x509.signingAuthority' ? 'io.cncf.notary.authenticSigningTime' : 'io.cncf.notary.signingTime';
+  const crit = ['io.cncf.notary.signingScheme', ...(scheme === 'notary.x509.signingAuthority' ? [timeKey] : []), ...(s.expiry ? ['io.cncf.notary.expiry'] : []), ...(s.extraCrit ?? [])];
+  const ph = new Map<unknown, unknown>([
+    [1, -7],
+    [2, crit],
+    [3, 'application/vnd.cncf.notary.payload.v1+json'],
+    ['io.cncf.notary.signingScheme', scheme],
+    // cbor2 writes a Date as tag 1 (epoch seconds), the spec's encoding of the time headers.
+    [timeKey, new Date(Math.floor((s.signingTime ?? new Date()).getTime() / 1000) * 1000)],
+    ...(s.expiry ? [['io.cncf.notary.expiry', new Date(Math.floor(s.expiry.getTime() / 1000) * 1000)] as [unknown, unknown]] : []),
+    ...Object.entries(s.extra ?? {}),
+  ]);
+  const protectedBytes = cborEncode(ph);
+  const payload = new TextEncoder().encode(JSON.stringify({ targetArtifact: s.target }));
+  const toSign = cborEncode(['Signature1', protectedBytes, new Uint8Array(0), payload]);
+  const sig = new Uint8Array(cryptoSign('sha256', toSign, { key: createPrivateKey(s.signer.keyPem), dsaEncoding: 'ieee-p1363' }));
+  const unprotected = new Map<unknown, unknown>([
+    [33, [s.signer.der, ...(s.chain ?? [])].map((d) => new Uint8Array(d))],
+    ['io.cncf.notary.signingAgent', 'ocitrust-test/1.0'],
+  ]);
+  return cborEncode(new Tag(18, [protectedBytes, unprotected, payload, sig]));
 }
 
 /** SHA-256 thumbprints (hex) of a chain, for the signature manifest annotation. */

@@ -22,7 +22,7 @@ import { CliSession } from '../helpers/cli.js';
 import { testApp } from '../helpers/trust-server.js';
 import { podReview } from '../helpers/admission-review.js';
 import { closedPort } from '../helpers/faces-world.js';
-import { makePki, signJws, thumbprints, type Issued, type TestPki } from '../helpers/notation-pki.js';
+import { makePki, signCose, signJws, thumbprints, type Issued, type TestPki } from '../helpers/notation-pki.js';
 import { notationDir } from '../helpers/notation.js';
 import { pushNotationSignature } from '../helpers/notation-push.js';
 
@@ -53,10 +53,11 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
     return { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length };
   }
 
-  async function signed(host: string, path: string, tag: string, signer: Issued, root: Uint8Array, o: { expiry?: Date; target?: { mediaType: string; digest: string; size: number } } = {}) {
+  async function signed(host: string, path: string, tag: string, signer: Issued, root: Uint8Array, o: { expiry?: Date; target?: { mediaType: string; digest: string; size: number }; cose?: boolean; signingScheme?: string } = {}) {
     const subject = await push(host, path, tag);
-    const env = signJws({ target: o.target ?? subject, signer, chain: [root], ...(o.expiry ? { expiry: o.expiry } : {}) });
-    const r = await pushNotationSignature(client, parseReference(`${host}/${path}`), subject, env, { thumbprints: thumbprints([signer.der, root]) });
+    const spec = { target: o.target ?? subject, signer, chain: [root], ...(o.expiry ? { expiry: o.expiry } : {}), ...(o.signingScheme ? { signingScheme: o.signingScheme } : {}) };
+    const env = o.cose ? signCose(spec) : signJws(spec);
+    const r = await pushNotationSignature(client, parseReference(`${host}/${path}`), subject, env, { thumbprints: thumbprints([signer.der, root]), ...(o.cose ? { mediaType: 'application/cose' } : {}) });
     return { subject, api: r.api };
   }
 
@@ -78,9 +79,9 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
     const n = notationDir(
       [
         { name: 'audit', registryScopes: hosts.map((h) => `${h}/audit/app`), level: 'audit', trustStores: ['ca:partner'], trustedIdentities: ['*'] },
-        { name: 'partner', registryScopes: ['*'], trustStores: ['ca:partner'], trustedIdentities: ['x509.subject: C=US, ST=WA, O=ocitrust test, CN=release', 'x509.subject: C=US, ST=WA, O=ocitrust test, CN=leaked', 'x509.subject: C=US, ST=WA, O=ocitrust test, CN=unreachable'] },
+        { name: 'partner', registryScopes: ['*'], trustStores: ['ca:partner', 'signingAuthority:partner'], trustedIdentities: ['x509.subject: C=US, ST=WA, O=ocitrust test, CN=release', 'x509.subject: C=US, ST=WA, O=ocitrust test, CN=leaked', 'x509.subject: C=US, ST=WA, O=ocitrust test, CN=unreachable'] },
       ],
-      { 'ca:partner': [pki.root.der] },
+      { 'ca:partner': [pki.root.der], 'signingAuthority:partner': [pki.root.der] },
     );
     policyFile = join(n.dir, 'policy.yaml');
     writeFileSync(
@@ -92,6 +93,10 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
       const s = await signed(host, 'partner/app', 'signed', good, pki.root.der);
       assert.equal(s.api, host === embedded.host, `${via}: referrers API ${host === embedded.host ? 'expected' : 'not expected'}`);
       cases.push({ registry: via, image: `${host}/partner/app:signed`, expect: { decision: 'allow' } });
+      await signed(host, 'partner/app', 'cose', good, pki.root.der, { cose: true });
+      cases.push({ registry: via, image: `${host}/partner/app:cose`, expect: { decision: 'allow' } });
+      await signed(host, 'partner/app', 'authority', good, pki.root.der, { signingScheme: 'notary.x509.signingAuthority' });
+      cases.push({ registry: via, image: `${host}/partner/app:authority`, expect: { decision: 'allow' } });
       await push(host, 'partner/app', 'unsigned');
       cases.push({ registry: via, image: `${host}/partner/app:unsigned`, expect: { decision: 'deny', code: 'NO_SIGNATURES' } });
       await signed(host, 'partner/app', 'revoked', revoked, pki.root.der);
@@ -123,7 +128,7 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
   });
 
   it('the library gate', async () => {
-    assert.equal(cases.length, 16, 'eight images on each registry');
+    assert.equal(cases.length, 20, 'ten images on each registry');
     for (const c of cases) {
       const a = await gate.check(c.image);
       const got = a.decision === 'allow' ? 'allow' : a.outcome === 'inconclusive' ? 'undecided' : a.decision;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { OcitrustError, isOcitrustError } from '../../../lib/errors/index.js';
 import { parseJws, parseCose, parseTrustPolicy, verifyEnvelope, loadStore, notationScheme, type TargetDescriptor } from '../../../lib/notation/index.js';
 import { parseSigningChain } from '../../../lib/notation/x509.js';
-import { makePki, signJws, type Issued, type TestPki } from '../../helpers/notation-pki.js';
+import { makePki, signCose, signJws, type Issued, type TestPki } from '../../helpers/notation-pki.js';
 import { notationDir, trustPolicyJson } from '../../helpers/notation.js';
 
 const V = '../shared/vectors/peers/notation-go/';
@@ -42,8 +42,12 @@ describe('Notation bad input', () => {
     return [v.verified, v.failures[0]?.code];
   };
 
-  it('a good envelope of the test PKI verifies (the baseline for what follows)', async () => {
+  it('good JWS and COSE envelopes of the test PKI verify (the baseline for what follows)', async () => {
     assert.deepEqual(await firstCode(signJws({ target: TARGET, signer: leaf, chain: [pki.root.der] })), [true, undefined]);
+    assert.deepEqual(await firstCode(signCose({ target: TARGET, signer: leaf, chain: [pki.root.der] }), 'application/cose'), [true, undefined]);
+    assert.deepEqual(await firstCode(signCose({ target: TARGET, signer: leaf, chain: [pki.root.der], expiry: new Date(Date.now() - 1000) }), 'application/cose'), [false, 'NOTATION_EXPIRED']);
+    assert.deepEqual(await firstCode(signCose({ target: TARGET, signer: leaf, chain: [pki.root.der], extra: { 'io.example.x': 1 }, extraCrit: ['io.example.x'] }), 'application/cose'), [false, 'NOTATION_CRITICAL_UNKNOWN']);
+    assert.deepEqual(await firstCode(signCose({ target: TARGET, signer: leaf, chain: [pki.root.der], signingScheme: 'notary.other' }), 'application/cose'), [false, 'NOTATION_SIGNING_SCHEME_UNKNOWN']);
   });
 
   it('truncated JWS and COSE envelopes: coded, never verified', async () => {
