@@ -152,6 +152,7 @@ export function createCrlChecker(o: CrlCheckerOptions = {}): RevocationChecker &
         const cert = chain[i]!;
         const issuer = chain[i + 1]!;
         const urls = crlDistributionPoints(cert);
+        if (urls === undefined) return { status: 'unknown', subject: cert.subject, reason: 'its CRL distribution point extension is malformed or names no http(s) URL' };
         if (urls.length === 0) continue;
         const reasons: string[] = [];
         let decided: boolean | undefined;

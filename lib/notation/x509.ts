@@ -1,8 +1,9 @@
 /**
- * X.509 for Notation: parsing (Node's X509Certificate for signatures and names, @peculiar/asn1-x509
- * for the extensions Node does not expose: key usage bits, basic constraints' path length, CRL
- * distribution points; its schema package, not @peculiar/x509 itself, which needs a
- * reflect-metadata polyfill at load time) and the code-signing chain rules of the Notary Project signature spec
+ * X.509 for Notation: parsing (Node's X509Certificate for signatures and names; the extensions
+ * Node does not expose — key usage bits, basic constraints' path length, EKU — through
+ * @sigstore/core's DER reader, and CRL distribution points through @peculiar/asn1-x509's schema,
+ * only when revocation is checked: its generic parser costs ~8 ms a certificate, sigstore's
+ * ~0.2 ms. @peculiar/x509 itself needs a reflect-metadata polyfill at load time.) and the code-signing chain rules of the Notary Project signature spec
  * ("Certificate requirements"): the chain is leaf first, root last, each certificate signed by
  * the next, the root self-signed; CA certificates may sign certificates, the leaf may sign code.
  * Bounded: at most ENVELOPE_LIMITS.maxChainLength certificates, none repeated (a chain that
@@ -10,18 +11,8 @@
  */
 import { X509Certificate as NodeCert, createHash, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import {
-  BasicConstraints,
-  CRLDistributionPoints,
-  Certificate,
-  ExtendedKeyUsage,
-  KeyUsage,
-  KeyUsageFlags,
-  id_ce_basicConstraints,
-  id_ce_cRLDistributionPoints,
-  id_ce_extKeyUsage,
-  id_ce_keyUsage,
-} from '@peculiar/asn1-x509';
+import { CRLDistributionPoints } from '@peculiar/asn1-x509';
+import { ASN1Obj } from '@sigstore/core';
 import { OcitrustError } from '../errors/index.js';
 import { ENVELOPE_LIMITS, type SignatureAlgorithm } from './envelope.js';
 
@@ -34,13 +25,39 @@ export interface Cert {
   readonly der: Uint8Array;
   readonly node: NodeCert;
   /** Extensions by OID: critical flag and the DER of the value. */
-  readonly extensions: ReadonlyMap<string, { readonly critical: boolean; readonly value: ArrayBuffer }>;
+  readonly extensions: ReadonlyMap<string, { readonly critical: boolean; readonly value: Uint8Array }>;
   readonly notBefore: Date;
   readonly notAfter: Date;
   /** Subject as `C=US, ST=WA, …, CN=…` (messages and identities). */
   readonly subject: string;
   /** SHA-256 of the DER, hex (Notation's thumbprint). */
   readonly thumbprint: string;
+}
+
+/** Parsed certificates by SHA-256 of their DER (the same signers and roots come back). */
+const parsed = new Map<string, Cert>();
+const MAX_PARSED = 1024;
+
+const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+const OID_KEY_USAGE = '2.5.29.15';
+const OID_EXT_KEY_USAGE = '2.5.29.37';
+const OID_CRL_DP = '2.5.29.31';
+
+/** Extensions of a DER certificate (RFC 5280 §4.1: tbsCertificate [3] EXPLICIT Extensions). */
+function readExtensions(der: Uint8Array): Map<string, { critical: boolean; value: Uint8Array }> {
+  const cert = ASN1Obj.parseBuffer(Buffer.from(der));
+  const tbs = cert.subs[0];
+  const out = new Map<string, { critical: boolean; value: Uint8Array }>();
+  const field = tbs?.subs.find((s) => s.tag.isContextSpecific(3));
+  for (const ext of field?.subs[0]?.subs ?? []) {
+    const oid = ext.subs[0]!.toOID();
+    const critical = ext.subs.length === 3 && ext.subs[1]!.toBoolean();
+    const value = ext.subs[ext.subs.length - 1]!;
+    if (!value.tag.isOctetString()) throw new Error(`extension ${oid}: expected an OCTET STRING value`);
+    if (out.has(oid)) throw new Error(`extension ${oid} appears twice`);
+    out.set(oid, { critical, value: new Uint8Array(value.value) });
+  }
+  return out;
 }
 
 function chainError(message: string): never {
@@ -53,16 +70,19 @@ function chainError(message: string): never {
  * @throws OcitrustError NOTATION_CERT_CHAIN_INVALID (`code` overridable for trust stores)
  */
 export function parseCert(der: Uint8Array, what: string, code: 'NOTATION_CERT_CHAIN_INVALID' | 'NOTATION_TRUST_STORE_INVALID' = 'NOTATION_CERT_CHAIN_INVALID'): Cert {
+  const key = der.length <= 64 * 1024 ? createHash('sha256').update(der).digest('hex') : undefined;
+  const hit = key === undefined ? undefined : parsed.get(key);
+  if (hit) {
+    // Refresh its place in the LRU order.
+    parsed.delete(key!);
+    parsed.set(key!, hit);
+    return hit;
+  }
   try {
     const node = new NodeCert(der);
     const raw = new Uint8Array(node.raw);
-    const asn = AsnConvert.parse(raw, Certificate);
-    const extensions = new Map<string, { critical: boolean; value: ArrayBuffer }>();
-    for (const e of asn.tbsCertificate.extensions ?? []) {
-      if (extensions.has(e.extnID)) throw new Error(`extension ${e.extnID} appears twice`);
-      extensions.set(e.extnID, { critical: e.critical, value: e.extnValue.buffer });
-    }
-    return Object.freeze({
+    const extensions = readExtensions(raw);
+    const cert = Object.freeze({
       der: raw,
       node,
       extensions,
@@ -71,48 +91,81 @@ export function parseCert(der: Uint8Array, what: string, code: 'NOTATION_CERT_CH
       subject: node.subject.split('\n').join(', '),
       thumbprint: createHash('sha256').update(raw).digest('hex'),
     });
+    if (key !== undefined && Buffer.from(raw).equals(Buffer.from(der))) {
+      parsed.set(key, cert);
+      if (parsed.size > MAX_PARSED) parsed.delete(parsed.keys().next().value!);
+    }
+    return cert;
   } catch (e) {
     throw new OcitrustError(code, `${what}: expected an X.509 certificate, got bytes that do not parse (${e instanceof Error ? e.message.slice(0, 100) : 'error'})`);
   }
 }
 
-function extension<T>(c: Cert, oid: string, type: new () => T): T | undefined {
+function extension(c: Cert, oid: string): ASN1Obj | undefined {
   const e = c.extensions.get(oid);
   if (!e) return undefined;
   try {
-    return AsnConvert.parse(e.value, type);
+    return ASN1Obj.parseBuffer(Buffer.from(e.value));
   } catch {
     chainError(`certificate "${c.subject}" has a malformed extension ${oid}`);
   }
 }
 
-/** Key usage flags of a certificate, undefined when the extension is absent. */
-export function keyUsage(c: Cert): number | undefined {
-  return extension(c, id_ce_keyUsage, KeyUsage)?.toNumber();
+/** Key usage bits (RFC 5280 §4.2.1.3: 0 digitalSignature … 5 keyCertSign), undefined when absent. */
+export function keyUsage(c: Cert): { digitalSignature: boolean; keyCertSign: boolean } | undefined {
+  const e = extension(c, OID_KEY_USAGE);
+  if (!e) return undefined;
+  if (!e.tag.isBitString()) chainError(`certificate "${c.subject}": key usage is not a BIT STRING`);
+  const bits = e.toBitString();
+  return { digitalSignature: bits[0] === 1, keyCertSign: bits[5] === 1 };
 }
 
 /** EKU OIDs, undefined when the extension is absent. */
 export function extendedKeyUsage(c: Cert): string[] | undefined {
-  const e = extension(c, id_ce_extKeyUsage, ExtendedKeyUsage);
-  return e ? [...e].map(String) : undefined;
+  const e = extension(c, OID_EXT_KEY_USAGE);
+  if (!e) return undefined;
+  try {
+    return e.subs.map((s) => s.toOID());
+  } catch {
+    chainError(`certificate "${c.subject}": malformed extended key usage`);
+  }
 }
 
 function basicConstraints(c: Cert): { ca: boolean; pathLength?: number } | undefined {
-  const b = extension(c, id_ce_basicConstraints, BasicConstraints);
-  return b ? { ca: b.cA, ...(b.pathLenConstraint !== undefined ? { pathLength: b.pathLenConstraint } : {}) } : undefined;
+  const e = extension(c, OID_BASIC_CONSTRAINTS);
+  if (!e) return undefined;
+  try {
+    const ca = e.subs[0]?.tag.isBoolean() ? e.subs[0].toBoolean() : false;
+    const last = e.subs[e.subs.length - 1];
+    const pathLength = last?.tag.isInteger() ? Number(last.toInteger()) : undefined;
+    return { ca, ...(pathLength !== undefined ? { pathLength } : {}) };
+  } catch {
+    chainError(`certificate "${c.subject}": malformed basic constraints`);
+  }
 }
 
-/** The http(s) URLs of a certificate's CRL distribution points (RFC 5280 §4.2.1.13). */
-export function crlDistributionPoints(c: Cert): string[] {
-  const dps = extension(c, id_ce_cRLDistributionPoints, CRLDistributionPoints);
+/**
+ * The http(s) URLs of a certificate's CRL distribution points (RFC 5280 §4.2.1.13): [] when it
+ * has none, undefined when the extension is there but unusable (malformed, or no http(s) URL) —
+ * which the revocation check must treat as unknown, not as "cannot be revoked".
+ */
+export function crlDistributionPoints(c: Cert): string[] | undefined {
+  const e = c.extensions.get(OID_CRL_DP);
+  if (!e) return [];
+  let dps: CRLDistributionPoints;
+  try {
+    dps = AsnConvert.parse(e.value, CRLDistributionPoints);
+  } catch {
+    return undefined;
+  }
   const urls: string[] = [];
-  for (const dp of dps ?? []) {
+  for (const dp of dps) {
     for (const gn of dp.distributionPoint?.fullName ?? []) {
       const u = gn.uniformResourceIdentifier;
       if (u && /^https?:\/\//i.test(u)) urls.push(u);
     }
   }
-  return urls.slice(0, 8);
+  return urls.length === 0 ? undefined : urls.slice(0, 8);
 }
 
 /** Whether `issuer` signed `c` (names chain and the signature verifies). */
@@ -160,7 +213,7 @@ export function parseSigningChain(ders: readonly Uint8Array[]): Cert[] {
 export function checkLeaf(leaf: Cert, eku: string, purpose: string): void {
   if (basicConstraints(leaf)?.ca) chainError(`the signing certificate "${leaf.subject}" is a CA certificate`);
   const ku = keyUsage(leaf);
-  if (ku === undefined || (ku & KeyUsageFlags.digitalSignature) === 0) chainError(`the signing certificate "${leaf.subject}" lacks the digitalSignature key usage`);
+  if (!ku?.digitalSignature) chainError(`the signing certificate "${leaf.subject}" lacks the digitalSignature key usage`);
   const ekus = extendedKeyUsage(leaf);
   if (ekus !== undefined && !ekus.includes(eku)) chainError(`the signing certificate "${leaf.subject}" is not for ${purpose} (extended key usage ${ekus.join(', ')})`);
 }
@@ -170,7 +223,7 @@ function checkCa(c: Cert, below: number): void {
   const bc = basicConstraints(c);
   if (!bc?.ca) chainError(`certificate "${c.subject}" issues a certificate but is not a CA`);
   const ku = keyUsage(c);
-  if (ku === undefined || (ku & KeyUsageFlags.keyCertSign) === 0) chainError(`CA certificate "${c.subject}" lacks the keyCertSign key usage`);
+  if (!ku?.keyCertSign) chainError(`CA certificate "${c.subject}" lacks the keyCertSign key usage`);
   if (bc.pathLength !== undefined && below > bc.pathLength) chainError(`CA certificate "${c.subject}" allows ${bc.pathLength} CAs below it, the chain has ${below}`);
 }
 
