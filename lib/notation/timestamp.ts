@@ -11,7 +11,7 @@
 import { createHash, verify as cryptoVerify, constants } from 'node:crypto';
 import { RFC3161Timestamp, type ASN1Obj } from '@sigstore/core';
 import { OcitrustError } from '../errors/index.js';
-import { EKU_TIME_STAMPING, checkLeaf, issuedBy, parseCert, type Cert } from './x509.js';
+import { EKU_TIME_STAMPING, checkLeaf, isIssuingCa, issuedBy, parseCert, type Cert } from './x509.js';
 
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
 const OID_TST_INFO = '1.2.840.113549.1.9.16.1.4';
@@ -162,12 +162,12 @@ function buildChain(leaf: Cert, pool: readonly Cert[], anchors: readonly Cert[])
   let cur = leaf;
   for (let depth = 0; depth < MAX_TSA_CHAIN; depth++) {
     if (anchors.some((a) => a.thumbprint === cur.thumbprint)) return chain;
-    const anchor = anchors.find((a) => issuedBy(cur, a));
+    const anchor = anchors.find((a) => issuedBy(cur, a) && isIssuingCa(a));
     if (anchor) {
       chain.push(anchor);
       return chain;
     }
-    const next = pool.find((c) => !used.has(c.thumbprint) && issuedBy(cur, c));
+    const next = pool.find((c) => !used.has(c.thumbprint) && issuedBy(cur, c) && isIssuingCa(c));
     if (!next) bad(`the TSA certificate chain from "${leaf.subject}" does not reach a tsa trust store certificate`);
     chain.push(next);
     used.add(next.thumbprint);

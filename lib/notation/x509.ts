@@ -144,6 +144,13 @@ function basicConstraints(c: Cert): { ca: boolean; pathLength?: number } | undef
   }
 }
 
+/** Whether a certificate is a CA (basic constraints cA) allowed to sign certificates (keyCertSign, when key usage is present). */
+export function isIssuingCa(c: Cert): boolean {
+  if (!basicConstraints(c)?.ca) return false;
+  const ku = keyUsage(c);
+  return ku === undefined || ku.keyCertSign;
+}
+
 /**
  * The http(s) URLs of a certificate's CRL distribution points (RFC 5280 §4.2.1.13): [] when it
  * has none, undefined when the extension is there but unusable (malformed, or no http(s) URL) —

@@ -43,7 +43,7 @@ function stores(pinned: Record<string, Uint8Array[]> = {}): (type: StoreType, na
 async function run(file: string, mediaType: string, target: TargetDescriptor, spec: StatementSpec, pinned: Record<string, Uint8Array[]> = {}): Promise<EnvelopeVerdict> {
   const doc = parseTrustPolicy(JSON.stringify({
     version: '1.0',
-    trustPolicies: [{ name: 'kat', registryScopes: ['*'], signatureVerification: { level: spec.level ?? 'strict', ...(spec.override ? { override: spec.override } : {}) }, trustStores: spec.trustStores, trustedIdentities: spec.trustedIdentities ?? ['*'] }],
+    trustPolicies: [{ name: 'kat', registryScopes: ['*'], signatureVerification: { level: spec.level ?? 'strict', ...(spec.override ? { override: spec.override } : {}), ...(spec.verifyTimestamp ? { verifyTimestamp: spec.verifyTimestamp } : {}) }, trustStores: spec.trustStores, trustedIdentities: spec.trustedIdentities ?? ['*'] }],
   }));
   return verifyEnvelope(read(file), { mediaType, target, statement: doc.statements[0]!, store: stores(pinned), now: NOW });
 }
@@ -114,6 +114,17 @@ describe('notation-go vectors under other trust policies', () => {
     assert.equal(i.verified, false);
     const o = await run('internal/mock/testdata/ca_expired_sig_env.json', JWS, MOCK, { trustStores: CA, override: { expiry: 'log' } });
     assert.equal(o.verified, true);
+  });
+  it('verifyTimestamp afterCertExpiry: a timestamp is required only once a certificate has expired', async () => {
+    const unexpired = await run('verifier/testdata/timestamp/sigEnv/withoutTimestamp.sig', JWS, TS, { trustStores: CA_TSA, verifyTimestamp: 'afterCertExpiry' });
+    assert.deepEqual([unexpired.verified, codes(unexpired)], [true, []]);
+    const pinned = { 'ca:pinned': [leafOf('verifier/testdata/timestamp/sigEnv/jwsExpiredWithTimestamp.sig')] };
+    const expired = await run('verifier/testdata/timestamp/sigEnv/jwsExpiredWithTimestamp.sig', JWS, TS, { trustStores: ['ca:pinned', 'tsa:test-timestamp'], verifyTimestamp: 'afterCertExpiry' }, pinned);
+    assert.deepEqual([expired.verified, codes(expired)], [true, []]);
+  });
+  it('a timestamp checked against a tsa store that does not hold its root fails', async () => {
+    const v = await run('verifier/testdata/timestamp/sigEnv/jwsWithTimestamp.sig', JWS, TS, { trustStores: ['ca:valid-trust-store', 'tsa:pinned-tsa'] }, { 'tsa:pinned-tsa': [read('verifier/testdata/truststore/x509/ca/valid-trust-store/NotationTestRoot.pem')] });
+    assert.deepEqual([v.verified, codes(v)], [false, ['NOTATION_TIMESTAMP_INVALID']]);
   });
   it('a signature over another image is refused whatever the level', async () => {
     const other = { ...MOCK, size: 529 };
