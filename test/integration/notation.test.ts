@@ -150,6 +150,13 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
     }
   });
 
+  it('trust verify --offline fetches no CRL: a certificate with a CRL distribution point cannot be decided', async () => {
+    const signedImage = cases.find((c) => c.image.endsWith('partner/app:signed'))!.image;
+    const run = await cli.run(['verify', '-o', 'json', '--offline', '--policy', policyFile, signedImage], { dist: true, timeoutMs: 90_000 });
+    assert.equal(run.code, 3, run.stdout.slice(0, 600));
+    assert.match(run.stdout, /NOTATION_REVOCATION_UNKNOWN/);
+  });
+
   it('the validating admission webhook', async () => {
     for (const c of cases) {
       const r = await admission.app.inject({ method: 'POST', url: '/admission/validate', payload: podReview({ namespace: 'prod', images: [c.image] }) });
