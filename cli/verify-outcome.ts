@@ -101,6 +101,8 @@ export async function verifyOne(ctx: CliContext, image: string | ImageReference,
     // The CLI's user owns the registry: repair a fallback index that lost entries (DESIGN §4).
     repairIndex: true,
     ...(o.policyFile ? { policy: o.policyFile } : {}),
+    // `--offline` also binds the signature schemes (no Notation CRL fetched: only cached ones count).
+    ...(o.offline ? { schemeEnv: { offline: true } } : {}),
     trust: (rule) => ({
       refresh: async () =>
         (

@@ -15,6 +15,7 @@ import { cliCodes } from './codes/cli.js';
 import { hookCodes } from './codes/hook.js';
 import { webhooksCodes } from './codes/webhooks.js';
 import { sigstoreCodes } from './codes/sigstore.js';
+import { notationCodes } from './codes/notation.js';
 
 /** Every area's table, in the order docs/errors.md lists them. */
 export const AREAS = {
@@ -34,6 +35,7 @@ export const AREAS = {
   hook: hookCodes,
   webhooks: webhooksCodes,
   sigstore: sigstoreCodes,
+  notation: notationCodes,
 } as const;
 
 type Areas = typeof AREAS;

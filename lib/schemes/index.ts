@@ -6,12 +6,17 @@
 import type { SignatureScheme } from './types.js';
 import { notaryV1Scheme } from '../notary/scheme.js';
 import { cosignScheme } from '../cosign/scheme.js';
+import { notationScheme } from '../notation/scheme.js';
 
 export type { SchemeEnv, SchemeInput, SchemeProblems, SchemeVerification, SignatureScheme } from './types.js';
 export { combineRequirements, type Requirement, type RequirementOutcome } from './combine.js';
 
 /** Every scheme, in the order they are verified and reported. */
-export const SCHEMES: readonly SignatureScheme[] = Object.freeze([notaryV1Scheme as SignatureScheme, cosignScheme as SignatureScheme]);
+export const SCHEMES: readonly SignatureScheme[] = Object.freeze([
+  notaryV1Scheme as SignatureScheme,
+  cosignScheme as SignatureScheme,
+  notationScheme as SignatureScheme,
+]);
 
 /** The scheme a policy key names, if any. */
 export function schemeFor(key: string, schemes: readonly SignatureScheme[] = SCHEMES): SignatureScheme | undefined {

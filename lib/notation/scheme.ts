@@ -1,0 +1,199 @@
+/**
+ * The `notation:` signature scheme: a policy rule names Notation's own trust policy file and
+ * trust store folder,
+ *
+ *     notation: {trustPolicy: notation/trustpolicy.json, trustStore: notation/truststore}
+ *
+ * and an image under that rule is verified as `notation verify` would: the trust policy
+ * statement whose registryScopes hold the image's repository decides the level, the trust
+ * stores and the identities; the image verifies when one of its Notation signatures passes.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { OcitrustError, isOcitrustError } from '../errors/index.js';
+import { failure, type VerifiedSignature, type VerifyFailure } from '../verify/result.js';
+import type { SchemeInput, SignatureScheme, SchemeVerification } from '../schemes/types.js';
+import { discoverNotationSignatures } from './discover.js';
+import { parseTrustPolicy, statementFor, type TrustPolicyDocument } from './trustpolicy.js';
+import { STORE_TYPES, loadStore, type StoreType } from './truststore.js';
+import { verifyEnvelope, type EnvelopeVerdict, type RevocationChecker } from './verify.js';
+import { createCrlChecker } from './crl.js';
+import type { Cert } from './x509.js';
+
+/** A rule's `notation:` block, paths absolute after resolvePaths. */
+export interface NotationConfig {
+  readonly trustPolicy: string;
+  readonly trustStore: string;
+}
+
+const MAX_POLICY_BYTES = 1024 * 1024;
+const MAX_STORE_FILES = 1024;
+
+/** Files of the trust store folder (`x509/<type>/<name>/<file>`), bounded; missing parts are skipped. */
+function storeFileList(root: string): string[] {
+  const out: string[] = [];
+  const list = (dir: string): string[] => {
+    try {
+      return readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+    } catch {
+      return [];
+    }
+  };
+  for (const type of STORE_TYPES) {
+    for (const name of list(join(root, 'x509', type))) {
+      for (const f of list(join(root, 'x509', type, name))) {
+        const p = join(root, 'x509', type, name, f);
+        try {
+          if (statSync(p).isFile()) out.push(p);
+        } catch {
+          /* vanished: verification will report the store */
+        }
+        if (out.length >= MAX_STORE_FILES) return out;
+      }
+    }
+  }
+  return out;
+}
+
+/** Parsed files, reused while their size and mtime stay the same. */
+const policyCache = new Map<string, { stamp: string; doc: TrustPolicyDocument }>();
+const storeCache = new Map<string, { stamp: string; certs: Cert[] }>();
+const stampOf = (paths: readonly string[]): string =>
+  paths
+    .map((p) => {
+      try {
+        const s = statSync(p);
+        return `${p}:${s.size}:${s.mtimeMs}`;
+      } catch {
+        return `${p}:-`;
+      }
+    })
+    .join('|');
+
+function loadPolicy(path: string): TrustPolicyDocument {
+  const stamp = stampOf([path]);
+  const hit = policyCache.get(path);
+  if (hit?.stamp === stamp) return hit.doc;
+  let bytes: Uint8Array;
+  try {
+    if (statSync(path).size > MAX_POLICY_BYTES) throw new OcitrustError('NOTATION_TRUST_POLICY_INVALID', `Notation trust policy ${path}: larger than ${MAX_POLICY_BYTES} bytes`);
+    bytes = readFileSync(path);
+  } catch (e) {
+    if (isOcitrustError(e)) throw e;
+    throw new OcitrustError('NOTATION_TRUST_POLICY_INVALID', `Notation trust policy ${path}: cannot be read`);
+  }
+  const doc = parseTrustPolicy(bytes, `Notation trust policy ${path}`);
+  policyCache.set(path, { stamp, doc });
+  return doc;
+}
+
+function storeLoader(root: string): (type: StoreType, name: string) => Cert[] {
+  return (type, name) => {
+    const key = `${root}\n${type}\n${name}`;
+    const dir = join(root, 'x509', type, name);
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir).map((f) => join(dir, f));
+    } catch {
+      /* loadStore reports the missing folder */
+    }
+    const stamp = stampOf([dir, ...files]);
+    const hit = storeCache.get(key);
+    if (hit?.stamp === stamp) return hit.certs;
+    const certs = loadStore(root, type, name);
+    storeCache.set(key, { stamp, certs });
+    return certs;
+  };
+}
+
+/** One CRL cache per process (and one for offline use, which never fetches). */
+let onlineCrl: RevocationChecker | undefined;
+let offlineCrl: RevocationChecker | undefined;
+function revocationChecker(offline: boolean): RevocationChecker {
+  if (offline) return (offlineCrl ??= createCrlChecker({ offline: true }));
+  return (onlineCrl ??= createCrlChecker());
+}
+
+const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * Combines the verdicts on an image's envelopes (notation: one passing signature is enough).
+ * A signature that failed only because its revocation could not be checked makes the answer
+ * "could not decide" when nothing else verified.
+ */
+export function combineVerdicts(verdicts: readonly EnvelopeVerdict[], extra: readonly VerifyFailure[]): SchemeVerification {
+  const signatures: VerifiedSignature[] = [];
+  const failures: VerifyFailure[] = [...extra];
+  for (const v of verdicts) {
+    if (v.verified) {
+      signatures.push({
+        role: 'notation',
+        keyid: v.envelope?.certificates[0] ? chainThumbprint(v) : 'unknown',
+        signedAt: v.signedAt ? iso(v.signedAt) : '',
+        format: 'notation',
+        ...(v.signer ? { identity: { subject: v.signer.subject, issuer: v.signer.issuer } } : {}),
+      });
+    }
+    for (const f of v.failures) failures.push(failure(f.code, f.action === 'log' ? `(logged, not enforced) ${f.message}` : f.message));
+  }
+  if (signatures.length === 0) {
+    const undecided = verdicts.flatMap((v) => v.failures).find((f) => f.code === 'NOTATION_REVOCATION_UNKNOWN' && f.action === 'enforce');
+    if (undecided && verdicts.every((v) => v.failures.some((f) => f.action === 'enforce' && f.code === 'NOTATION_REVOCATION_UNKNOWN'))) {
+      throw new OcitrustError('NOTATION_REVOCATION_UNKNOWN', undecided.message);
+    }
+    if (verdicts.length === 0) failures.push(failure('NO_SIGNATURES', 'no Notation signature of this image was found'));
+  }
+  return { verified: signatures.length > 0, signatures, failures };
+}
+
+/** The leaf's SHA-256, as in the io.cncf.notary.x509chain.thumbprint#S256 annotation. */
+function chainThumbprint(v: EnvelopeVerdict): string {
+  return `sha256:${createHash('sha256').update(v.envelope!.certificates[0]!).digest('hex')}`;
+}
+
+/** The Notation scheme. */
+export const notationScheme: SignatureScheme<NotationConfig> = Object.freeze({
+  key: 'notation',
+  format: 'notation',
+  validate(raw: unknown, ptr: string, problems: { add(ptr: string, message: string): void }): NotationConfig | undefined {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      problems.add(ptr, `expected {trustPolicy: path, trustStore: path}, got ${JSON.stringify(raw)?.slice(0, 80)}`);
+      return undefined;
+    }
+    const r = raw as Record<string, unknown>;
+    let ok = true;
+    for (const k of Object.keys(r)) {
+      if (k !== 'trustPolicy' && k !== 'trustStore') {
+        problems.add(`${ptr}/${k}`, 'unknown field (expected trustPolicy and trustStore)');
+        ok = false;
+      }
+    }
+    for (const k of ['trustPolicy', 'trustStore'] as const) {
+      if (typeof r[k] !== 'string' || (r[k] as string).length === 0) {
+        problems.add(`${ptr}/${k}`, `expected a path, got ${JSON.stringify(r[k])}`);
+        ok = false;
+      }
+    }
+    return ok ? { trustPolicy: r['trustPolicy'] as string, trustStore: r['trustStore'] as string } : undefined;
+  },
+  resolvePaths: (c: NotationConfig, resolve: (p: string) => string): NotationConfig => ({ trustPolicy: resolve(c.trustPolicy), trustStore: resolve(c.trustStore) }),
+  files: (c: NotationConfig): readonly string[] => [c.trustPolicy, ...storeFileList(c.trustStore)],
+  async verify(c: NotationConfig, input: SchemeInput): Promise<SchemeVerification> {
+    const doc = loadPolicy(c.trustPolicy);
+    const statement = statementFor(doc, input.reference.repository);
+    if (!statement) throw new OcitrustError('NOTATION_NO_TRUST_POLICY', `no statement of the Notation trust policy ${c.trustPolicy} has ${input.reference.repository} or "*" in its registryScopes`);
+    // Level skip: the operator chose not to verify this scope (notation verify accepts it).
+    if (statement.level === 'skip') return { verified: true, signatures: [], failures: [] };
+    const subject = await input.registry.getManifest(input.reference, input.digest);
+    const found = await discoverNotationSignatures(input.registry, input.reference, input.digest);
+    const store = storeLoader(c.trustStore);
+    const revocation = revocationChecker(input.env.offline === true);
+    const verdicts: EnvelopeVerdict[] = [];
+    const now = input.clock.now();
+    for (const s of found.signatures) {
+      verdicts.push(await verifyEnvelope(s.envelope, { mediaType: s.mediaType, target: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size }, statement, store, now, revocation }));
+    }
+    return combineVerdicts(verdicts, found.failures);
+  },
+});
