@@ -13,6 +13,7 @@ import { serverCodes } from './codes/server.js';
 import { cliCodes } from './codes/cli.js';
 import { hookCodes } from './codes/hook.js';
 import { webhooksCodes } from './codes/webhooks.js';
+import { airgapCodes } from './codes/airgap.js';
 
 /** Every area's table, in the order docs/errors.md lists them. */
 export const AREAS = {
@@ -30,6 +31,7 @@ export const AREAS = {
   cli: cliCodes,
   hook: hookCodes,
   webhooks: webhooksCodes,
+  airgap: airgapCodes,
 } as const;
 
 type Areas = typeof AREAS;
