@@ -8,7 +8,8 @@ import type { CliContext } from '../context.js';
 import { progressBar } from '../progress.js';
 import { collect, example, intOption, type CommandKit } from '../program.js';
 import { DEFAULT_CONCURRENCY, pool } from '../pool.js';
-import { combinedExit, describeOutcome, verifyOne, type ImageOutcome, type VerifyOneOptions } from '../verify-outcome.js';
+import { combinedExit, describeOutcome, type ImageOutcome, type VerifyOneOptions } from '../verify-outcome.js';
+import { parseDuration } from '../duration.js';
 
 /** `trust verify`: verify images before deploy (DESIGN §5). */
 export function register(program: Command, kit: CommandKit): void {
@@ -27,6 +28,7 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--collection <name>', 'trust collection (default: the image\'s repository; e.g. a prefix collection)')
       .option('--concurrency <n>', `images verified at once (default ${DEFAULT_CONCURRENCY})`, intOption('--concurrency', 1))
       .option('--offline', 'do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired (docs/failure-modes.md)')
+      .option('--bundle-max-age <duration>', 'oci-layout: images: admit a bundle whose timestamp expired at most this long ago (at most 30d; docs/airgap.md)')
       .action(
         kit.action(async (ctx: CliContext, opts, images: string[]) => {
           const flags: VerifyPolicyOptions = {
@@ -47,11 +49,14 @@ export function register(program: Command, kit: CommandKit): void {
           const outcomes: ImageOutcome[] = [];
           const bar = progressBar(ctx.io, 'verifying', ctx.out.quiet || images.length < 3);
           const one: VerifyOneOptions = { ...(policyFile ? { policyFile } : { flags }), ...(root ? { root } : {}), ...(platform ? { platform } : {}), ...(opts.mirrorOf ? { mirrorOf: opts.mirrorOf as string } : {}), ...(opts.collection ? { collection: ctx.repository(opts.collection as string) } : {}), ...(opts.offline ? { offline: true } : {}) };
+          // Loaded here: a command's registration stays cheap (cli/program.ts).
+          const { verifyImage } = await import('../layout-context.js');
+          const bundleMaxAge = opts.bundleMaxAge ? parseDuration(opts.bundleMaxAge as string, '--bundle-max-age') : undefined;
           let done = 0;
           try {
             // Results keep the command line's order; the trust metadata of a collection is
             // refreshed once and shared by every image in it (CliContext caches the opening).
-            outcomes.push(...(await pool(images, (opts.concurrency as number | undefined) ?? DEFAULT_CONCURRENCY, (image) => verifyOne(ctx, image, one), () => bar.update(++done, images.length))));
+            outcomes.push(...(await pool(images, (opts.concurrency as number | undefined) ?? DEFAULT_CONCURRENCY, (image) => verifyImage(ctx, image, { ...one, ...(bundleMaxAge !== undefined ? { bundleMaxAgeSeconds: bundleMaxAge } : {}) }), () => bar.update(++done, images.length))));
           } finally {
             bar.end();
           }
@@ -76,5 +81,6 @@ export function register(program: Command, kit: CommandKit): void {
     'trust verify registry.example.com/app:v1',
     'trust verify -o json --policy policy.yaml registry.example.com/app@sha256:…',
     'trust verify --mirror-of registry.example.com/app mirror.example.com/app:v1',
+    'trust verify --offline oci-layout:images.tar:registry.example.com/app:v1',
   );
 }

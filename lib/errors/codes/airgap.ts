@@ -48,4 +48,22 @@ export const airgapCodes = {
     exit: 2,
     http: 400,
   },
+  BUNDLE_TRUST_MISSING: {
+    meaning: 'The layout carries no trust data (TUF metadata) for the collection an image needs.',
+    action: 'Save the image with `trust save` (it adds the trust data of each collection), or name the right collection with --collection.',
+    exit: 2,
+    http: 400,
+  },
+  BUNDLE_COLLECTION_MISMATCH: {
+    meaning: 'The trust data of a bundle does not belong to the collection it is imported or verified as: its roots do not chain from the collection\'s trusted root.',
+    action: 'Check that the bundle was saved from the trust server and collection you expect; the trusted state was left unchanged.',
+    exit: 1,
+    http: 409,
+  },
+  BUNDLE_TOO_OLD: {
+    meaning: 'A bundle\'s trust data expired longer ago than the explicitly allowed `--bundle-max-age`, or its timestamp expired and no bundle age was allowed.',
+    action: 'Carry a fresher bundle across (`trust save` again outside), or allow a longer, stated period with --bundle-max-age (at most 30d).',
+    exit: 1,
+    http: 409,
+  },
 } as const satisfies CodeTable;
