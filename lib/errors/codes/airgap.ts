@@ -66,4 +66,10 @@ export const airgapCodes = {
     exit: 1,
     http: 409,
   },
+  OFFLINE_NETWORK_ATTEMPT: {
+    meaning: 'With --offline, something tried to open a network connection or resolve a host name; ocitrust refused it.',
+    action: 'Remove --offline to allow network use, or give everything the command needs locally (an oci-layout: reference, a pinned root, cached trust data).',
+    exit: 3,
+    http: 500,
+  },
 } as const satisfies CodeTable;
