@@ -5,7 +5,7 @@ import { passphraseFromEnv } from '../lib/keys/passphrase.js';
 import type { KeyStore } from '../lib/keys/keystore.js';
 // The registry client, the trust server client and the trust opening are imported where they
 // are first used: commands that need none of them (key, init, …) start without loading them.
-import type { HttpRegistryClient } from '../lib/oci/client.js';
+import type { HttpRegistryClient, RegistryClient } from '../lib/oci/client.js';
 import type { CredentialProvider } from '../lib/oci/credentials.js';
 import { normalizeRepository } from '../lib/reference.js';
 import type { TrustServerClient } from '../lib/trust-client.js';
@@ -135,7 +135,7 @@ export class CliContext {
    * configuration, except for the trust server's own embedded registry (same host and port),
    * which gets the trust server token (it accepts it as a Basic password).
    */
-  registry(): Promise<HttpRegistryClient> {
+  registry(): Promise<RegistryClient> {
     if (!this.#registry) {
       const p = this.#newRegistry();
       this.#registry = p;

@@ -61,6 +61,8 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
   ['root', () => import('./commands/root.js')],
   ['revoke', () => import('./commands/revoke.js')],
   ['copy', () => import('./commands/copy.js')],
+  ['save', () => import('./commands/save.js')],
+  ['load', () => import('./commands/load.js')],
   ['server', () => import('./commands/server.js')],
   // Adds `trust server webhook …` to the server command (registered right after it).
   ['server', () => import('./commands/server-webhook.js')],

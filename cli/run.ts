@@ -2,6 +2,7 @@ import { CommanderError } from 'commander';
 import { OcitrustError } from '../lib/errors/index.js';
 import { processIO, type CliIO } from './io.js';
 import { buildProgram } from './program.js';
+import { installOfflineGuard, offlineViolation, wantsOfflineGuard } from './offline-guard.js';
 
 /**
  * Runs `trust` with `argv` (without the node and script names) and returns the exit code:
@@ -11,12 +12,18 @@ import { buildProgram } from './program.js';
  */
 export async function run(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
   const state = { exitCode: 0 };
+  // --offline with layout inputs: no network at all, enforced at the socket (cli/offline-guard.ts).
+  const guard = wantsOfflineGuard(argv) ? installOfflineGuard() : undefined;
   try {
     const program = await buildProgram(io, state, argv);
     await program.parseAsync([...argv], { from: 'user' });
-    return state.exitCode;
+    const violation = guard && offlineViolation(guard);
+    return violation ? report(violation, io) : state.exitCode;
   } catch (e) {
-    return report(e, io);
+    const violation = guard && offlineViolation(guard);
+    return report(violation ?? e, io);
+  } finally {
+    guard?.uninstall();
   }
 }
 

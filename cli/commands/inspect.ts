@@ -27,9 +27,18 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--root <file>', 'pin this root metadata file (else the pinned root, or trust on first use)')
       .option('--collection <name>', 'trust collection (default: the image\'s repository)')
       .option('--offline', 'do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired')
+      .option('--bundle-max-age <duration>', 'oci-layout: images: admit a bundle whose timestamp expired at most this long ago (at most 30d; docs/airgap.md)')
       .action(
-        kit.action(async (ctx: CliContext, opts, image: string) => {
-          const ref = parseReference(image);
+        kit.action(async (outer: CliContext, opts, image: string) => {
+          let ctx = outer;
+          let ref;
+          if (image.startsWith('oci-layout:')) {
+            // From a layout: its registry and its trust bundle (cli/layout-context.ts).
+            const { resolveInLayout } = await import('../layout-context.js');
+            const r = await resolveInLayout(outer, image, opts.bundleMaxAge ? { bundleMaxAgeSeconds: (await import('../duration.js')).parseDuration(opts.bundleMaxAge as string, '--bundle-max-age') } : {});
+            ctx = r.ctx;
+            ref = r.reference;
+          } else ref = parseReference(image);
           const root = opts.root ? await ctx.readInput(opts.root as string, 'root file') : undefined;
           const collection = opts.collection ? ctx.repository(opts.collection as string) : ref.repository;
           const trust = await ctx.openTrust(collection, { ...(root ? { root } : {}), ...(opts.offline ? { offline: true } : {}) });
@@ -70,5 +79,6 @@ export function register(program: Command, kit: CommandKit): void {
         }),
       ),
     'trust inspect --pretty registry.example.com/app:v1',
+    'trust inspect --offline oci-layout:images.tar:registry.example.com/app:v1',
   );
 }

@@ -32,15 +32,18 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--expires <duration>', 'signature lifetime, e.g. 90d, 1y (default: no expiry)')
       .option('--collection <name>', 'trust collection (default: the image\'s repository)')
       .option('--concurrency <n>', `images signed at once (default ${DEFAULT_CONCURRENCY})`, intOption('--concurrency', 1))
+      .addHelpText('after', '\nAn oci-layout:PATH:REF reference signs the image inside a local layout (folder or .tar): the signature becomes a referrer there, and trust load pushes both together (docs/airgap.md).\n')
       .action(
         kit.action(async (ctx: CliContext, opts, images: string[]) => {
           // Every reference is checked before anything is signed: a typo in the 900th must not
           // leave 899 signed and a usage error.
-          const refs = images.map((i) => parseReference(i));
+          // oci-layout: references sign inside the layout, before any push (cli/layout-write.ts).
+          const inLayout = images.some((i) => i.startsWith('oci-layout:')) ? await (await import('../layout-write.js')).openWritableLayout(ctx, images) : undefined;
+          const refs = inLayout ? inLayout.refs : images.map((i) => parseReference(i));
           const expiresIn = opts.expires ? parseDuration(opts.expires as string, '--expires') : undefined;
           const now = systemClock.now();
           const expires = expiresIn !== undefined ? new Date(Math.floor(now.getTime() / 1000) * 1000 + expiresIn * 1000) : undefined;
-          const registry = await ctx.registry();
+          const registry = inLayout ? inLayout.registry : await ctx.registry();
           // Keys are decrypted once per (role, keys), however many images they sign.
           const loaded = new Map<string, Promise<{ choice: SigningChoice; signers: Signer[] }>>();
           const prepare = async (ref: ImageReference): Promise<{ choice: SigningChoice; signers: Signer[] }> => {
@@ -96,8 +99,10 @@ export function register(program: Command, kit: CommandKit): void {
                 () => bar.update(++done, refs.length),
               );
             }
+            await inLayout?.commit();
           } finally {
             bar.end();
+            await inLayout?.close();
           }
           const how = (m: 'api' | 'fallback'): string => (m === 'api' ? 'referrers API' : 'tag fallback');
           const json = (r: NonNullable<SignOutcome['result']>) => ({

@@ -33,6 +33,8 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--list', 'only list the images found and where, without verifying')
       .option('--pin', 'print the YAML with every verified image pinned to its digest (for kubectl apply)')
       .option('--offline', 'do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired (docs/failure-modes.md)')
+      .option('--layout <path>', 'verify from this OCI image layout (folder or .tar written by trust save) and its trust data, not from registries (docs/airgap.md)')
+      .option('--bundle-max-age <duration>', 'with --layout: admit a bundle whose timestamp expired at most this long ago (at most 30d)')
       .action(
         kit.action(async (ctx: CliContext, opts, files: string[]) => {
           const { scanManifests, pinManifests, MAX_MANIFEST_BYTES } = await import('../../hook/manifests.js');
@@ -76,6 +78,10 @@ export function register(program: Command, kit: CommandKit): void {
             const { loadPolicyFile } = await import('../../lib/policy/load.js');
             policyFile = await loadPolicyFile(ctx.path(opts.policy as string));
           }
+          // With --layout, images are looked up by name in the layout and verified against its trust bundles.
+          const vctx = opts.layout
+            ? await (await import('../layout-context.js')).layoutContext(ctx, opts.layout as string, opts.bundleMaxAge ? { bundleMaxAgeSeconds: (await import('../duration.js')).parseDuration(opts.bundleMaxAge as string, '--bundle-max-age') } : {})
+            : ctx;
           // Each distinct image, as written, is verified once.
           const distinct = [...new Set(found.map((o) => o.image))];
           const bar = progressBar(ctx.io, 'verifying', ctx.out.quiet || distinct.length < 3);
@@ -87,7 +93,7 @@ export function register(program: Command, kit: CommandKit): void {
               4,
               async (image) => {
                 try {
-                  return await verifyOne(ctx, parseReference(image), { ...(policyFile ? { policyFile } : {}), ...(opts.offline ? { offline: true } : {}) });
+                  return await verifyOne(vctx, parseReference(image), { ...(policyFile ? { policyFile } : {}), ...(opts.offline ? { offline: true } : {}) });
                 } catch (e) {
                   if (!(e instanceof OcitrustError)) throw e;
                   return { json: { reference: image, digest: '', verified: false, signatures: [], failures: [{ code: e.code, message: e.message }] }, exit: e.exitCode } as ImageOutcome;

@@ -8,7 +8,8 @@ import type { CliContext } from '../context.js';
 import { progressBar } from '../progress.js';
 import { collect, example, intOption, type CommandKit } from '../program.js';
 import { DEFAULT_CONCURRENCY, pool } from '../pool.js';
-import { combinedExit, describeOutcome, verifyOne, type ImageOutcome, type VerifyOneOptions } from '../verify-outcome.js';
+import { combinedExit, describeOutcome, type ImageOutcome, type VerifyOneOptions } from '../verify-outcome.js';
+import { parseDuration } from '../duration.js';
 
 /** `trust verify`: verify images before deploy (DESIGN §5). */
 export function register(program: Command, kit: CommandKit): void {
@@ -30,6 +31,7 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--notary-delegation <name>', 'with --notary-server: this delegation must have signed the tag (repeatable; default targets/releases, as docker signs)', collect)
       .option('--notary-ca <file>', 'with --notary-server: the CA certificate(s) of the Notary server\'s TLS certificate (PEM)')
       .option('--offline', 'do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired (docs/failure-modes.md)')
+      .option('--bundle-max-age <duration>', 'oci-layout: images: admit a bundle whose timestamp expired at most this long ago (at most 30d; docs/airgap.md)')
       .action(
         kit.action(async (ctx: CliContext, opts, images: string[]) => {
           const flags: VerifyPolicyOptions = {
@@ -52,11 +54,14 @@ export function register(program: Command, kit: CommandKit): void {
           const outcomes: ImageOutcome[] = [];
           const bar = progressBar(ctx.io, 'verifying', ctx.out.quiet || images.length < 3);
           const one: VerifyOneOptions = { ...(policyFile ? { policyFile } : { flags }), ...(root ? { root } : {}), ...(platform ? { platform } : {}), ...(opts.mirrorOf ? { mirrorOf: opts.mirrorOf as string } : {}), ...(opts.collection ? { collection: ctx.repository(opts.collection as string) } : {}), ...(opts.offline ? { offline: true } : {}), ...(notaryV1 ? { notaryV1 } : {}) };
+          // Loaded here: a command's registration stays cheap (cli/program.ts).
+          const { verifyImage } = await import('../layout-context.js');
+          const bundleMaxAge = opts.bundleMaxAge ? parseDuration(opts.bundleMaxAge as string, '--bundle-max-age') : undefined;
           let done = 0;
           try {
             // Results keep the command line's order; the trust metadata of a collection is
             // refreshed once and shared by every image in it (CliContext caches the opening).
-            outcomes.push(...(await pool(images, (opts.concurrency as number | undefined) ?? DEFAULT_CONCURRENCY, (image) => verifyOne(ctx, image, one), () => bar.update(++done, images.length))));
+            outcomes.push(...(await pool(images, (opts.concurrency as number | undefined) ?? DEFAULT_CONCURRENCY, (image) => verifyImage(ctx, image, { ...one, ...(bundleMaxAge !== undefined ? { bundleMaxAgeSeconds: bundleMaxAge } : {}) }), () => bar.update(++done, images.length))));
           } finally {
             bar.end();
           }
@@ -82,6 +87,7 @@ export function register(program: Command, kit: CommandKit): void {
     'trust verify -o json --policy policy.yaml registry.example.com/app@sha256:…',
     'trust verify --mirror-of registry.example.com/app mirror.example.com/app:v1',
     'trust verify --notary-server https://notary.example.com --root team-app-root.crt registry.example.com/team/app:v1',
+    'trust verify --offline oci-layout:images.tar:registry.example.com/app:v1',
   );
 }
 

@@ -16,6 +16,7 @@ import { hookCodes } from './codes/hook.js';
 import { webhooksCodes } from './codes/webhooks.js';
 import { sigstoreCodes } from './codes/sigstore.js';
 import { notationCodes } from './codes/notation.js';
+import { airgapCodes } from './codes/airgap.js';
 
 /** Every area's table, in the order docs/errors.md lists them. */
 export const AREAS = {
@@ -36,6 +37,7 @@ export const AREAS = {
   webhooks: webhooksCodes,
   sigstore: sigstoreCodes,
   notation: notationCodes,
+  airgap: airgapCodes,
 } as const;
 
 type Areas = typeof AREAS;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { buildProgram, invokedCommand } from '../../../cli/program.js';
 import type { CliIO } from '../../../cli/io.js';
 
-const ALL = ['key', 'init', 'signer', 'sign', 'verify', 'inspect', 'root', 'revoke', 'copy', 'server', 'verify-manifests', 'import-notary', 'login', 'logout', 'whoami', 'completion'];
+const ALL = ['key', 'init', 'signer', 'sign', 'verify', 'inspect', 'root', 'revoke', 'copy', 'save', 'load', 'server', 'verify-manifests', 'import-notary', 'login', 'logout', 'whoami', 'completion'];
 
 function quietIO(): CliIO {
   return { stdout: { write: () => true }, stderr: { write: () => true }, stdin: process.stdin, env: {}, cwd: process.cwd() };
