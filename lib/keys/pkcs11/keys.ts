@@ -95,10 +95,12 @@ function unwrapOctetString(b: Buffer, rawLength: number): Buffer {
 
 function algorithmOf(t: TokenSession, h: Handle, where: string): SigningAlgorithm {
   const keyType = attr(t, h, t.p.CKA_KEY_TYPE).readUInt32LE(0);
-  const params = attr(t, h, t.p.CKA_EC_PARAMS);
+  const ec = keyType === t.p.CKK_EC || keyType === CKK_EC_EDWARDS;
+  // Only EC keys have CKA_EC_PARAMS (asking an RSA key for it is CKR_ATTRIBUTE_TYPE_INVALID).
+  const params = ec ? attr(t, h, t.p.CKA_EC_PARAMS) : Buffer.alloc(0);
   if (keyType === t.p.CKK_EC && params.equals(P256_PARAMS)) return 'ecdsa-p256';
   if (keyType === CKK_EC_EDWARDS && (params.equals(ED25519_PARAMS) || params.equals(ED25519_PRINTABLE))) return 'ed25519';
-  const kind = keyType === t.p.CKK_EC ? `an EC key on another curve (params ${params.toString('hex').slice(0, 40)})` : keyType === t.p.CKK_RSA ? 'an RSA key' : `key type 0x${keyType.toString(16)}`;
+  const kind = ec ? `an EC key on another curve (params ${params.toString('hex').slice(0, 40)})` : keyType === t.p.CKK_RSA ? 'an RSA key' : `key type 0x${keyType.toString(16)}`;
   throw new OcitrustError('PKCS11_KEY_TYPE_UNSUPPORTED', `${where}: expected an ECDSA P-256 or Ed25519 key pair, got ${kind}`);
 }
 
