@@ -87,6 +87,14 @@ export async function findPlugin(name: string, env: NodeJS.ProcessEnv = process.
   throw new OcitrustError('PLUGIN_NOT_FOUND', `signer plugin ${exe} is not an executable in any absolute PATH folder; install it (docs/signer-plugins.md)`);
 }
 
+/** ocitrust's own secrets, which a plugin never needs: key passphrases, the trust server token, the token PIN. */
+const SECRET_ENV = /^OCITRUST_(?:(?:[A-Z0-9_]+_)?PASSPHRASE|TOKEN|PKCS11_PIN)$/;
+
+/** The plugin's environment: ours (its KMS credentials, PATH, proxies) without ocitrust's secrets. */
+export function pluginEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !SECRET_ENV.test(k)));
+}
+
 function timeoutOf(o: PluginOptions): number {
   if (o.timeoutMs !== undefined) return o.timeoutMs;
   const v = (o.env ?? process.env).OCITRUST_PLUGIN_TIMEOUT;
@@ -111,7 +119,7 @@ export async function callPlugin(ref: PluginRef, request: Record<string, unknown
     overflow: boolean;
     spawnError?: Error;
   }>((resolve) => {
-    const child = spawn(exe, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(exe, [], { env: pluginEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let outBytes = 0;
     let err = '';

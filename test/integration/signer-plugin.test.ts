@@ -89,6 +89,11 @@ describe('signer plugins (ocitrust-signer/v1)', () => {
     await rejectsCode(describePluginKey('plugin:test:oldproto:ed', { env }), 'PLUGIN_RESPONSE_INVALID', /ocitrust-signer\/v1/);
   });
 
+  it("never hands ocitrust's own secrets (passphrases, token, PIN) to a plugin", async () => {
+    const secrets = { OCITRUST_PASSPHRASE: 'p', OCITRUST_ROOT_PASSPHRASE: 'r', OCITRUST_TOKEN: 't', OCITRUST_PKCS11_PIN: '1', OCITRUST_PLUGIN_TIMEOUT: '20' };
+    await rejectsCode(describePluginKey('plugin:test:env:ed', { env: { ...env, ...secrets } }), 'PLUGIN_FAILED', /ENV: OCITRUST_PLUGIN_TIMEOUT,OCITRUST_TEST_PLUGIN_KEYS$/);
+  });
+
   it('malformed references are KEY_REFERENCE_INVALID', async () => {
     for (const r of ['plugin:', 'plugin:Bad:k', 'plugin:test:', 'plugin:test', 'plugin:../x:k', `plugin:test:${'k'.repeat(2000)}`, 'plugin:test:a\nb']) {
       assert.throws(() => parsePluginRef(r), (e) => isOcitrustError(e, 'KEY_REFERENCE_INVALID'), r);
