@@ -180,4 +180,30 @@ describe('trust with keys in a PKCS#11 token (SoftHSM2)', { skip, timeout: 600_0
     // Generating over an existing label.
     fails(await withPin(['key', 'generate', 'dup', '--pkcs11', hsm.uri('root'), '--dir', work]), 2, 'PKCS11_OBJECT_EXISTS');
   });
+
+  test('bad objects: a key of the wrong type, and a key the token refuses to sign with (nothing published)', async () => {
+    // Objects made with the raw binding, as another tool would leave them in the token.
+    process.env.SOFTHSM2_CONF = hsm.env.SOFTHSM2_CONF;
+    const { openToken, login, closeAllModules } = await import('../../lib/keys/pkcs11/token.js');
+    const { parsePkcs11Uri } = await import('../../lib/keys/pkcs11/uri.js');
+    try {
+      const t = await openToken(parsePkcs11Uri(hsm.uri('setup')));
+      login(t, hsm.pin);
+      const { p, lib, session } = t;
+      const label = (l: string) => ({ type: p.CKA_LABEL, value: l });
+      lib.C_GenerateKeyPair(session, { mechanism: p.CKM_RSA_PKCS_KEY_PAIR_GEN }, [label('rsa'), { type: p.CKA_TOKEN, value: true }, { type: p.CKA_MODULUS_BITS, value: 2048 }, { type: p.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }], [label('rsa'), { type: p.CKA_TOKEN, value: true }, { type: p.CKA_SIGN, value: true }]);
+      lib.C_GenerateKeyPair(session, { mechanism: p.CKM_EC_KEY_PAIR_GEN }, [label('nosign'), { type: p.CKA_TOKEN, value: true }, { type: p.CKA_EC_PARAMS, value: Buffer.from('06082a8648ce3d030107', 'hex') }], [label('nosign'), { type: p.CKA_TOKEN, value: true }, { type: p.CKA_SIGN, value: false }, { type: p.CKA_PRIVATE, value: true }]);
+    } finally {
+      closeAllModules();
+      delete process.env.SOFTHSM2_CONF;
+    }
+    fails(await run(['key', 'add', hsm.uri('rsa')]), 2, 'PKCS11_KEY_TYPE_UNSUPPORTED', /expected an ECDSA P-256 or Ed25519 key pair, got an RSA key/);
+    const repo = `${embedded}/hsm/refused`;
+    ok(await run(['init', repo]), 'init');
+    ok(await run(['signer', 'add', '--key', hsm.uri('nosign'), 'nosign', repo]), 'its public key is fine');
+    await push(repo, 'v1');
+    fails(await withPin(['sign', '--key', hsm.uri('nosign'), `${repo}:v1`]), 2, 'PKCS11_MECHANISM_UNSUPPORTED', /CKR_KEY_FUNCTION_NOT_PERMITTED.*CKA_SIGN/);
+    const v = await run(['verify', '-o', 'json', `${repo}:v1`]);
+    assert.equal(v.code, 1, 'no signature was published');
+  });
 });
