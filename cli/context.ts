@@ -15,7 +15,9 @@ import type { PassphraseProvider, PassphraseRequest } from '../lib/usecases/keys
 import type { CollectionTrust } from '../lib/usecases/trust.js';
 import type { CliIO } from './io.js';
 import { Output, type OutputFormat } from './output.js';
-import { promptHidden } from './prompt.js';
+import { canPrompt, promptHidden } from './prompt.js';
+import type { ExternalKeyOptions } from '../lib/keys/external.js';
+import type { PinProvider } from '../lib/keys/pkcs11/keys.js';
 
 /** The trust server `trust` talks to when neither --server nor OCITRUST_SERVER is given. */
 export const DEFAULT_SERVER = 'http://127.0.0.1:7443';
@@ -29,6 +31,7 @@ export interface GlobalOptions {
   readonly quiet?: boolean;
   readonly passphraseFile?: string;
   readonly tokenFile?: string;
+  readonly pinFile?: string;
 }
 
 /** How a command opens a collection's trust data (see lib/usecases/trust.ts `openCollection`). */
@@ -91,9 +94,35 @@ export class CliContext {
   }
 
   get keys(): KeyStore {
-    this.#keys ??= this.home.keyStore();
+    this.#keys ??= this.home.keyStore({ external: this.externalKeys });
     return this.#keys;
   }
+
+  /** How keys in PKCS#11 tokens and behind signer plugins are reached: the PIN, the environment (PATH, OCITRUST_PKCS11_MODULE). */
+  get externalKeys(): ExternalKeyOptions {
+    return { pin: this.pin, env: this.io.env };
+  }
+
+  #pin?: Promise<string>;
+
+  /**
+   * The PKCS#11 user PIN, as passphrases are read (never argv): --pin-file, else
+   * OCITRUST_PKCS11_PIN, else the URI's pin-source file, else a no-echo prompt on a terminal.
+   * Read once per command.
+   */
+  readonly pin: PinProvider = (req) => {
+    this.#pin ??= (async () => {
+      let value: string;
+      if (this.globals.pinFile) value = (await this.readSecretFile(this.globals.pinFile, '--pin-file')).replace(/\r?\n$/, '');
+      else if (this.io.env.OCITRUST_PKCS11_PIN) value = this.io.env.OCITRUST_PKCS11_PIN;
+      else if (req.uri.pinSource) value = (await this.readSecretFile(req.uri.pinSource.replace(/^file:(\/\/)?/, ''), 'pin-source')).replace(/\r?\n$/, '');
+      else if (canPrompt(this.io)) value = await promptHidden(this.io, `PIN for token ${req.token}: `);
+      else throw new OcitrustError('PKCS11_PIN_MISSING', `token ${JSON.stringify(req.token)} needs its user PIN: pass --pin-file FILE or set OCITRUST_PKCS11_PIN (never on the command line)`);
+      if (value.length === 0) throw new OcitrustError('PKCS11_PIN_MISSING', `empty PIN for token ${JSON.stringify(req.token)}`);
+      return value;
+    })();
+    return this.#pin;
+  };
 
   /**
    * `--server`, else OCITRUST_SERVER, else {@link DEFAULT_SERVER}. A `host:port` without a

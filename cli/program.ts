@@ -75,7 +75,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
 ];
 
 /** Global options that take a value in the next argument (unless written `--opt=value` or `-oVALUE`). */
-const GLOBAL_WITH_VALUE = new Set(['--server', '--home', '-o', '--output', '--passphrase-file', '--token-file']);
+const GLOBAL_WITH_VALUE = new Set(['--server', '--home', '-o', '--output', '--passphrase-file', '--token-file', '--pin-file']);
 /**
  * Global options without a value. Not -h/--help: before the command name, commander shows the
  * program's help (every command) rather than the command's.
@@ -127,6 +127,7 @@ export async function buildProgram(io: CliIO, state: RunState, argv: readonly st
     .option('-q, --quiet', 'print only results and errors')
     .option('--passphrase-file <file>', 'read key passphrases from this file (else OCITRUST_<ROLE>_PASSPHRASE, OCITRUST_PASSPHRASE, or a prompt)')
     .option('--token-file <file>', 'read the trust server bearer token from this file (else OCITRUST_TOKEN)')
+    .option('--pin-file <file>', 'read the PKCS#11 token PIN from this file (else OCITRUST_PKCS11_PIN, the URI\'s pin-source, or a prompt)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({

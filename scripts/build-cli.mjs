@@ -24,9 +24,9 @@ const outdir = at >= 0 && args[at + 1] ? resolve(args[at + 1]) : join(root, 'dis
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 // Stay external, loaded from node_modules at run time: the native SQLite binding, the PostgreSQL
-// driver (optional native parts) and fastify with its plugins (only `trust server` loads them;
+// driver (optional native parts), the PKCS#11 binding (native) and fastify with its plugins (only `trust server` loads them;
 // bundling them would only grow the server chunk). Everything else is inlined.
-const external = ['better-sqlite3', 'pg', 'pg-native', 'fastify', 'fastify-plugin', '@fastify/*'];
+const external = ['better-sqlite3', 'pg', 'pg-native', 'fastify', 'fastify-plugin', '@fastify/*', 'pkcs11js'];
 
 const REQUIRE_BANNER = 'import{createRequire as __ocitrustRequire}from"node:module";const require=__ocitrustRequire(import.meta.url);';
 

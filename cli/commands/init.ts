@@ -10,8 +10,8 @@ export function register(program: Command, kit: CommandKit): void {
       .command('init')
       .description('create the trust collection of a repository: root and targets keys, server keys fetched, first publish')
       .argument('<repo>', 'repository or collection name, e.g. registry.example.com/app')
-      .option('--root-key <name>', 'root key from the key store (default: "root", generated when missing)')
-      .option('--targets-key <name>', 'targets key from the key store (default: generated as targets-<repo>-<hash>)')
+      .option('--root-key <name|uri>', 'root key: a key store name (default "root", generated when missing), a pkcs11: URI or plugin:NAME:KEYREF')
+      .option('--targets-key <name|uri>', 'targets key: a key store name (default: generated as targets-<repo>-<hash>), a pkcs11: URI or plugin:NAME:KEYREF')
       .action(
         kit.action(async (ctx: CliContext, opts, repo: string) => {
           const collection = ctx.repository(repo);
@@ -34,5 +34,6 @@ export function register(program: Command, kit: CommandKit): void {
         }),
       ),
     'trust init registry.example.com/app',
+    "trust --pin-file pin.txt init registry.example.com/app --root-key 'pkcs11:token=ci;object=root?module-path=/usr/lib/softhsm/libsofthsm2.so'",
   );
 }

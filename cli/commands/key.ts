@@ -35,10 +35,11 @@ export function register(program: Command, kit: CommandKit): void {
   example(
     key
       .command('generate')
-      .description('generate a signing key (Ed25519, or ECDSA P-256 with --type); writes <name>.pub (SPKI PEM) and prints the keyid')
+      .description('generate a signing key (Ed25519, or ECDSA P-256 with --type), in the key store or, with --pkcs11, inside a PKCS#11 token; writes <name>.pub (SPKI PEM) and prints the keyid')
       .argument('<name>', 'key name ([a-z0-9][a-z0-9._-]*)')
       .option('--dir <dir>', 'where to write <name>.pub', '.')
       .addOption(new Option('--type <type>', 'key type: ed25519, or ecdsa-p256 (e.g. to match Docker Content Trust signer keys)').choices(['ed25519', 'ecdsa-p256']).default('ed25519'))
+      .option('--pkcs11 <uri>', 'generate the key pair inside this PKCS#11 token (RFC 7512 URI naming the token and the new object); PIN from --pin-file or OCITRUST_PKCS11_PIN')
       .action(
         kit.action(async (ctx: CliContext, opts, name: string) => {
           const pubPath = join(ctx.path(opts.dir as string), `${name}.pub`);
@@ -47,18 +48,55 @@ export function register(program: Command, kit: CommandKit): void {
           if (!KEY_NAME_PATTERN.test(name)) throw new OcitrustError('KEY_NAME_INVALID', `invalid key name ${JSON.stringify(name.slice(0, 80))}: use [a-z0-9][a-z0-9._-]{0,63}`);
           // Before the key is made: a key in the store without its .pub would be a half success.
           if (await exists(pubPath)) throw new OcitrustError('CLI_OUTPUT_EXISTS', `${pubPath}: expected a new file, got an existing one (not overwritten); use --dir`);
-          const pass = await ctx.passphrase({ keyName: name, role: name, confirm: true });
-          const k = await ctx.keys.generate(name, pass, { type: opts.type as 'ed25519' | 'ecdsa-p256' });
+          const type = opts.type as 'ed25519' | 'ecdsa-p256';
+          let k;
+          if (opts.pkcs11) {
+            const uri = opts.pkcs11 as string;
+            // Checked before the token is touched: a malformed URI is the command line's error.
+            const { parsePkcs11Uri } = await import('../../lib/keys/pkcs11/uri.js');
+            parsePkcs11Uri(uri);
+            k = await ctx.keys.generateExternal(uri, name, { type });
+          } else {
+            const pass = await ctx.passphrase({ keyName: name, role: name, confirm: true });
+            k = await ctx.keys.generate(name, pass, { type });
+          }
           await writeOut(pubPath, k.publicPem, false);
-          if (ctx.out.json) ctx.out.data({ name: k.name, keyid: k.keyid, type: opts.type as string, publicKeyFile: pubPath });
+          if (ctx.out.json) ctx.out.data({ name: k.name, keyid: k.keyid, type, publicKeyFile: pubPath, ...(opts.pkcs11 ? { uri: opts.pkcs11 as string } : {}) });
           else {
-            ctx.out.notice(`Generated key ${k.name}; public key written to ${pubPath}`);
+            ctx.out.notice(`Generated key ${k.name}${opts.pkcs11 ? ' inside the token' : ''}; public key written to ${pubPath}`);
             ctx.out.result(k.keyid);
           }
         }),
       ),
     'trust key generate alice',
     'trust key generate bob --type ecdsa-p256',
+    "trust --pin-file pin.txt key generate release --type ecdsa-p256 --pkcs11 'pkcs11:token=ci;object=release?module-path=/usr/lib/softhsm/libsofthsm2.so'",
+  );
+
+  example(
+    key
+      .command('add')
+      .description('record a key held outside the key store (a PKCS#11 token key, or a signer plugin\'s key) under a name, reading its public key')
+      .argument('<ref>', "pkcs11:… URI (RFC 7512) or plugin:NAME:KEYREF")
+      .option('--name <name>', 'key name (default: derived from the reference)')
+      .option('--dir <dir>', 'also write <name>.pub (SPKI PEM) into this folder')
+      .action(
+        kit.action(async (ctx: CliContext, opts, ref: string) => {
+          const k = await ctx.keys.addReference(ref, opts.name as string | undefined);
+          let pubPath: string | undefined;
+          if (opts.dir) {
+            pubPath = join(ctx.path(opts.dir as string), `${k.name}.pub`);
+            await writeOut(pubPath, k.publicPem, false);
+          }
+          if (ctx.out.json) ctx.out.data({ name: k.name, keyid: k.keyid, uri: ref, existing: k.existing, ...(pubPath ? { publicKeyFile: pubPath } : {}) });
+          else {
+            ctx.out.notice(k.existing ? `Key ${k.name} already records this key` : `Added key ${k.name} (${ref.slice(0, 120)})`);
+            ctx.out.result(k.keyid);
+          }
+        }),
+      ),
+    "trust key add 'pkcs11:token=ci;object=release?module-path=/usr/lib/softhsm/libsofthsm2.so' --name release",
+    'trust key add plugin:vault:transit/keys/release --name release',
   );
 
   example(
@@ -128,7 +166,7 @@ export function register(program: Command, kit: CommandKit): void {
           const keys = await ctx.keys.list();
           if (ctx.out.json) return void ctx.out.data({ keys });
           if (keys.length === 0) return void ctx.out.notice(`no keys in ${ctx.keys.dir}`);
-          ctx.out.result(table([['NAME', 'KEYID', 'CREATED'], ...keys.map((k) => [k.name, k.keyid, k.created])]));
+          ctx.out.result(table([['NAME', 'KEYID', 'CREATED', 'WHERE'], ...keys.map((k) => [k.name, k.keyid, k.created, k.uri ?? 'key file'])]));
         }),
       ),
     'trust key list -o json',
@@ -140,7 +178,7 @@ export function register(program: Command, kit: CommandKit): void {
       .description('rotate the root or targets key of a collection: new key, new root version signed by the old and new keys')
       .argument('<repo>', 'repository (collection)')
       .addArgument(new Argument('<role>', 'which key').choices(['root', 'targets']))
-      .option('--key <name>', 'use this key from the key store instead of generating one')
+      .option('--key <name|uri>', 'use this key (key store name, pkcs11: URI or plugin:NAME:KEYREF) instead of generating one')
       .action(
         kit.action(async (ctx: CliContext, opts, repo: string, role: 'root' | 'targets') => {
           const collection = ctx.repository(repo);
@@ -155,5 +193,6 @@ export function register(program: Command, kit: CommandKit): void {
         }),
       ),
     'trust key rotate registry.example.com/app targets',
+    "trust --pin-file pin.txt key rotate registry.example.com/app root --key 'pkcs11:token=ci;object=root2?module-path=/usr/lib/softhsm/libsofthsm2.so'",
   );
 }

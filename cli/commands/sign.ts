@@ -4,6 +4,7 @@ import { parseReference } from '../../lib/reference.js';
 import { loadChoice, selectSigning, signImage, type SigningChoice } from '../../lib/usecases/sign.js';
 import { isOcitrustError } from '../../lib/errors/index.js';
 import type { Signer } from '../../lib/keys/signer.js';
+import { isExternalKeyRef } from '../../lib/keys/external.js';
 import type { ImageReference } from '../../lib/reference.js';
 import { DEFAULT_CONCURRENCY, pool } from '../pool.js';
 import type { CliContext } from '../context.js';
@@ -27,7 +28,7 @@ export function register(program: Command, kit: CommandKit): void {
       .description('sign images: a DSSE statement pushed to the registry as a referrer of each manifest')
       .argument('<image...>', 'image references (repository:tag or repository@digest)')
       .option('--signer <name>', 'the signer role to sign as (default: the one role your local keys can sign for)')
-      .option('--key <name>', 'the key to sign with (name, keyid or keyid prefix)')
+      .option('--key <name|uri>', 'the key to sign with (name, keyid or keyid prefix; or a pkcs11: URI / plugin:NAME:KEYREF, recorded in the key store)')
       .option('--recursive', 'also sign every child manifest of an index (multi-arch)')
       .option('--expires <duration>', 'signature lifetime, e.g. 90d, 1y (default: no expiry)')
       .option('--collection <name>', 'trust collection (default: the image\'s repository)')
@@ -43,6 +44,8 @@ export function register(program: Command, kit: CommandKit): void {
           const expiresIn = opts.expires ? parseDuration(opts.expires as string, '--expires') : undefined;
           const now = systemClock.now();
           const expires = expiresIn !== undefined ? new Date(Math.floor(now.getTime() / 1000) * 1000 + expiresIn * 1000) : undefined;
+          // A token or plugin key is recorded in the key store once, so that it is chosen by keyid like any other.
+          const keyName = opts.key && isExternalKeyRef(opts.key as string) ? (await ctx.keys.addReference(opts.key as string)).name : (opts.key as string | undefined);
           const registry = inLayout ? inLayout.registry : await ctx.registry();
           // Keys are decrypted once per (role, keys), however many images they sign.
           const loaded = new Map<string, Promise<{ choice: SigningChoice; signers: Signer[] }>>();
@@ -50,7 +53,7 @@ export function register(program: Command, kit: CommandKit): void {
             const trust = await ctx.openTrust(opts.collection ? ctx.repository(opts.collection as string) : ref.repository);
             const choice = await selectSigning(trust.refresh.trusted, ctx.keys, ref, {
               ...(opts.signer ? { signer: opts.signer as string } : {}),
-              ...(opts.key ? { key: opts.key as string } : {}),
+              ...(keyName ? { key: keyName } : {}),
             });
             const key = JSON.stringify([choice.role, choice.keys.map((k) => k.keyid)]);
             let p = loaded.get(key);
@@ -142,6 +145,7 @@ export function register(program: Command, kit: CommandKit): void {
       ),
     'trust sign registry.example.com/app:v1',
     'trust sign --signer alice --recursive --expires 90d registry.example.com/app:v1',
+    "trust --pin-file pin.txt sign --key 'pkcs11:token=ci;object=release?module-path=/usr/lib/softhsm/libsofthsm2.so' registry.example.com/app:v1",
     'trust sign --concurrency 16 registry.example.com/app:v1 registry.example.com/app:v2 registry.example.com/web:v7',
   );
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { OcitrustError } from '../../lib/errors/index.js';
 import { parsePublicKeyPem } from '../../lib/keys/pem.js';
+import { externalPublicKey, isExternalKeyRef } from '../../lib/keys/external.js';
 import type { PublicKey } from '../../lib/keys/key.js';
 import { addSigner, listSigners, removeSigner } from '../../lib/usecases/admin.js';
 import type { CliContext } from '../context.js';
@@ -36,7 +37,7 @@ export function register(program: Command, kit: CommandKit): void {
       .description('add or update a signer: its public keys, threshold and paths (keys also join the "releases" role, as docker trust does)')
       .argument('<signer>', 'signer (role) name')
       .argument('<repo...>', 'repositories')
-      .requiredOption('--key <pub.pem>', 'public key file (SPKI PEM, e.g. from `trust key generate`); repeatable', collect)
+      .requiredOption('--key <pub.pem|uri>', 'public key file (SPKI PEM, e.g. from `trust key generate`), or a pkcs11: URI / plugin:NAME:KEYREF whose public key is read; repeatable', collect)
       .option('--threshold <n>', 'distinct keys that must sign (default: current, else 1)', intOption('--threshold', 1))
       .option('--paths <pattern>', 'TUF path pattern the signer may sign (default: <repo>:* and <repo>@*); repeatable', collect)
       .option('--no-releases', 'do not add the keys to the "releases" role')
@@ -44,7 +45,10 @@ export function register(program: Command, kit: CommandKit): void {
         kit.action(async (ctx: CliContext, opts, name: string, repos: string[]) => {
           checkOrder('add', name, repos);
           const keys: PublicKey[] = [];
-          for (const f of opts.key as string[]) keys.push(parsePublicKeyPem(await ctx.readInput(f, 'public key file', 64 * 1024)));
+          for (const f of opts.key as string[]) {
+            if (isExternalKeyRef(f)) keys.push(await externalPublicKey(f, ctx.externalKeys));
+            else keys.push(parsePublicKeyPem(await ctx.readInput(f, 'public key file', 64 * 1024)));
+          }
           const admin = await ctx.admin();
           const out: unknown[] = [];
           for (const repo of repos) {

@@ -208,3 +208,16 @@ export function signEcdsaP256(message: Uint8Array, key: KeyObject, encoding: Ecd
   out.set(to32(s), 32);
   return out;
 }
+
+/**
+ * A P-256 signature made elsewhere (an HSM's raw r||s, a KMS's DER) in the form ocitrust's own
+ * signatures take: strict DER with low S.
+ * @throws KEY_INVALID when it is neither a 64-byte r||s nor a valid DER signature (or not `encoding` when given)
+ */
+export function normalizeEcdsaP256Signature(signature: Uint8Array, encoding?: EcdsaSignatureEncoding): Uint8Array {
+  // Without a stated encoding: DER when it parses as DER (a DER signature can be 64 bytes too), else r||s.
+  const rs = encoding !== undefined ? ecdsaSignatureValues(signature, encoding) : (ecdsaSignatureValues(signature, 'der') ?? ecdsaSignatureValues(signature, 'ieee-p1363'));
+  if (!rs) throw new OcitrustError('KEY_INVALID', `ECDSA P-256 signature: expected 64 bytes r||s or DER, got ${signature.length} bytes that are neither`);
+  const [r, s] = rs;
+  return encodeDer(r, s > HALF_N ? P256_N - s : s);
+}

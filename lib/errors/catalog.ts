@@ -2,6 +2,7 @@ import type { CodeSpec } from './spec.js';
 import { coreCodes } from './codes/core.js';
 import { cryptoCodes } from './codes/crypto.js';
 import { keysCodes } from './codes/keys.js';
+import { signersCodes } from './codes/signers.js';
 import { metadataCodes } from './codes/metadata.js';
 import { tufCodes } from './codes/tuf.js';
 import { notaryCodes } from './codes/notary.js';
@@ -23,6 +24,7 @@ export const AREAS = {
   core: coreCodes,
   crypto: cryptoCodes,
   keys: keysCodes,
+  signers: signersCodes,
   metadata: metadataCodes,
   tuf: tufCodes,
   notary: notaryCodes,

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { OcitrustError, assertArg } from '../errors/index.js';
 import type { Clock } from '../clock.js';
 import type { PublicKey } from './key.js';
-import { randomSecret, type LocalSigner, type SigningAlgorithm } from './signer.js';
+import { randomSecret, type LocalSigner, type Signer, type SigningAlgorithm } from './signer.js';
 import { KeyFile, readKeyFile, writeKeyFile } from './keyfile.js';
+import { KeyReference, readKeyReference, writeKeyReference } from './reference.js';
+import { externalPublicKey, generateExternalKey, isExternalKeyRef, openExternalSigner, type ExternalKeyOptions } from './external.js';
 import { parseSigningKeyPem, privateKeyToPem, publicKeyToPem } from './pem.js';
 
 /** Key names: short, lowercase, safe as file names on every platform. */
@@ -13,6 +15,11 @@ export const KEY_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** Shortest keyid prefix accepted as a reference (shorter ones collide too easily). */
 export const MIN_KEYID_PREFIX = 6;
 const SUFFIX = '.key';
+/** Key references (keys in a PKCS#11 token or behind a signer plugin): lib/keys/reference.ts. */
+const REF_SUFFIX = '.ref';
+
+/** A stored key: an encrypted key file or a reference to an external key. */
+type Stored = { name: string; file: KeyFile | KeyReference };
 
 /** One key of a {@link KeyStore}, as listed (no secret material). */
 export interface KeyEntry {
@@ -20,6 +27,8 @@ export interface KeyEntry {
   readonly keyid: string;
   /** `YYYY-MM-DDTHH:MM:SSZ` */
   readonly created: string;
+  /** For a key held outside the store (PKCS#11 token, signer plugin): its reference. */
+  readonly uri?: string;
 }
 
 /** What {@link KeyStore.generate} and {@link KeyStore.importPem} return. */
@@ -37,6 +46,8 @@ export interface KeyStoreOptions {
   readonly scryptN?: number;
   /** Source of `created` times. */
   readonly clock?: Clock;
+  /** How external keys (PKCS#11, plugins) are reached: PIN provider, environment. */
+  readonly external?: ExternalKeyOptions;
 }
 
 /**
@@ -48,11 +59,14 @@ export interface KeyStoreOptions {
 export class KeyStore {
   readonly dir: string;
   readonly #opts: KeyStoreOptions;
+  /** How external keys are reached (the CLI sets its PIN provider here). */
+  external: ExternalKeyOptions;
 
   constructor(dir: string, opts: KeyStoreOptions = {}) {
     assertArg(typeof dir === 'string' && dir.length > 0, 'dir', 'non-empty string', dir);
     this.dir = dir;
     this.#opts = opts;
+    this.external = opts.external ?? {};
   }
 
   /** `~/.ocitrust/keys`. */
@@ -97,7 +111,73 @@ export class KeyStore {
    * @throws OcitrustError KEYFILE_IO, KEYFILE_MALFORMED and the other parse codes of KeyFile.parse
    */
   async list(): Promise<KeyEntry[]> {
-    return (await this.#all()).map(({ name, file }) => ({ name, keyid: file.keyid, created: file.created }));
+    return (await this.#all()).map(({ name, file }) => ({ name, keyid: file.keyid, created: file.created, ...(file instanceof KeyReference ? { uri: file.uri } : {}) }));
+  }
+
+  /**
+   * Records an external key (a `pkcs11:` URI or `plugin:NAME:KEYREF`) in the store under
+   * `name` (default: derived from the reference), reading its public key from the token or
+   * plugin. A reference already stored for the same key is returned as it is.
+   * @throws KEY_REFERENCE_INVALID, KEY_NAME_INVALID, KEY_EXISTS, KEYFILE_IO, PKCS11_*, PLUGIN_*
+   */
+  async addReference(uri: string, name?: string): Promise<NewKey & { readonly existing: boolean }> {
+    if (!isExternalKeyRef(uri)) throw new OcitrustError('KEY_REFERENCE_INVALID', `${JSON.stringify(uri.slice(0, 100))}: expected pkcs11:… or plugin:NAME:KEYREF`);
+    const publicKey = await externalPublicKey(uri, this.external);
+    return this.#storeReference(uri, publicKey, name);
+  }
+
+  /**
+   * Generates a key pair inside the PKCS#11 token `uri` names and records it as `name`.
+   * @throws PKCS11_*, KEY_NAME_INVALID, KEY_EXISTS, KEYFILE_IO
+   */
+  async generateExternal(uri: string, name: string | undefined, opts: { readonly type?: SigningAlgorithm } = {}): Promise<NewKey> {
+    if (name !== undefined) {
+      checkName(name);
+      if (await this.#read(name)) throw new OcitrustError('KEY_EXISTS', `a key named ${JSON.stringify(name)} already exists in ${this.dir}`);
+    }
+    const publicKey = await generateExternalKey(uri, opts.type ?? 'ed25519', this.external);
+    return this.#storeReference(uri, publicKey, name);
+  }
+
+  async #storeReference(uri: string, publicKey: PublicKey, name: string | undefined): Promise<NewKey & { readonly existing: boolean }> {
+    const all = await this.#all();
+    const same = all.find((k) => k.file.publicKey.fingerprint === publicKey.fingerprint);
+    if (same && same.file instanceof KeyReference && (name === undefined || name === same.name)) {
+      return { name: same.name, keyid: same.file.keyid, publicKey: same.file.publicKey, publicPem: publicKeyToPem(same.file.publicKey), existing: true };
+    }
+    if (same) throw new OcitrustError('KEY_EXISTS', `this key is already in the store as ${JSON.stringify(same.name)} (keyid ${same.file.keyid})`);
+    let chosen = name ?? referenceName(uri);
+    checkName(chosen);
+    if (name === undefined && all.some((k) => k.name === chosen)) chosen = `${chosen.slice(0, 50)}-${publicKey.keyid.slice(0, 8)}`;
+    if (all.some((k) => k.name === chosen)) throw new OcitrustError('KEY_EXISTS', `a key named ${JSON.stringify(chosen)} already exists in ${this.dir}`);
+    await this.#ensureDir();
+    try {
+      await writeKeyReference(join(this.dir, chosen + REF_SUFFIX), KeyReference.create(uri, publicKey, this.#opts.clock));
+    } catch (e) {
+      throw e instanceof OcitrustError && e.code === 'KEY_EXISTS' ? new OcitrustError('KEY_EXISTS', `a key named ${JSON.stringify(chosen)} already exists in ${this.dir}`) : e;
+    }
+    return { name: chosen, keyid: publicKey.keyid, publicKey, publicPem: publicKeyToPem(publicKey), existing: false };
+  }
+
+  /**
+   * A signer for a stored key of either kind: a key file decrypted with `passphrase`, or an
+   * external key opened through its reference (no passphrase: a PIN provider or the plugin
+   * does the authentication) and checked to still be the key recorded.
+   * @throws the errors of {@link loadSigner}, KEYFILE_KEY_MISMATCH, PKCS11_*, PLUGIN_*
+   */
+  async openSigner(ref: string, passphrase: () => Promise<string>): Promise<Signer> {
+    const { name, file } = await this.#resolve(ref);
+    if (!(file instanceof KeyReference)) return file.signer(await passphrase());
+    const signer = await openExternalSigner(file.uri, this.external);
+    if (signer.publicKey.fingerprint !== file.publicKey.fingerprint) {
+      throw new OcitrustError('KEYFILE_KEY_MISMATCH', `key ${name}: ${file.uri.slice(0, 200)} now holds another key (keyid ${signer.keyid.slice(0, 16)}…) than the one recorded (${file.keyid.slice(0, 16)}…)`);
+    }
+    return signer;
+  }
+
+  /** True when `ref` names a key held outside the store (a reference). @throws KEY_NOT_FOUND, KEY_AMBIGUOUS, KEYFILE_IO */
+  async isReference(ref: string): Promise<boolean> {
+    return (await this.#resolve(ref)).file instanceof KeyReference;
   }
 
   /**
@@ -106,7 +186,9 @@ export class KeyStore {
    *   KEYFILE_KEY_MISMATCH, KEYFILE_IO
    */
   async loadSigner(ref: string, passphrase: string): Promise<LocalSigner> {
-    return (await this.#resolve(ref)).file.signer(passphrase);
+    const { name, file } = await this.#resolve(ref);
+    if (file instanceof KeyReference) throw referenceOnly(name, file);
+    return file.signer(passphrase);
   }
 
   /**
@@ -131,7 +213,8 @@ export class KeyStore {
    * @throws OcitrustError KEY_NOT_FOUND, KEY_AMBIGUOUS, KEY_PASSPHRASE_WRONG, KEYFILE_CORRUPT, KEYFILE_IO
    */
   async exportPrivatePem(ref: string, passphrase: string): Promise<string> {
-    const { file } = await this.#resolve(ref);
+    const { name, file } = await this.#resolve(ref);
+    if (file instanceof KeyReference) throw referenceOnly(name, file);
     const seed = await file.decrypt(passphrase);
     try {
       return privateKeyToPem(seed, file.algorithm);
@@ -146,10 +229,11 @@ export class KeyStore {
    */
   async resolve(ref: string): Promise<KeyEntry & { readonly path: string }> {
     const { name, file } = await this.#resolve(ref);
-    return { name, keyid: file.keyid, created: file.created, path: this.#path(name) };
+    const ext = file instanceof KeyReference;
+    return { name, keyid: file.keyid, created: file.created, path: ext ? join(this.dir, name + REF_SUFFIX) : this.#path(name), ...(ext ? { uri: file.uri } : {}) };
   }
 
-  async #resolve(ref: string): Promise<{ name: string; file: KeyFile }> {
+  async #resolve(ref: string): Promise<Stored> {
     assertArg(typeof ref === 'string' && ref.length > 0, 'key', 'key name, keyid or keyid prefix', ref);
     if (KEY_NAME_PATTERN.test(ref)) {
       const byName = await this.#read(ref);
@@ -203,19 +287,25 @@ export class KeyStore {
     }
   }
 
-  /** The key file of `name`, or null when there is none. */
-  async #read(name: string): Promise<KeyFile | null> {
-    const path = this.#path(name);
-    try {
-      await stat(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new OcitrustError('KEYFILE_IO', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  /** The key file or reference of `name`, or null when there is none. */
+  async #read(name: string): Promise<KeyFile | KeyReference | null> {
+    const readers: [string, (p: string) => Promise<KeyFile | KeyReference>][] = [
+      [this.#path(name), readKeyFile],
+      [join(this.dir, name + REF_SUFFIX), readKeyReference],
+    ];
+    for (const [path, read] of readers) {
+      try {
+        await stat(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw new OcitrustError('KEYFILE_IO', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+      }
+      return withPath(path, () => read(path));
     }
-    return withPath(path, () => readKeyFile(path));
+    return null;
   }
 
-  async #all(): Promise<{ name: string; file: KeyFile }[]> {
+  async #all(): Promise<Stored[]> {
     let entries: string[];
     try {
       entries = await readdir(this.dir);
@@ -224,14 +314,14 @@ export class KeyStore {
       throw new OcitrustError('KEYFILE_IO', `cannot list key store ${this.dir}: ${(e as Error).message}`, { cause: e });
     }
     const names = entries
-      .filter((f) => f.endsWith(SUFFIX))
-      .map((f) => f.slice(0, -SUFFIX.length))
-      .filter((n) => KEY_NAME_PATTERN.test(n))
-      .sort();
-    const out: { name: string; file: KeyFile }[] = [];
-    for (const name of names) {
-      const path = this.#path(name);
-      out.push({ name, file: await withPath(path, () => readKeyFile(path)) });
+      .filter((f) => f.endsWith(SUFFIX) || f.endsWith(REF_SUFFIX))
+      .map((f) => (f.endsWith(SUFFIX) ? [f.slice(0, -SUFFIX.length), f] : [f.slice(0, -REF_SUFFIX.length), f]) as [string, string])
+      .filter(([n]) => KEY_NAME_PATTERN.test(n))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const out: Stored[] = [];
+    for (const [name, f] of names) {
+      const path = join(this.dir, f);
+      out.push({ name, file: await withPath<KeyFile | KeyReference>(path, () => (f.endsWith(SUFFIX) ? readKeyFile(path) : readKeyReference(path))) });
     }
     return out;
   }
@@ -246,6 +336,30 @@ async function withPath<T>(path: string, f: () => Promise<T>): Promise<T> {
       throw new OcitrustError(e.code, `${path}: ${e.message}`, { cause: e });
     }
     throw e;
+  }
+}
+
+function referenceOnly(name: string, ref: KeyReference): OcitrustError {
+  return new OcitrustError('KEY_REFERENCE_INVALID', `key ${name} is held outside the key store (${ref.uri.slice(0, 200)}); its private key cannot be decrypted or exported, only used to sign`);
+}
+
+/** A key name for a reference: the PKCS#11 object label, or the plugin's name and key, made a valid name. */
+function referenceName(uri: string): string {
+  let base: string;
+  if (uri.startsWith('plugin:')) base = uri.slice('plugin:'.length).replace(/:/, '-');
+  else {
+    const m = /[:;]object=([^;?]*)/.exec(uri);
+    base = `hsm-${m ? decodeURIComponentSafe(m[1]!) : 'key'}`;
+  }
+  const clean = base.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 48);
+  return clean || 'external-key';
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
 

@@ -27,7 +27,7 @@ import { parseStatement } from '../statements/statement.js';
 import { signatureIds, type SignatureId } from '../verify/signature-id.js';
 import type { TrustServerClient } from '../trust-client.js';
 import type { OcitrustHome } from './home.js';
-import { collectionSlug, loadLocalSigners, useOrGenerateKey, type PassphraseProvider } from './keys.js';
+import { collectionSlug, loadLocalSigners, openKey, useOrGenerateKey, type PassphraseProvider } from './keys.js';
 import { openCollection, pinRoot, type CollectionTrust } from './trust.js';
 import { changeBase, retryOnVersionConflict, type PublishRetryOptions } from './publish-retry.js';
 
@@ -139,8 +139,8 @@ export async function initCollection(
   }
   const rootKey = await useOrGenerateKey(ctx.keys, rootName, 'root', ctx.passphrase);
   const targetsKey = await useOrGenerateKey(ctx.keys, targetsName, 'targets', ctx.passphrase);
-  const rootSigner = await ctx.keys.loadSigner(rootName, await ctx.passphrase({ keyName: rootName, keyid: rootKey.entry.keyid, role: 'root' }));
-  const targetsSigner = await ctx.keys.loadSigner(targetsName, await ctx.passphrase({ keyName: targetsName, keyid: targetsKey.entry.keyid, role: 'targets' }));
+  const rootSigner = await openKey(ctx.keys, rootKey.entry, 'root', ctx.passphrase);
+  const targetsSigner = await openKey(ctx.keys, targetsKey.entry, 'targets', ctx.passphrase);
   const root = await signAll(
     newRoot({
       clock,
@@ -155,8 +155,8 @@ export async function initCollection(
   await open(ctx, o.collection);
   return {
     collection: o.collection,
-    rootKey: { name: rootName, keyid: rootSigner.keyid, generated: !!rootKey.generated },
-    targetsKey: { name: targetsName, keyid: targetsSigner.keyid, generated: !!targetsKey.generated },
+    rootKey: { name: rootKey.entry.name, keyid: rootSigner.keyid, generated: !!rootKey.generated },
+    targetsKey: { name: targetsKey.entry.name, keyid: targetsSigner.keyid, generated: !!targetsKey.generated },
     serverKeys: { snapshot: info.keys.snapshot.keyid, timestamp: info.keys.timestamp.keyid },
     versions: published.versions,
     rootFingerprint: `sha256:${sha256Hex(root.toBytes())}`,
@@ -530,12 +530,13 @@ export async function rotateKey(ctx: AdminContext, o: { collection: string; role
       const name = o.newKey ?? `${o.role}-${collectionSlug(o.collection)}-v${root.version + 1}`;
       chosen = { name, key: await useOrGenerateKey(ctx.keys, name, o.role, ctx.passphrase) };
     }
-    const { name, key } = chosen;
+    const { key } = chosen;
+    const name = key.entry.name;
     if (oldKeyids.includes(key.entry.keyid)) {
       throw new OcitrustError('INVALID_ARGUMENT', `key ${name} is already the ${o.role} key of ${o.collection}; rotate to a different key`);
     }
     rootSigners ??= (await loadLocalSigners(ctx.keys, rootRole.keyids, { want: rootRole.threshold, need: rootRole.threshold, role: 'root', passphrase: ctx.passphrase })).signers;
-    newSigner ??= await ctx.keys.loadSigner(name, await ctx.passphrase({ keyName: name, keyid: key.entry.keyid, role: o.role }));
+    newSigner ??= await openKey(ctx.keys, key.entry, o.role, ctx.passphrase);
     const nextRoot = bumpVersion(root.withRoleKeys(o.role, [newSigner.publicKey], 1), { clock });
     const rootMd = await signAll(nextRoot, o.role === 'root' ? [...rootSigners, newSigner] : rootSigners);
     const docs: { root: unknown; targets?: unknown } = { root: rootMd.toJSON() };

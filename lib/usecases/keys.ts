@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { OcitrustError } from '../errors/index.js';
 import type { KeyEntry, KeyStore, NewKey } from '../keys/keystore.js';
 import type { Signer } from '../keys/signer.js';
+import { isExternalKeyRef } from '../keys/external.js';
 
 /** What a passphrase is asked for. */
 export interface PassphraseRequest {
@@ -51,18 +52,33 @@ export async function loadLocalSigners(
   const signers: Signer[] = [];
   const names: string[] = [];
   for (const k of local.slice(0, Math.max(need, opts.want))) {
-    const pass = await opts.passphrase({ keyName: k.name, keyid: k.keyid, role: opts.role });
-    signers.push(await keys.loadSigner(k.name, pass));
+    signers.push(await openKey(keys, k, opts.role, opts.passphrase));
     names.push(k.name);
   }
   return { signers, names };
 }
 
 /**
+ * A signer for one stored key: a key file asks for its passphrase; a key held in a PKCS#11
+ * token or behind a plugin (a reference, `entry.uri`) asks for none (its PIN comes from the
+ * key store's PIN provider).
+ * @throws KEY_PASSPHRASE_WRONG, KEYFILE_*, PKCS11_*, PLUGIN_* and the provider's errors
+ */
+export async function openKey(keys: KeyStore, entry: { readonly name: string; readonly keyid: string }, role: string, passphrase: PassphraseProvider): Promise<Signer> {
+  return keys.openSigner(entry.name, () => passphrase({ keyName: entry.name, keyid: entry.keyid, role }));
+}
+
+/**
  * Uses the key `name` when the store has it, else generates it (asking for a new passphrase).
- * @throws KEY_NAME_INVALID, KEYFILE_*, and the provider's errors
+ * An external reference (`pkcs11:…`, `plugin:NAME:KEYREF`) is recorded in the store (once)
+ * and used: its key already exists in the token or KMS.
+ * @throws KEY_NAME_INVALID, KEYFILE_*, PKCS11_*, PLUGIN_* and the provider's errors
  */
 export async function useOrGenerateKey(keys: KeyStore, name: string, role: string, passphrase: PassphraseProvider): Promise<{ entry: KeyEntry; generated?: NewKey }> {
+  if (isExternalKeyRef(name)) {
+    const added = await keys.addReference(name);
+    return { entry: await keys.resolve(added.name) };
+  }
   const existing = (await keys.list()).find((k) => k.name === name);
   if (existing) return { entry: existing };
   const pass = await passphrase({ keyName: name, role, confirm: true });

@@ -17,7 +17,7 @@ import { serializeEnvelope } from '../statements/dsse.js';
 import { pathMatches, targetPathOf } from '../metadata/paths.js';
 import type { TrustedTargets } from '../verify/trust.js';
 import { RELEASES_ROLE } from './admin.js';
-import type { PassphraseProvider } from './keys.js';
+import { openKey, type PassphraseProvider } from './keys.js';
 
 /** Options of {@link signImage}. */
 export interface SignImageOptions {
@@ -217,6 +217,6 @@ function choice(role: { name: string; threshold: number }, keys: readonly { name
 /** Loads the chosen local keys as signers (one passphrase each). */
 export async function loadChoice(keys: KeyStore, c: SigningChoice, passphrase: PassphraseProvider): Promise<Signer[]> {
   const out: Signer[] = [];
-  for (const k of c.keys) out.push(await keys.loadSigner(k.name, await passphrase({ keyName: k.name, keyid: k.keyid, role: c.role })));
+  for (const k of c.keys) out.push(await openKey(keys, k, c.role, passphrase));
   return out;
 }

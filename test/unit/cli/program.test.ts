@@ -17,6 +17,7 @@ describe('invokedCommand', () => {
     assert.equal(invokedCommand(['sign', '--help']), 'sign');
     assert.equal(invokedCommand(['--server', 'http://x', '--home', '/h', '-o', 'json', 'verify', 'img']), 'verify');
     assert.equal(invokedCommand(['--passphrase-file', 'verify', '--token-file', 'sign', 'key', 'list']), 'key');
+    assert.equal(invokedCommand(['--pin-file', 'init', 'sign', 'x']), 'sign', '--pin-file takes a value');
     assert.equal(invokedCommand(['--server=http://x', '--output=json', '-ojson', 'inspect', 'x']), 'inspect');
     assert.equal(invokedCommand(['-q', '--plain-http', '--quiet', 'verify-manifests', 'f.yaml']), 'verify-manifests');
     assert.equal(invokedCommand(['--version', 'server']), 'server');
