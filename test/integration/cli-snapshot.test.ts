@@ -3,7 +3,7 @@
 // normal bin (package.json "bin", the bundle of `npm run build`) on the seed workflow: sign,
 // verify, refuse a moved tag — against a trust server with its embedded registry, one home.
 // The test builds the snapshot itself (no network); the executable needs postject (npx), so it
-// is checked as well only when OCITRUST_TEST_EXE names a built one (`npm run build:exe`).
+// is checked as well only when TEST_TRUST_EXECUTABLE names a built one (`npm run build:exe`).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -64,7 +64,7 @@ describe('trust from its start-up snapshot gives the results of the normal bin',
       { name: 'snapshot', cmd: process.execPath, pre: ['--snapshot-blob', join(out, 'trust.blob'), '--'] },
       { name: 'launcher', cmd: join(out, 'trust'), pre: [] },
     );
-    if (process.env.OCITRUST_TEST_EXE) variants.push({ name: 'executable', cmd: process.env.OCITRUST_TEST_EXE, pre: [] });
+    if (process.env.TEST_TRUST_EXECUTABLE) variants.push({ name: 'executable', cmd: process.env.TEST_TRUST_EXECUTABLE, pre: [] });
     ts = await startTrustServer({ registry: true });
     token = await ts.token();
     host = new URL(ts.url).host;
