@@ -1,53 +1,118 @@
-// CLI start-up (issue 8 item 5): wall time of whole processes that do (almost) nothing, side
-// by side in one run — a bare `node empty.js` (the floor of any Node CLI on this machine),
-// `notary version` (a Go binary), and the shipped `trust` (package.json "bin": the esbuild bundle
-// of scripts/build-cli.mjs, which loads only the invoked command's chunks): `--version` (no
-// command at all), `--help` (every command registered), `verify --help` and `sign --help` (the
-// command and its libraries, no network). For scale, the plain tsc output `dist/cli/main.js`
-// (lazy loading but no bundle) prints the version too.
+// CLI start-up (issue 8 item 5, issue 20): wall time of whole processes, side by side in one run.
 //
-//   npm run build && node --import tsx bench/startup.bench.ts [--runs 20]
-import { notaryMissing } from './notary/harness.js';
-import { existsSync } from 'node:fs';
+// 1. Commands that do (almost) nothing: a bare `node empty.js` (the floor of any Node CLI on this
+//    machine), `notary version` (a Go binary), and `trust --version`, `--help`, `verify --help`,
+//    `sign --help` — as the shipped bin (package.json "bin": the esbuild bundle of
+//    scripts/build-cli.mjs), from the start-up snapshot (scripts/build-snapshot.mjs, run as
+//    `node --snapshot-blob trust.blob -- …`) and as the single executable (scripts/build-exe.mjs).
+// 2. The commands users time (issue 20): a warm `trust verify` (trust data cached; a trust server
+//    with its embedded registry on loopback), a cold one (empty home), `trust sign`, and a warm
+//    verify from a home with 1,000 pinned collections; against `node empty.js` and Notary's
+//    `notary lookup` (warm and cold, notary-server + notary-signer on loopback) at N tags.
+//
+//   npm run build && node --import tsx bench/startup.bench.ts [--runs 15] [--sizes 1,100,1000,10000]
+//   BENCH_BEFORE=path/to/trust.js BENCH_BEFORE_LABEL='commit abc1234' adds an older build of the
+//   bin as a "before" column (e.g. `node scripts/build-cli.mjs --outdir dist/before` run in a
+//   checkout of that commit).
+//
+// The bench builds the snapshot and the executable itself, into a temporary folder (the
+// executable needs postject: node_modules/.bin or npx; without it that column says why).
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DIST_MAIN, PROJECT_ROOT, buildStaleness, cliMissing } from './helpers/ocitrust.js';
+import { notaryMissing, populate, manifestFor, startNotary, type NotaryClient, type NotaryService } from './notary/harness.js';
+import {
+  DIST_MAIN,
+  PROJECT_ROOT,
+  buildStaleness,
+  cliMissing,
+  initCollection,
+  loadHomeSigner,
+  pushTaggedImages,
+  signInProcess,
+  startOcitrust,
+  TrustCli,
+  type OcitrustService,
+} from './helpers/ocitrust.js';
 import { emptyJs, timeOk } from './helpers/process.js';
-import { fmtRatio, fmtSummary, markdownTable, median, numberOption, pairedRatios, summarize } from './helpers/stats.js';
+import { fmtRatio, fmtSummary, listOption, markdownTable, median, numberOption, pairedRatios, summarize } from './helpers/stats.js';
 import { environmentLine } from './harness.js';
+import { createHash } from 'node:crypto';
 
-const RUNS = numberOption('runs', 'BENCH_RUNS', 20);
+const RUNS = numberOption('runs', 'BENCH_RUNS', 15);
+const SIZES = listOption('sizes', 'BENCH_SIZES', [1, 100, 1000, 10_000]);
+/** Other collections pinned in the "big home" case. */
+const HOME_COLLECTIONS = 1000;
 /** The unbundled entry point tsc writes (what `trust` ran before the bundle). */
 const TSC_MAIN = join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
+const log = (s: string): void => void process.stderr.write(`startup: ${s}\n`);
+
+/** One build of `trust`: how to start it. */
+interface Build {
+  readonly name: string;
+  readonly cmd: string;
+  readonly pre: readonly string[];
+  /** Why it cannot run here. */
+  readonly missing?: string;
+}
+
+/** Builds the snapshot and the executable into `dir`; the bin, and BENCH_BEFORE when given. */
+function builds(dir: string): Build[] {
+  const out: Build[] = [];
+  const before = process.env.BENCH_BEFORE;
+  if (before) out.push({ name: `before (${process.env.BENCH_BEFORE_LABEL ?? before})`, cmd: process.execPath, pre: [before], ...(existsSync(before) ? {} : { missing: `${before} is missing` }) });
+  const cliWhy = cliMissing();
+  out.push({ name: 'bin', cmd: process.execPath, pre: [DIST_MAIN], ...(cliWhy ? { missing: cliWhy } : {}) });
+  const snap = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'build-snapshot.mjs'), '--outdir', join(dir, 'snapshot')], { encoding: 'utf8' });
+  out.push({
+    name: 'snapshot',
+    cmd: process.execPath,
+    pre: ['--snapshot-blob', join(dir, 'snapshot', 'trust.blob'), '--'],
+    ...(snap.status === 0 ? {} : { missing: `build-snapshot failed: ${snap.stderr.trim().split('\n').pop()}` }),
+  });
+  const exe = join(dir, 'exe', 'trust');
+  const built = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'build-exe.mjs'), '--out', exe], { encoding: 'utf8' });
+  out.push({ name: 'executable', cmd: exe, pre: [], ...(built.status === 0 ? {} : { missing: `build-exe failed: ${built.stderr.trim().split('\n').pop()}` }) });
+  return out;
+}
+
+const label = (b: Build): string => (b.name === 'bin' ? '`trust`' : b.name === 'snapshot' ? '`trust` (snapshot)' : b.name === 'executable' ? '`trust` (executable)' : `\`trust\` ${b.name}`);
+
+// ---------------------------------------------------------------- 1. no network
 
 interface Case {
   readonly name: string;
   readonly cmd: string;
   readonly args: readonly string[];
-  /** Why it cannot run here. */
   readonly missing?: string;
   /** Checks the output, so a failing command is never timed as a fast one. */
   readonly expect?: RegExp;
 }
 
-async function main(): Promise<void> {
+async function quiet(all: readonly Build[]): Promise<string[]> {
   const notaryWhy = notaryMissing();
-  const cliWhy = cliMissing();
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' };
   const cases: Case[] = [
     { name: '`node empty.js`', cmd: process.execPath, args: [emptyJs()] },
     { name: '`notary version`', cmd: 'notary', args: ['version'], expect: /notary/i, ...(notaryWhy ? { missing: notaryWhy } : {}) },
-    { name: '`trust --version`', cmd: process.execPath, args: [DIST_MAIN, '--version'], expect: /^\d+\.\d+\.\d+/, ...(cliWhy ? { missing: cliWhy } : {}) },
-    { name: '`trust --help`', cmd: process.execPath, args: [DIST_MAIN, '--help'], expect: /Usage: trust/, ...(cliWhy ? { missing: cliWhy } : {}) },
-    { name: '`trust verify --help`', cmd: process.execPath, args: [DIST_MAIN, 'verify', '--help'], expect: /Usage: trust verify/, ...(cliWhy ? { missing: cliWhy } : {}) },
-    { name: '`trust sign --help`', cmd: process.execPath, args: [DIST_MAIN, 'sign', '--help'], expect: /Usage: trust sign/, ...(cliWhy ? { missing: cliWhy } : {}) },
-    {
-      name: '`node dist/cli/main.js --version` (tsc output, not bundled)',
-      cmd: process.execPath,
-      args: [TSC_MAIN, '--version'],
-      expect: /^\d+\.\d+\.\d+/,
-      ...(existsSync(TSC_MAIN) ? {} : { missing: `${TSC_MAIN} is missing (run \`npm run build\`)` }),
-    },
   ];
+  for (const b of all) {
+    const m = b.missing ? { missing: b.missing } : {};
+    cases.push(
+      { name: `${label(b)} \`--version\``, cmd: b.cmd, args: [...b.pre, '--version'], expect: /^\d+\.\d+\.\d+/, ...m },
+      ...(b.name === 'bin' ? [{ name: `${label(b)} \`--help\``, cmd: b.cmd, args: [...b.pre, '--help'], expect: /Usage: trust/, ...m }] : []),
+      { name: `${label(b)} \`verify --help\``, cmd: b.cmd, args: [...b.pre, 'verify', '--help'], expect: /Usage: trust verify/, ...m },
+      { name: `${label(b)} \`sign --help\``, cmd: b.cmd, args: [...b.pre, 'sign', '--help'], expect: /Usage: trust sign/, ...m },
+    );
+  }
+  cases.push({
+    name: '`node dist/cli/main.js --version` (tsc output, not bundled)',
+    cmd: process.execPath,
+    args: [TSC_MAIN, '--version'],
+    expect: /^\d+\.\d+\.\d+/,
+    ...(existsSync(TSC_MAIN) ? {} : { missing: `${TSC_MAIN} is missing (run \`npm run build\`)` }),
+  });
   const runnable = cases.filter((c) => !c.missing);
   const samples = new Map<string, number[]>(runnable.map((c) => [c.name, []]));
   // Warm the page cache once, then interleave the cases run by run.
@@ -60,26 +125,212 @@ async function main(): Promise<void> {
     }
   }
   const floor = samples.get(cases[0]!.name)!;
-  const lines = [
-    `Reproduce: \`npm run build && node --import tsx bench/startup.bench.ts --runs ${RUNS}\` (${environmentLine()}).`,
+  return [
+    '### Commands without the network',
     '',
+    markdownTable(
+      ['command', `wall time, median (min–max) of ${RUNS}`, 'vs `node empty.js`'],
+      cases.map((c) => {
+        const xs = samples.get(c.name);
+        if (!xs) return [c.name, `not measured: ${c.missing}`, 'n/a'];
+        return [c.name, fmtSummary(summarize(xs)), fmtRatio(median(pairedRatios(xs, floor)))];
+      }),
+    ),
   ];
-  const stale = buildStaleness();
-  if (stale) lines.push(`**Warning:** ${stale}.`, '');
-  lines.push(markdownTable(
-    ['command', `wall time, median (min–max) of ${RUNS}`, 'vs `node empty.js`'],
-    cases.map((c) => {
-      const xs = samples.get(c.name);
-      if (!xs) return [c.name, c.missing!.startsWith('pending CLI') ? 'pending CLI' : `not measured: ${c.missing}`, 'n/a'];
-      return [c.name, fmtSummary(summarize(xs)), fmtRatio(median(pairedRatios(xs, floor)))];
-    }),
-  ));
+}
+
+// ---------------------------------------------------------------- 2. with the network
+
+/** A `trust` user of one build: its own home, the bench server. */
+class BuildUser extends TrustCli {
+  constructor(readonly build: Build, home: string, server: string, token: string) {
+    super(home, server, token);
+  }
+  runBuild(args: readonly string[]) {
+    return timeOk(this.build.cmd, [...this.build.pre, ...args], { env: this.env });
+  }
+}
+
+/** Fills `home` with pins and trust cache files of `count` other collections (copies of the real ones, renamed). */
+function growHome(home: string, count: number): void {
+  for (const sub of ['roots', 'trust']) {
+    const dir = join(home, sub);
+    const [file] = readdirSync(dir);
+    for (let i = 0; i < count; i++) cpSync(join(dir, file!), join(dir, file!.replace(/\.json$/, `%2Fother-${i}.json`)));
+  }
+}
+
+async function network(all: readonly Build[], oc: OcitrustService, notary: NotaryService | undefined, notaryWhy: string | undefined, work: string): Promise<string[]> {
+  const runnable = all.filter((b) => !b.missing);
+  const bin = runnable.find((b) => b.name === 'bin');
+  if (!bin) return ['### Commands with the network', '', `Not measured: ${all.find((b) => b.name === 'bin')!.missing}.`];
+  const owner = oc.cli('owner');
+  const repos = new Map<number, string>();
+  const expected = new Map<number, string>();
+  for (const n of SIZES) {
+    const repo = `${oc.host}/bench/startup-n${n}`;
+    await initCollection(owner, repo);
+    const tags = Array.from({ length: n }, (_, i) => `tag-${i}`);
+    const signTags = n === SIZES[0] ? runnable.flatMap((b) => Array.from({ length: RUNS + 1 }, (_, r) => `sign-${b.name.replace(/\W+/g, '-')}-${r}`)) : [];
+    const pushed = await pushTaggedImages(oc.registry, repo, [...tags, ...signTags]);
+    const t0 = Date.now();
+    await signInProcess(oc.registry, repo, tags, await loadHomeSigner(owner, 'alice'), 'alice');
+    log(`N=${n}: ${n} ocitrust signatures in ${Date.now() - t0} ms`);
+    repos.set(n, repo);
+    expected.set(n, pushed.get('tag-0')!.digest);
+  }
+  const users = new Map<string, BuildUser>();
+  let k = 0;
+  const user = (b: Build, what: string): BuildUser => {
+    const key = `${b.name}/${what}`;
+    if (!users.has(key)) users.set(key, new BuildUser(b, join(oc.dir, `home-${++k}`), oc.url, oc.token));
+    return users.get(key)!;
+  };
+  const verify = async (u: BuildUser, n: number): Promise<number> => {
+    const r = await u.runBuild(['verify', '-o', 'json', `${repos.get(n)!}:tag-0`]);
+    const doc = JSON.parse(r.stdout) as { results: { verified: boolean; digest: string }[] };
+    if (!doc.results[0]?.verified || doc.results[0].digest !== expected.get(n)) throw new Error(`${u.build.name}: trust verify did not verify: ${r.stdout}`);
+    return r.ms;
+  };
+  // Warm homes (and the big home: 1,000 other collections pinned and cached).
+  for (const b of runnable) {
+    for (const n of SIZES) await verify(user(b, `warm-${n}`), n);
+    const big = user(b, 'big');
+    await verify(big, SIZES[0]!);
+    growHome(big.home, HOME_COLLECTIONS);
+    await verify(big, SIZES[0]!);
+  }
+  // The owner's home signs with every build (the key decrypted by each process: scrypt).
+  for (const b of runnable) users.set(`${b.name}/sign`, new BuildUser(b, owner.home, oc.url, oc.token));
+
+  // Notary: one repository per N, a warm trust dir each, and a cold one.
+  const nside = new Map<number, { gun: string; warm: NotaryClient; cold: NotaryClient; expected: string }>();
+  if (notary) {
+    for (const n of SIZES) {
+      const gun = `registry.example.com/bench/startup-n${n}`;
+      await populate(notary, gun, n);
+      const m = manifestFor('tag-0');
+      const side = { gun, warm: notary.client(`warm-${n}`), cold: notary.client(`cold-${n}`), expected: `tag-0 sha256:${createHash('sha256').update(m).digest('hex')} ${m.length}` };
+      const first = await side.warm.lookup(gun, 'tag-0');
+      if (first.stdout.trim() !== side.expected) throw new Error(`notary lookup printed ${first.stdout.trim()}`);
+      nside.set(n, side);
+    }
+  }
+
+  const S = new Map<string, number[]>();
+  const add = (key: string, ms: number): void => void (S.get(key) ?? S.set(key, []).get(key)!).push(ms);
+  const decrypt: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    add('node', (await timeOk(process.execPath, [emptyJs()])).ms);
+    for (const n of SIZES) {
+      const ns = nside.get(n);
+      if (ns) {
+        const w = await ns.warm.lookup(ns.gun, 'tag-0');
+        if (w.stdout.trim() !== ns.expected) throw new Error(`notary lookup printed ${w.stdout.trim()}`);
+        add(`notary-warm-${n}`, w.ms);
+        ns.cold.forget();
+        const c = await ns.cold.lookup(ns.gun, 'tag-0');
+        if (c.stdout.trim() !== ns.expected) throw new Error(`notary lookup printed ${c.stdout.trim()}`);
+        add(`notary-cold-${n}`, c.ms);
+      }
+      for (const b of runnable) add(`${b.name}/warm-${n}`, await verify(user(b, `warm-${n}`), n));
+    }
+    for (const b of runnable) {
+      add(`${b.name}/big`, await verify(user(b, 'big'), SIZES[0]!));
+      const cold = user(b, 'cold');
+      cold.forget();
+      add(`${b.name}/cold`, await verify(cold, SIZES[0]!));
+      add(`${b.name}/sign`, (await users.get(`${b.name}/sign`)!.runBuild(['sign', `${repos.get(SIZES[0]!)!}:sign-${b.name.replace(/\W+/g, '-')}-${r}`])).ms);
+    }
+    // What the sign processes spend decrypting the key (scrypt), measured on its own.
+    const t = process.hrtime.bigint();
+    await loadHomeSigner(owner, 'alice');
+    decrypt.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+
+  const floor = S.get('node')!;
+  const cell = (key: string): string => (S.has(key) ? fmtSummary(summarize(S.get(key)!)) : 'n/a');
+  const ratio = (key: string, minus?: number[]): string => {
+    const xs = S.get(key);
+    if (!xs) return 'n/a';
+    return fmtRatio(median(pairedRatios(minus ? xs.map((x, i) => x - minus[i]!) : xs, floor)));
+  };
+  const lines: string[] = ['### Commands with the network', ''];
+  const n0 = SIZES[0]!;
   lines.push(
+    `Floor: \`node empty.js\` ${cell('node')}. Key decryption (scrypt, as \`trust sign\` does it, in-process): ${fmtSummary(summarize(decrypt))}.`,
     '',
-    `\`trust\` is the shipped bin, \`${DIST_MAIN.slice(PROJECT_ROOT.length)}\`: one minified ESM entry with a chunk per command (scripts/build-cli.mjs); \`--version\` loads no command and no parser, \`verify --help\` only the verify command and its libraries. ` +
-      'Each run starts every command once, in turn; the ratio is the median of the per-run ratios. `trust verify` and `notary lookup` as whole processes (with the network) are in the compare section.',
+    markdownTable(
+      ['build', 'warm `trust verify`', 'vs node', 'cold `trust verify`', 'vs node', `warm verify, home with ${HOME_COLLECTIONS.toLocaleString('en-US')} more collections`, 'vs node', '`trust sign`', 'vs node', '`trust sign` − key decryption, vs node'],
+      all.map((b) =>
+        b.missing
+          ? [label(b), `not measured: ${b.missing}`, '', '', '', '', '', '', '', '']
+          : [
+              label(b),
+              cell(`${b.name}/warm-${n0}`),
+              ratio(`${b.name}/warm-${n0}`),
+              cell(`${b.name}/cold`),
+              ratio(`${b.name}/cold`),
+              cell(`${b.name}/big`),
+              ratio(`${b.name}/big`),
+              cell(`${b.name}/sign`),
+              ratio(`${b.name}/sign`),
+              ratio(`${b.name}/sign`, decrypt),
+            ],
+      ),
+    ),
+    '',
+    'With the number of tags in the repository (warm; ratios against `node empty.js` of the same run):',
+    '',
+    markdownTable(
+      ['tags', 'Notary `lookup` warm', 'Notary `lookup` cold', ...runnable.map((b) => `${label(b)} \`verify\` warm`), ...runnable.map((b) => `${label(b)} vs node`), ...(notary ? runnable.map((b) => `${label(b)} vs Notary warm`) : [])],
+      SIZES.map((n) => [
+        n.toLocaleString('en-US'),
+        notary ? cell(`notary-warm-${n}`) : `not measured: ${notaryWhy}`,
+        notary ? cell(`notary-cold-${n}`) : 'n/a',
+        ...runnable.map((b) => cell(`${b.name}/warm-${n}`)),
+        ...runnable.map((b) => ratio(`${b.name}/warm-${n}`)),
+        ...(notary ? runnable.map((b) => fmtRatio(median(pairedRatios(S.get(`${b.name}/warm-${n}`)!, S.get(`notary-warm-${n}`)!)))) : []),
+      ]),
+    ),
   );
-  process.stdout.write(lines.join('\n') + '\n');
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'ocitrust-bench-startup-'));
+  let oc: OcitrustService | undefined;
+  let notary: NotaryService | undefined;
+  try {
+    mkdirSync(join(work, 'exe'), { recursive: true });
+    log('building the snapshot and the executable');
+    const all = builds(work);
+    for (const b of all) if (b.missing) log(`${b.name}: ${b.missing}`);
+    const lines = [
+      `Reproduce: \`npm run build && node --import tsx bench/startup.bench.ts --runs ${RUNS} --sizes ${SIZES.join(',')}\`${process.env.BENCH_BEFORE ? ` with BENCH_BEFORE (${process.env.BENCH_BEFORE_LABEL ?? 'an older bin'})` : ''} (${environmentLine()}).`,
+      '',
+    ];
+    const stale = buildStaleness();
+    if (stale) lines.push(`**Warning:** ${stale}.`, '');
+    lines.push(...(await quiet(all)), '');
+    const notaryWhy = notaryMissing();
+    if (!cliMissing()) {
+      oc = await startOcitrust();
+      if (!notaryWhy) notary = await startNotary();
+      lines.push(...(await network(all, oc, notary, notaryWhy, work)), '');
+    }
+    lines.push(
+      `\`trust\` is the shipped bin, \`${DIST_MAIN.slice(PROJECT_ROOT.length)}\`: one minified ESM entry with a chunk per command (scripts/build-cli.mjs). ` +
+        '"snapshot" is `node --snapshot-blob trust.blob -- …` with the blob of `npm run build:snapshot` (every command loaded and initialised in the V8 heap it starts from); "executable" is the single file of `npm run build:exe` (the same snapshot inside a copy of node). ' +
+        'Each run starts every command once, in turn; ratios are medians of the per-run ratios. Warm: the home already holds the pinned root and the trust data (a verify still asks the trust server for timestamp.json, then reads the manifest and the referrers from the registry); cold: an empty home (trust on first use). ' +
+        'Notary: notary-server + notary-signer on loopback (bench/notary/harness.ts), `notary lookup` with a warm trust dir (the repository unchanged since) and an empty one. An ocitrust signature is a referrer of its image, so nothing `trust verify` reads grows with the tags.',
+    );
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    await oc?.stop();
+    await notary?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 await main();

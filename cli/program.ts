@@ -49,9 +49,9 @@ interface CommandModule {
 /**
  * Every top-level command, in the order `trust --help` lists them, each loaded only when needed:
  * a command module pulls in its use cases and their libraries, which is most of the start-up
- * cost of the CLI.
+ * cost of the CLI. Exported for the start-up snapshot (cli/snapshot.ts), which loads them all.
  */
-const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> = [
+export const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> = [
   ['key', () => import('./commands/key.js')],
   ['init', () => import('./commands/init.js')],
   ['signer', () => import('./commands/signer.js')],

@@ -1,6 +1,6 @@
 import * as ed from '@noble/ed25519';
 import { sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
-import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { assertArg } from '../errors/index.js';
 
 // noble's synchronous API needs a SHA-512; wired once, here.
@@ -167,23 +167,50 @@ export function verifyEd25519(signature: Uint8Array, message: Uint8Array, public
   return verifyEd25519Noble(signature, message, publicKey);
 }
 
+/** DER PKCS #8 header of an Ed25519 private key (RFC 8410): the 32-byte seed follows. */
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
 /**
- * Signs `message` with a 32-byte Ed25519 secret seed (RFC 8032 pure Ed25519, deterministic).
+ * The seed as a node:crypto private key. Signing and deriving the public key are deterministic
+ * functions of the seed (RFC 8032 §5.1.5, §5.1.6), so OpenSSL and noble give the same bytes
+ * (test/unit/crypto/ed25519-vectors.test.ts checks both on RFC 8032 and random seeds); native,
+ * they cost microseconds instead of the milliseconds noble's pure-JS scalar multiplication
+ * needs in a process that just started (its tables are built on first use) — which was most of
+ * a `trust sign` after the key decryption.
+ */
+function nativePrivateKey(seed: Uint8Array): KeyObject {
+  const der = Buffer.concat([PKCS8_ED25519_PREFIX, seed]);
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } finally {
+    der.fill(0);
+  }
+}
+
+/**
+ * Signs `message` with a 32-byte Ed25519 secret seed (RFC 8032 pure Ed25519, deterministic):
+ * node:crypto while the native fast path is on, else noble (the same bytes either way).
  * @throws OcitrustError INVALID_ARGUMENT when the seed is not 32 bytes or message not bytes
  */
 export function signEd25519(message: Uint8Array, secretSeed: Uint8Array): Uint8Array {
   assertArg(message instanceof Uint8Array, 'message', 'Uint8Array', message);
   assertArg(secretSeed instanceof Uint8Array && secretSeed.length === 32, 'secretSeed', 'Uint8Array of length 32', secretSeed);
-  return ed.sign(message, secretSeed);
+  if (!fastPath) return ed.sign(message, secretSeed);
+  return new Uint8Array(nodeSign(null, message, nativePrivateKey(secretSeed)));
 }
 
 /**
- * Public key (32 bytes) of a 32-byte secret seed.
+ * Public key (32 bytes) of a 32-byte secret seed: node:crypto while the native fast path is on,
+ * else noble (the same bytes either way).
  * @throws OcitrustError INVALID_ARGUMENT when the seed is not 32 bytes
  */
 export function publicKeyOf(secretSeed: Uint8Array): Uint8Array {
   assertArg(secretSeed instanceof Uint8Array && secretSeed.length === 32, 'secretSeed', 'Uint8Array of length 32', secretSeed);
-  return ed.getPublicKey(secretSeed);
+  if (!fastPath) return ed.getPublicKey(secretSeed);
+  const spki = createPublicKey(nativePrivateKey(secretSeed)).export({ format: 'der', type: 'spki' });
+  // SubjectPublicKeyInfo of Ed25519: the 12-byte header, then the 32-byte key.
+  if (spki.length !== 44 || !spki.subarray(0, 12).equals(SPKI_ED25519_PREFIX)) return ed.getPublicKey(secretSeed);
+  return new Uint8Array(spki.subarray(12));
 }
 
 /** A fresh random 32-byte secret seed (CSPRNG). */

@@ -155,7 +155,9 @@ export class Updater {
     let pinAhead = false;
     if (cached) {
       try {
-        set = new TrustedSet(cached.root, { clock: this.#clock, limits: L });
+        // The same bytes as the pin (no root rotation since it was pinned): the set already
+        // built from them is that root, verified; building it twice only costs start-up time.
+        set = sameBytes(cached.root, this.#o.trustedRoot) ? pinned : new TrustedSet(cached.root, { clock: this.#clock, limits: L });
       } catch (e) {
         throw new OcitrustError('TUF_CACHE_IO', `the trusted root of ${this.#o.collection} in the trust cache no longer loads (${(e as Error).message}); the state is kept, not reset: remove it deliberately to start over`, { cause: e });
       }
@@ -229,7 +231,7 @@ export class Updater {
     // Persisted only as a complete, consistent state: a refresh that fails half-way leaves the
     // previous state (still a valid rollback baseline) and re-walks from it next time.
     const refreshedAt = readClock(this.#clock);
-    await this.#save(set, chain, refreshedAt);
+    await this.#save(set, chain, refreshedAt, cached);
     return this.#result(set, false, refreshedAt);
   }
 
@@ -312,9 +314,17 @@ export class Updater {
     return this.#result(set, true, refreshedAt, sourceError);
   }
 
-  async #save(set: TrustedSet, chain: readonly ChainLink[], refreshedAt: Date): Promise<void> {
+  /**
+   * Persists the state. Skipped when it is what was read at the start, byte for byte, and was
+   * refreshed less than {@link REFRESH_RECORD_INTERVAL_SECONDS} ago: the write (a temporary
+   * file, two fsyncs, a rename) would only move `refreshedAt`, and costs more than the rest of
+   * a warm `trust verify` on many disks. The recorded time then lags by less than that
+   * interval, which only makes an offline fallback (judged by its age) stricter.
+   */
+  async #save(set: TrustedSet, chain: readonly ChainLink[], refreshedAt: Date, read: CachedTrust | null): Promise<void> {
     const cache = this.#o.cache;
     if (!cache) return;
+    if (read && unchangedSince(read, set, chain, refreshedAt)) return;
     // Another run may have saved newer state meanwhile: persisted versions never go down.
     const now = await cache.read(this.#key);
     if (now && newerThan(now, set)) return;
@@ -343,6 +353,32 @@ export class Updater {
       ...(sourceError ? { sourceError } : {}),
     });
   }
+}
+
+/** How often an otherwise unchanged state is written again just to record the refresh time. */
+export const REFRESH_RECORD_INTERVAL_SECONDS = 60;
+
+/**
+ * True when `read` holds exactly the state of `set` and `chain` and was refreshed at most
+ * {@link REFRESH_RECORD_INTERVAL_SECONDS} before `now` (and not after it).
+ */
+function unchangedSince(read: CachedTrust, set: TrustedSet, chain: readonly ChainLink[], now: Date): boolean {
+  const at = parseTime(read.refreshedAt);
+  const age = at ? (now.getTime() - at.getTime()) / 1000 : NaN;
+  // Written so that an age that is no number never counts as recent.
+  if (!(age >= 0 && age < REFRESH_RECORD_INTERVAL_SECONDS)) return false;
+  for (const role of ['root', 'timestamp', 'snapshot', 'targets'] as const) {
+    const a = read[role];
+    const b = set.bytes(role);
+    if (!a || !b || !sameBytes(a, b)) return false;
+  }
+  const kept = chain.slice(-MAX_CHAIN_LINKS);
+  return read.chain.length === kept.length && read.chain.every((l, i) => l.version === kept[i]!.version && l.fingerprint === kept[i]!.fingerprint);
+}
+
+/** Byte equality of public data (metadata documents): native, not constant-time. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
 /** Loads a cached document as a rollback baseline; a cached copy that no longer verifies is dropped. */

@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ed from '@noble/ed25519';
+import fc from 'fast-check';
 import { verifyEd25519, verifyEd25519Noble, signEd25519, publicKeyOf, isValidPublicKey, setNativeFastPath } from '../../../lib/crypto/ed25519.js';
 import { wycheproof, rfc8032, cctv, hex } from './vectors.js';
 
@@ -46,9 +47,12 @@ describe('RFC 8032 §7.1 (5/5)', () => {
     it(`${v.test}: public key, signature and verification`, () => {
       const seed = hex(v.secretKey);
       const msg = hex(v.message);
-      assert.equal(Buffer.from(publicKeyOf(seed)).toString('hex'), v.publicKey);
+      // Native (node:crypto) and noble derive and sign alike.
+      bothPaths((mode) => {
+        assert.equal(Buffer.from(publicKeyOf(seed)).toString('hex'), v.publicKey, mode);
+        assert.equal(Buffer.from(signEd25519(msg, seed)).toString('hex'), v.signature, mode);
+      });
       const sig = signEd25519(msg, seed);
-      assert.equal(Buffer.from(sig).toString('hex'), v.signature);
       assert.ok(isValidPublicKey(hex(v.publicKey)));
       bothPaths((mode) => {
         assert.equal(verifyEd25519(sig, msg, hex(v.publicKey)), true, mode);
@@ -65,6 +69,20 @@ describe('RFC 8032 §7.1 (5/5)', () => {
     const v = vs[0]!;
     const malleable = hex('e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901554c8c7872aa064e049dbb3013fbf29380d25bf5f0595bbe24655141438e7a101b');
     bothPaths((mode) => assert.equal(verifyEd25519(malleable, hex(v.message), hex(v.publicKey)), false, mode));
+  });
+});
+
+describe('signing and key derivation: node:crypto ≡ noble', () => {
+  it('property: on random seeds and messages, publicKeyOf and signEd25519 give the same bytes natively and with noble', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 600 }), (seed, msg) => {
+        const native = { pk: publicKeyOf(seed), sig: signEd25519(msg, seed) };
+        assert.deepEqual(native.pk, ed.getPublicKey(seed));
+        assert.deepEqual(native.sig, ed.sign(msg, seed));
+        bothPaths((mode) => assert.deepEqual(signEd25519(msg, seed), native.sig, mode));
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OcitrustError } from '../../../lib/errors/index.js';
 import { FileTrustCache, type CachedTrust } from '../../../lib/tuf/store.js';
+import { OcitrustHome } from '../../../lib/usecases/home.js';
 import { Updater } from '../../../lib/tuf/updater.js';
 import { fixedClock } from '../../../lib/clock.js';
 import { TEST_TIME, buildCollection } from '../../helpers/collection.js';
@@ -53,6 +54,31 @@ describe('FileTrustCache', () => {
     await cache.write(k('x'), entry(2));
     assert.deepEqual((await cache.read(k('x/y')))!.root, entry(1).root);
     assert.deepEqual((await cache.read(k('x')))!.root, entry(2).root);
+  });
+
+  it('flat in the size of the home: a collection reads its own pin and cache file by name, whatever else 1,000 other collections left there (issue 20)', async () => {
+    // A home where any directory scan, or any read of another collection's file, would fail:
+    // 1,000 other collections with corrupt pins and cache files, plus a folder named like a
+    // cache file. Reading one collection opens exactly its two files by name.
+    const home = new OcitrustHome(join(dir, 'big-home'));
+    const cache = home.trustCache();
+    await mkdir(home.rootsDir, { recursive: true });
+    await mkdir(home.trustDir, { recursive: true });
+    for (let i = 0; i < 1000; i++) {
+      await writeFile(home.pinPath(`reg.example/other-${i}`), '{corrupt');
+      await writeFile(cache.pathOf(k(`reg.example/other-${i}`)), '{corrupt');
+    }
+    await mkdir(cache.pathOf(k('reg.example/a-folder')));
+    const root = new Uint8Array([7, 7, 7]);
+    await home.writePin({ collection: 'reg.example/app', root, how: 'init', pinnedAt: '2026-01-01T00:00:00Z' });
+    await cache.write(k('reg.example/app'), entry(9));
+    assert.deepEqual((await home.readPin('reg.example/app'))!.root, root);
+    assert.deepEqual(await cache.read(k('reg.example/app')), entry(9));
+    assert.equal(await home.readPin('reg.example/unknown'), null);
+    assert.equal(await cache.read(k('reg.example/unknown')), null);
+    // The corrupt neighbours are there, and would have failed a reader that touched them.
+    await assert.rejects(home.readPin('reg.example/other-0'), isCode('PIN_STORE_IO'));
+    await assert.rejects(cache.read(k('reg.example/other-999')), isCode('TUF_CACHE_IO'));
   });
 
   it('a corrupt cache file → TUF_CACHE_IO naming the file', async () => {

@@ -5,7 +5,7 @@ import { limits } from '../../../lib/config.js';
 import { OcitrustError } from '../../../lib/errors/index.js';
 import { MetaFile } from '../../../lib/metadata/meta-file.js';
 import { bumpVersion } from '../../../lib/metadata/builders.js';
-import { Updater, type UpdaterOptions } from '../../../lib/tuf/updater.js';
+import { REFRESH_RECORD_INTERVAL_SECONDS, Updater, type UpdaterOptions } from '../../../lib/tuf/updater.js';
 import { MemoryTrustCache } from '../../../lib/tuf/store.js';
 import { metadataFileName, type MetadataFile, type MetadataSource } from '../../../lib/tuf/source.js';
 import { TEST_TIME, buildCollection, freshSigners, signMetadata, toBytes, type TestCollection } from '../../helpers/collection.js';
@@ -70,6 +70,33 @@ describe('Updater#refresh', () => {
       const r = await updater().refresh();
       assert.equal(r.versions.timestamp, 2);
       assert.deepEqual(source.requests, ['2.root.json', 'timestamp.json']);
+    });
+
+    it('an unchanged state refreshed again within REFRESH_RECORD_INTERVAL_SECONDS is not written again; later, or changed, it is', async () => {
+      const writes: string[] = [];
+      const counting = new (class extends MemoryTrustCache {
+        override async write(key: Parameters<MemoryTrustCache['write']>[0], trust: Parameters<MemoryTrustCache['write']>[1]): Promise<void> {
+          writes.push(trust.refreshedAt);
+          return super.write(key, trust);
+        }
+      })();
+      const run = (iso: string) => updater({ cache: counting, clock: at(iso) }).refresh();
+      await run('2026-01-15T12:00:00Z');
+      const again = await run('2026-01-15T12:00:59Z');
+      // The refresh itself happened (the source was asked) and says when; only the write is saved.
+      assert.equal(again.fromCache, false);
+      assert.equal(again.refreshedAt.toISOString(), '2026-01-15T12:00:59.000Z');
+      assert.deepEqual(writes, ['2026-01-15T12:00:00Z']);
+      await run('2026-01-15T12:01:00Z');
+      assert.deepEqual(writes, ['2026-01-15T12:00:00Z', '2026-01-15T12:01:00Z'], 'REFRESH_RECORD_INTERVAL_SECONDS later the refresh time is recorded');
+      await c.publishTimestamp();
+      await run('2026-01-15T12:01:01Z');
+      assert.equal(writes.length, 3, 'a new timestamp is written at once');
+      assert.equal((await counting.read({ server: 'probe', collection: c.collection }))!.refreshedAt, '2026-01-15T12:01:01Z');
+      // A clock that went backwards never counts as recent.
+      await run('2026-01-15T12:00:30Z');
+      assert.equal(writes.length, 4);
+      assert.equal(REFRESH_RECORD_INTERVAL_SECONDS, 60);
     });
 
     it('a removed signer disappears from the trust view', async () => {
