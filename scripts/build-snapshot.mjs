@@ -18,6 +18,8 @@
 //     binding, pg): a snapshot cannot require files, so they are replaced by a module that
 //     fails with CLI_NOT_IN_EXECUTABLE when `trust server` (or its token and webhook
 //     subcommands) first needs them. Run `trust server` from the npm package or the image.
+//   - pkcs11js (native): the same, when a `pkcs11:` key is first used. Use the npm package's
+//     `trust` for PKCS#11 keys; plugin keys (`plugin:NAME:KEYREF`) work in the executable.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,12 +28,19 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** The packages only `trust server` loads (the externals of scripts/build-cli.mjs). */
-const SERVER_PACKAGES = /^(better-sqlite3|pg|pg-native|fastify|fastify-plugin|@fastify\/.*)(\/.*)?$/;
+/**
+ * The packages a snapshot cannot carry (the externals of scripts/build-cli.mjs): the trust
+ * server's, and pkcs11js (a native addon, loaded only for a PKCS#11 key).
+ */
+const SERVER_PACKAGES = /^(better-sqlite3|pg|pg-native|fastify|fastify-plugin|@fastify\/.*|pkcs11js)(\/.*)?$/;
 /** Built-ins loaded on first call, and the exports used (each a function or a class). */
 const LAZY_BUILTINS = { 'node:http': ['Agent', 'request'], 'node:https': ['Agent', 'request'], 'node:child_process': ['spawn'] };
-/** The modules that import them (the only ones the verify/sign path loads). */
-const LAZY_IMPORTERS = /[\\/]lib[\\/](http[\\/]fetch|oci[\\/]credentials)\.ts$/;
+/**
+ * The modules that import them: every module of ours (lib/, cli/) gets the lazy stand-in, so
+ * a new importer (the Notary client's HTTPS, the signer plugins' spawn) cannot break the
+ * snapshot; an export not listed above fails the build loudly (esbuild: no matching export).
+ */
+const LAZY_IMPORTERS = /[\\/](lib|cli)[\\/].*\.ts$/;
 
 const snapshotPlugin = {
   name: 'ocitrust-snapshot',

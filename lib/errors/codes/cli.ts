@@ -114,7 +114,7 @@ export const cliCodes = {
     http: 400,
   },
   CLI_NOT_IN_EXECUTABLE: {
-    meaning: 'The command needs a part that the single-file `trust` executable (or the start-up snapshot build) does not carry: `trust server` and its token and webhook subcommands need the server\'s packages, among them the native SQLite driver, which a single executable cannot load.',
+    meaning: 'The command needs a part that the single-file `trust` executable (or the start-up snapshot build) does not carry: `trust server` and its token and webhook subcommands need the server\'s packages, among them the native SQLite driver, which a single executable cannot load; PKCS#11 (`pkcs11:`) keys need the native pkcs11js binding likewise.',
     action: 'Run the command with the `trust` of the npm package (`npm install -g ocitrust`) or the container image; every other command works in the executable.',
     exit: 3,
     http: 500,
