@@ -17,7 +17,8 @@ export interface VerifyJson {
   reference: string;
   digest: string;
   verified: boolean;
-  signatures: { role: string; keyid: string; signedAt: string }[];
+  /** `format` only for signatures that are not ocitrust's own (`notary-v1`, …). */
+  signatures: { role: string; keyid: string; signedAt: string; format?: string }[];
   failures: { code: string; message: string }[];
   children?: (VerifyJson & { platform?: string })[];
   /** With --policy: the rule's mode when it is not enforce (`warn`, `skip`), or `unmatched`. */
@@ -37,7 +38,7 @@ export function toJson(r: ReferenceVerification): VerifyJson {
     reference: r.reference,
     digest: r.digest,
     verified: r.verified,
-    signatures: r.signatures.map((s) => ({ role: s.role, keyid: s.keyid, signedAt: s.signedAt })),
+    signatures: r.signatures.map((s) => ({ role: s.role, keyid: s.keyid, signedAt: s.signedAt, ...(s.format ? { format: s.format } : {}) })),
     failures: r.failures.map((f) => ({ code: f.code, message: f.message })),
     ...(r.children ? { children: r.children.map((c) => ({ ...toJson(c), ...(c.platform ? { platform: formatPlatform(c.platform) } : {}) })) } : {}),
   };

@@ -115,6 +115,7 @@ describe('Docker Content Trust through a notaryV1 rule (real Notary, registry, s
     const r = await cli.run(['verify', '-o', 'json', '--notary-server', w.notary.url, '--root', pins.get('dct/one')!.cert, '--notary-ca', w.notary.caPath, `${w.gun('dct/one')}:v1`]);
     const res = JSON.parse(r.stdout).results[0];
     assert.equal(res.signatures[0].role, 'targets/releases');
+    assert.equal(res.signatures[0].format, 'notary-v1');
     const policy = join(cli.home, 'policy.yaml');
     writeFileSync(policy, [
       'version: 1',
