@@ -60,6 +60,11 @@ describe('trust import-notary (real Notary, registry, skopeo, trust server)', { 
     assert.deepEqual(j.tags.map((t: { tag: string; status: string }) => [t.tag, t.status]), [['v1', 'would-migrate'], ['v2', 'would-migrate']]);
     const v = await cli.run(['verify', '-o', 'json', `${w.gun(REPO)}:v1`]);
     assert.equal(v.code, 1, 'nothing signed yet');
+    const text = await cli.run(args(REPO, '--notary-trust-dir', alice.client.trustDir, '--dry-run'));
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^Plan for .* \(Notary root v\d+, pinned\) into /);
+    assert.match(text.stdout, /tag +v1 sha256:.* would-migrate \(/);
+    assert.match(text.stdout, /skipped +v3 \(alice\): manifest-moved/);
   });
 
   it('migrates: signers with the same keys and thresholds, matching tags signed, the rest reported with reasons', async () => {
