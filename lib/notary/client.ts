@@ -15,6 +15,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { OcitrustError } from '../errors/index.js';
+import { CATALOGUE } from '../errors/catalog.js';
 import { readClock, type Clock } from '../clock.js';
 import { sha256Hex, sha512, toHex } from '../crypto/hash.js';
 import { PublicKey } from '../keys/key.js';
@@ -94,6 +95,11 @@ export interface TrustedNotaryRepo {
   readonly delegations: ReadonlyMap<string, NotaryDocument<TargetsSigned> & { readonly signers: readonly string[] }>;
   /** Keyids whose signatures counted for the top-level targets. */
   readonly targetsSigners: readonly string[];
+  /**
+   * Listing every delegation ('all'): the ones whose metadata did not verify (a removed
+   * signer's last signature, an expired role), with the verdict; their targets are not trusted.
+   */
+  readonly invalidDelegations: ReadonlyMap<string, { readonly code: string; readonly message: string }>;
 }
 
 /** Options of {@link loadNotaryRepo}. */
@@ -232,6 +238,7 @@ export async function loadNotaryRepo(o: LoadNotaryRepoOptions): Promise<TrustedN
 
   const names = o.delegations === 'all' ? targets.signed.delegations.map((d) => d.name) : o.delegations.filter((n) => n !== 'targets');
   const delegations = new Map<string, NotaryDocument<TargetsSigned> & { signers: readonly string[] }>();
+  const invalidDelegations = new Map<string, { code: string; message: string }>();
   for (const name of names) {
     const d = targets.signed.delegations.find((x) => x.name === name);
     if (!d) throw new OcitrustError('NOTARY_DELEGATION_MISSING', `Notary repository ${o.gun}: expected a delegation ${name}, got ${targets.signed.delegations.map((x) => x.name).join(', ') || 'none'}`);
@@ -239,11 +246,18 @@ export async function loadNotaryRepo(o: LoadNotaryRepoOptions): Promise<TrustedN
     // Listing every delegation: one nothing was published into yet simply has no targets.
     if (!meta && o.delegations === 'all') continue;
     if (!meta) throw new OcitrustError('NOTARY_DELEGATION_MISSING', `Notary repository ${o.gun}: delegation ${name} has no published metadata (nothing was signed into it)`);
-    const doc = parseTargets(await fetchByMeta(o.source, name, meta, NOTARY_LIMITS.targetsBytes, 'the snapshot'), `Notary ${name} of ${o.gun}`);
-    const signers = checkThreshold(doc, d, targets.signed.delegationKeys, `Notary ${name} of ${o.gun}`);
-    notRolledBack(doc.signed.version, name, state);
-    notExpired(doc, name, now);
-    delegations.set(name, { ...doc, signers });
+    try {
+      const doc = parseTargets(await fetchByMeta(o.source, name, meta!, NOTARY_LIMITS.targetsBytes, 'the snapshot'), `Notary ${name} of ${o.gun}`);
+      const signers = checkThreshold(doc, d, targets.signed.delegationKeys, `Notary ${name} of ${o.gun}`);
+      notRolledBack(doc.signed.version, name, state);
+      notExpired(doc, name, now);
+      delegations.set(name, { ...doc, signers });
+    } catch (e) {
+      // Asked for every delegation, one that does not verify is reported, not fatal (as notary
+      // itself warns and goes on); a delegation asked for by name must verify.
+      if (o.delegations !== 'all' || !(e instanceof OcitrustError) || CATALOGUE[e.code].exit !== 1) throw e;
+      invalidDelegations.set(name, { code: e.code, message: e.message });
+    }
   }
 
   if (o.state) {
@@ -251,5 +265,5 @@ export async function loadNotaryRepo(o: LoadNotaryRepoOptions): Promise<TrustedN
     for (const [n, d] of delegations) versions[n] = d.signed.version;
     await o.state.store.save(o.state.key, { root: Buffer.from(root.bytes).toString('base64'), versions });
   }
-  return { gun: o.gun, root, timestamp, snapshot, targets, delegations, targetsSigners };
+  return { gun: o.gun, root, timestamp, snapshot, targets, delegations, targetsSigners, invalidDelegations };
 }

@@ -151,6 +151,8 @@ export const notaryV1Scheme: SignatureScheme<NotaryV1Config> = {
  */
 export async function verifyNotaryV1(config: NotaryV1Config, input: SchemeInput, source?: NotarySource): Promise<SchemeVerification> {
   const gun = config.gun ?? input.reference.repository;
+  // Notary data is only ever read fresh (its timestamp expires in days): offline, nothing to decide by.
+  if (input.env.offline) throw new OcitrustError('TUF_CACHE_STALE', `Notary v1 trust data of ${gun} is not kept for offline use: verify it online`);
   try {
     const pin = parseNotaryPin(await readBounded(config.root, 'pinned Notary root'), `pinned Notary root ${config.root}`);
     const ca = config.ca !== undefined ? await readBounded(config.ca, 'Notary server CA') : undefined;

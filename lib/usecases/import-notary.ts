@@ -66,7 +66,7 @@ export interface ImportNotaryOptions {
 }
 
 /** Why a tag (or one of its roles) was not migrated. */
-export type SkipReason = 'manifest-moved' | 'missing-from-registry' | 'no-private-key' | 'below-threshold' | 'signer-not-migrated' | 'not-delegated';
+export type SkipReason = 'manifest-moved' | 'missing-from-registry' | 'no-private-key' | 'below-threshold' | 'signer-not-migrated' | 'not-delegated' | 'delegation-invalid';
 
 /** What the import did (or, with dryRun, would do). */
 export interface ImportReport {
@@ -180,6 +180,10 @@ export async function importNotary(ctx: AdminContext, o: ImportNotaryOptions): P
   const skipped: ImportReport['skipped'][number][] = [];
   const byTag = new Map<string, { sha256: string; length: number; roles: string[] }>();
   for (const t of repo.targets.signed.targets.keys()) skipped.push({ tag: t, role: 'targets', reason: 'not-delegated', detail: 'signed with the repository\'s targets key, not by a signer: sign it again with `trust sign` after the import' });
+  for (const [notaryRole, bad] of repo.invalidDelegations) {
+    // Its targets are not trusted, so not even listed: every tag only it signed stays behind.
+    skipped.push({ tag: '*', role: roleOf(notaryRole) ?? notaryRole, reason: 'delegation-invalid', detail: `${bad.code}: ${bad.message}` });
+  }
   for (const [notaryRole, doc] of repo.delegations) {
     const s = signers.find((x) => x.notaryRole === notaryRole);
     for (const [tag, meta] of doc.signed.targets) {

@@ -115,6 +115,7 @@ describe('Docker Content Trust through a notaryV1 rule (real Notary, registry, s
     const r = await cli.run(['verify', '-o', 'json', '--notary-server', w.notary.url, '--root', pins.get('dct/one')!.cert, '--notary-ca', w.notary.caPath, `${w.gun('dct/one')}:v1`]);
     const res = JSON.parse(r.stdout).results[0];
     assert.equal(res.signatures[0].role, 'targets/releases');
+    assert.equal(res.signatures[0].format, 'notary-v1');
     const policy = join(cli.home, 'policy.yaml');
     writeFileSync(policy, [
       'version: 1',
@@ -233,6 +234,9 @@ describe('Docker Content Trust through a notaryV1 rule (real Notary, registry, s
     const later = { now: () => new Date(Date.now() + 15 * 86_400_000) };
     const g = await gateVerdict('dct/one', 'v1', { clock: later });
     assert.deepEqual([g.decision, g.code], ['deny', 'TUF_EXPIRED']);
+    // --offline: Notary data is never cached for offline use (could not decide, exit 3).
+    const offline = await cli.run(['verify', '-o', 'json', '--offline', '--notary-server', w.notary.url, '--root', pins.get('dct/one')!.cert, '--notary-ca', w.notary.caPath, `${w.gun('dct/one')}:v1`]);
+    assert.deepEqual(cliVerdict(offline), { exit: 3, verified: false, code: 'TUF_CACHE_STALE' });
     // The one-off form needs a pin.
     const noRoot = await cli.run(['verify', '--notary-server', w.notary.url, `${w.gun('dct/one')}:v1`]);
     assert.equal(noRoot.code, 2);

@@ -60,6 +60,11 @@ describe('trust import-notary (real Notary, registry, skopeo, trust server)', { 
     assert.deepEqual(j.tags.map((t: { tag: string; status: string }) => [t.tag, t.status]), [['v1', 'would-migrate'], ['v2', 'would-migrate']]);
     const v = await cli.run(['verify', '-o', 'json', `${w.gun(REPO)}:v1`]);
     assert.equal(v.code, 1, 'nothing signed yet');
+    const text = await cli.run(args(REPO, '--notary-trust-dir', alice.client.trustDir, '--dry-run'));
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^Plan for .* \(Notary root v\d+, pinned\) into /);
+    assert.match(text.stdout, /tag +v1 sha256:.* would-migrate \(/);
+    assert.match(text.stdout, /skipped +v3 \(alice\): manifest-moved/);
   });
 
   it('migrates: signers with the same keys and thresholds, matching tags signed, the rest reported with reasons', async () => {
@@ -126,6 +131,59 @@ describe('trust import-notary (real Notary, registry, skopeo, trust server)', { 
     const v = await cli.run(['verify', '-o', 'json', `${w.gun('mig/bad')}:v1`]);
     assert.equal(v.code, 1);
     assert.ok(failureCodes(v).includes('NOT_SIGNED'), v.stdout);
+  });
+
+  /** `trust verify` exit codes through the notaryV1 rule and natively (after the import), tag by tag. */
+  async function verdicts(repo: string, tags: string[]): Promise<{ notary: (number | null)[]; native: (number | null)[] }> {
+    const notary: (number | null)[] = [];
+    const native: (number | null)[] = [];
+    for (const t of tags) {
+      notary.push((await cli.run(['verify', '--notary-server', w.notary.url, '--notary-ca', w.notary.caPath, '--root', w.rootCertFile(repo), `${w.gun(repo)}:${t}`])).code);
+      native.push((await cli.run(['verify', `${w.gun(repo)}:${t}`])).code);
+    }
+    return { notary, native };
+  }
+
+  it('after the import, tags verify natively with the verdicts they had through Notary', async () => {
+    const v = await verdicts(REPO, ['v1', 'v2', 'v3']);
+    assert.deepEqual(v.native, v.notary);
+    assert.deepEqual(v.native, [0, 0, 1]);
+  });
+
+  it('a threshold-2 delegation migrates with its threshold and both keys', async () => {
+    await w.initRepo('mig/quorum');
+    await w.addSigner('mig/quorum', alice, { roles: ['targets/releases'], threshold: 2 });
+    await w.addSigner('mig/quorum', bob, { roles: ['targets/releases'], threshold: 2 });
+    const both = await w.newSigner('both');
+    await w.run(['key', 'import', alice.keyPath, '--role', 'alice'], both.client);
+    await w.run(['key', 'import', bob.keyPath, '--role', 'bob'], both.client);
+    const i = await w.pushImage('mig/quorum', 'v1');
+    await w.sign('mig/quorum', 'v1', i, [both], ['targets/releases']);
+    const r = await cli.run([...args('mig/quorum', '--notary-trust-dir', both.client.trustDir), '-o', 'json'], { env: { OCITRUST_BOTH_PASSPHRASE: NOTARY_PASSPHRASE } });
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual(j.signers.map((s: { name: string; threshold: number; keys: string[] }) => [s.name, s.threshold, s.keys.length]), [['releases', 2, 2]]);
+    assert.deepEqual(j.tags.map((t: { tag: string; status: string }) => [t.tag, t.status]), [['v1', 'migrated']]);
+    assert.deepEqual(await verdicts('mig/quorum', ['v1']), { notary: [0], native: [0] });
+    // Alice's key alone is below the threshold: reported, not signed.
+    const one = await cli.run([...args('mig/quorum', '--notary-trust-dir', alice.client.trustDir, '--dry-run'), '-o', 'json']);
+    assert.deepEqual(JSON.parse(one.stdout).skipped.map((s: { reason: string }) => s.reason), ['below-threshold']);
+  });
+
+  it('a removed signer\'s delegation is reported as invalid, the import goes on, and the verdicts agree', async () => {
+    await w.initRepo('mig/removed');
+    await w.addSigner('mig/removed', alice);
+    await w.addSigner('mig/removed', bob);
+    const i = await w.pushImage('mig/removed', 'v1');
+    await w.sign('mig/removed', 'v1', i, [alice]);
+    await w.removeSigner('mig/removed', alice);
+    const r = await cli.run([...args('mig/removed', '--notary-trust-dir', alice.client.trustDir), '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual(j.tags, []);
+    assert.ok(j.skipped.some((s: { role: string; reason: string }) => s.role === 'releases' && s.reason === 'delegation-invalid'), r.stdout);
+    assert.ok(j.signers.some((s: { name: string; skipped?: string }) => s.name === 'alice' && s.skipped), 'alice has no keys left');
+    assert.deepEqual(await verdicts('mig/removed', ['v1']), { notary: [1], native: [1] });
   });
 
   it('--keep-root-key: the new collection\'s root and targets keys are the Notary ones', async () => {
