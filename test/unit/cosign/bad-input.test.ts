@@ -145,6 +145,19 @@ describe('cosign bad input: what the registry serves', () => {
     assert.equal((reg.calls['getBlob'] ?? 0) - before, 1, 'only the small payload was fetched');
   });
 
+  it('a payload blob the registry lost or serves changed is COSIGN_PAYLOAD_INVALID (a verdict, exit 1)', async () => {
+    const { reg, ref, digest, input } = await world();
+    await pushCosignSignatures(reg, ref, digest, [valid]);
+    const blobs = reg.repo(ref).blobs;
+    blobs.set(digestOf(valid.payload), Buffer.from('tampered'));
+    const changed = await verifyCosign(cfg, input);
+    assert.deepEqual([changed.verified, changed.failures.map((f) => f.code)], [false, ['COSIGN_PAYLOAD_INVALID']]);
+    assert.match(changed.failures[0]!.message, /BLOB_/);
+    blobs.delete(digestOf(valid.payload));
+    const lost = await verifyCosign(cfg, input);
+    assert.deepEqual([lost.verified, lost.failures.map((f) => f.code)], [false, ['COSIGN_PAYLOAD_INVALID']]);
+  });
+
   it('more layers than maxSignatures: SIGNATURE_LIMIT_EXCEEDED and only the first are examined', async () => {
     const { reg, ref, digest, input } = await world();
     await pushCosignSignatures(reg, ref, digest, Array.from({ length: 300 }, () => valid));
