@@ -62,10 +62,14 @@ function counted(v: Extract<EntityVerdict, { ok: true }>, format: string): Verif
   };
 }
 
-/** Artifacts the registry could not give us are failures; an unreachable registry is not. */
-function unusable(e: unknown): VerifyFailure | undefined {
-  if (isMalformedContent(e)) return failure('COSIGN_SIG_NOT_MANIFEST', e.message);
-  if (e instanceof OcitrustError && /^(BLOB_|MANIFEST_|INPUT_TOO_LARGE|REGISTRY_RESPONSE_TOO_LARGE)/.test(e.code)) return failure(e.code, e.message);
+/**
+ * An artifact the registry serves broken (missing or mismatching blob, malformed or oversized
+ * manifest) is a signature that does not count: a verdict under the artifact's own code (the
+ * registry's code kept in the message). An unreachable or refusing registry is not: undefined.
+ */
+function unusable(e: unknown, code: ErrorCode): VerifyFailure | undefined {
+  if (isMalformedContent(e)) return failure(code, `${e.code}: ${e.message}`);
+  if (e instanceof OcitrustError && /^(BLOB_|MANIFEST_|INPUT_TOO_LARGE|REGISTRY_RESPONSE_TOO_LARGE)/.test(e.code)) return failure(code, `${e.code}: ${e.message}`);
   return undefined;
 }
 
@@ -91,9 +95,9 @@ async function fetchBlob(ctx: Ctx, d: Descriptor, max: number, what: string): Pr
   try {
     return await ctx.input.registry.getBlob(ctx.input.reference, d.digest, { size: d.size, maxBytes: max });
   } catch (e) {
-    const f = unusable(e);
+    const f = unusable(e, what === 'bundle' ? 'SIGSTORE_BUNDLE_INVALID' : 'COSIGN_PAYLOAD_INVALID');
     if (!f) throw e;
-    ctx.failures.push(f);
+    ctx.failures.push(failure(f.code, `${what} ${d.digest}: ${f.message}`));
     return undefined;
   }
 }
@@ -107,9 +111,9 @@ async function classic(ctx: Ctx): Promise<void> {
     sig = await input.registry.getManifest(input.reference, tag);
   } catch (e) {
     if (isOcitrustError(e, 'MANIFEST_NOT_FOUND')) return;
-    const f = unusable(e);
+    const f = unusable(e, 'COSIGN_SIG_NOT_MANIFEST');
     if (!f) throw e;
-    fail(ctx, 'COSIGN_SIG_NOT_MANIFEST', `${tag}: ${f.message}`);
+    fail(ctx, f.code, `${tag}: ${f.message}`);
     return;
   }
   if (isIndex(sig.manifest)) {
@@ -169,9 +173,9 @@ async function bundles(ctx: Ctx, subject: Uint8Array): Promise<void> {
     try {
       m = await input.registry.getManifest(input.reference, d.digest);
     } catch (e) {
-      const f = unusable(e);
+      const f = unusable(e, 'COSIGN_SIG_NOT_MANIFEST');
       if (!f) throw e;
-      fail(ctx, 'COSIGN_SIG_NOT_MANIFEST', `bundle referrer ${d.digest}: ${f.message}`);
+      fail(ctx, f.code, `bundle referrer ${d.digest}: ${f.message}`);
       continue;
     }
     if (isIndex(m.manifest) || !Array.isArray(m.manifest.layers)) {

@@ -176,7 +176,9 @@ function tlogFromKey(k: TrustedKey) {
   const der = k.key.export({ type: 'spki', format: 'der' });
   const details = k.key.asymmetricKeyType === 'ed25519'
     ? PublicKeyDetails.PKIX_ED25519
-    : k.key.asymmetricKeyType === 'rsa' ? PublicKeyDetails.PKIX_RSA_PKCS1V15_2048_SHA256 : PublicKeyDetails.PKIX_ECDSA_P256_SHA_256;
+    // @sigstore/verify reads the key details only to pick the DER type, and takes every
+    // PKCS#1 v1.5 detail as a bare PKCS#1 key: an RSA SPKI must be named by a PKIX_RSA_PSS one.
+    : k.key.asymmetricKeyType === 'rsa' ? PublicKeyDetails.PKIX_RSA_PSS_2048_SHA256 : PublicKeyDetails.PKIX_ECDSA_P256_SHA_256;
   return {
     baseUrl: '',
     hashAlgorithm: 1,

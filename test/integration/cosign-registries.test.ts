@@ -7,8 +7,8 @@
 // would refuse those manifests; their real signatures are pushed here under the empty image's
 // `.sig` tag, where the digest they sign does not match (deny), and their valid cases run
 // against the exact manifest bytes in test/unit/cosign/peers.test.ts.
-// Faces: `trust verify -o json --policy` (the shipped bundle) and the validating admission
-// webhook. The verifying proxy is moved onto the gate by another track; it is not asked here.
+// Faces: `trust verify -o json --policy` and `trust verify-manifests` (the shipped bundle) and
+// the validating admission webhook. The verifying proxy is moved onto the gate by another track; it is not asked here.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { parseReference } from '../../lib/reference.js';
 import { CliSession } from '../helpers/cli.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../helpers/embedded-registry.js';
 import { startFacesWorld, type FacesWorld } from '../helpers/faces-world.js';
-import { admissionFace, verifyFace } from '../helpers/faces.js';
+import { admissionFace, manifestsFace, verifyFace } from '../helpers/faces.js';
 import {
   COSIGN_TESTDATA, EMPTY_IMAGE_CONFIG, EMPTY_IMAGE_DIGEST, EMPTY_IMAGE_MANIFEST, FIXTURES,
   pushBundleReferrer, pushCosignSignatures, pushImage, readSignatureFile,
@@ -102,6 +102,13 @@ describe('cosign and Sigstore bundles in real registries, decided by policy', { 
       assert.deepEqual([other.decision, other.codes], ['deny', ['COSIGN_DIGEST_MISMATCH']], other.raw);
       const idx = await admissionFace(w.validate, `${host()}/cosign/sigindex:v1`);
       assert.deepEqual([idx.decision, idx.codes], ['deny', ['COSIGN_SIG_NOT_MANIFEST']], idx.raw);
+    });
+
+    it(`${which}: trust verify-manifests allows the attested image and denies the unsigned one`, async () => {
+      const name = which.startsWith('docker') ? 'd' : 'e';
+      assert.equal((await manifestsFace(cli, policyFile, `${host()}/cosign/attested:v1`, w.dir, `${name}-ok`)).decision, 'allow');
+      const o = await manifestsFace(cli, policyFile, `${host()}/cosign/unsigned:v1`, w.dir, `${name}-unsigned`);
+      assert.deepEqual([o.decision, o.codes], ['deny', ['COSIGN_NO_SIGNATURES']], o.raw);
     });
 
     it(`${which}: trust verify denies the same three with exit 1 and the same codes`, async () => {

@@ -145,6 +145,19 @@ describe('cosign bad input: what the registry serves', () => {
     assert.equal((reg.calls['getBlob'] ?? 0) - before, 1, 'only the small payload was fetched');
   });
 
+  it('a payload blob the registry lost or serves changed is COSIGN_PAYLOAD_INVALID (a verdict, exit 1)', async () => {
+    const { reg, ref, digest, input } = await world();
+    await pushCosignSignatures(reg, ref, digest, [valid]);
+    const blobs = reg.repo(ref).blobs;
+    blobs.set(digestOf(valid.payload), Buffer.from('tampered'));
+    const changed = await verifyCosign(cfg, input);
+    assert.deepEqual([changed.verified, changed.failures.map((f) => f.code)], [false, ['COSIGN_PAYLOAD_INVALID']]);
+    assert.match(changed.failures[0]!.message, /BLOB_/);
+    blobs.delete(digestOf(valid.payload));
+    const lost = await verifyCosign(cfg, input);
+    assert.deepEqual([lost.verified, lost.failures.map((f) => f.code)], [false, ['COSIGN_PAYLOAD_INVALID']]);
+  });
+
   it('more layers than maxSignatures: SIGNATURE_LIMIT_EXCEEDED and only the first are examined', async () => {
     const { reg, ref, digest, input } = await world();
     await pushCosignSignatures(reg, ref, digest, Array.from({ length: 300 }, () => valid));
@@ -164,5 +177,38 @@ describe('cosign bad input: what the registry serves', () => {
     await reg.putManifest(ref, digestOf(noLayer), noLayer, OCI_MANIFEST);
     const r = await verifyCosign(cfg, { reference: withDigest(ref, digest), digest, registry: reg, clock, env: {} });
     assert.deepEqual([r.verified, r.failures.map((f) => f.code)], [false, ['SIGSTORE_BUNDLE_INVALID']]);
+  });
+});
+
+describe('cosign trust files', () => {
+  it('Rekor and CT keys may be RSA, ECDSA or Ed25519 PEM files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ocitrust-cosign-logkeys-'));
+    try {
+      const files = [generateKeyPairSync('rsa', { modulusLength: 2048 }), generateKeyPairSync('ec', { namedCurve: 'P-384' }), generateKeyPairSync('ed25519')].map((pair, i) => {
+        const file = join(dir, `log${i}.pub`);
+        writeFileSync(file, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+        return file;
+      });
+      const t = loadTrust({ rekorKeys: files, ctKeys: files });
+      assert.deepEqual([t.material.tlogs.length, t.material.ctlogs.length, t.hasTlogs, t.hasCtlogs], [3, 3, true, true]);
+      assert.deepEqual(t.material.tlogs.map((l) => l.publicKey.asymmetricKeyType), ['rsa', 'ec', 'ed25519']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a trusted root whose CA lacks validFor.start, or that is not JSON, is COSIGN_TRUST_FILE_INVALID', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ocitrust-cosign-roots-'));
+    try {
+      const root = JSON.parse(readFileSync(PUBLIC_GOOD_ROOT, 'utf8'));
+      delete root.certificateAuthorities[0].validFor.start;
+      writeFileSync(join(dir, 'a.json'), JSON.stringify(root));
+      writeFileSync(join(dir, 'b.json'), '{"mediaType": ');
+      for (const f of ['a.json', 'b.json', 'missing.json']) {
+        assert.throws(() => loadTrust({ trustedRoot: join(dir, f) }), (e: unknown) => isOcitrustError(e, 'COSIGN_TRUST_FILE_INVALID'), f);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
