@@ -120,7 +120,7 @@ const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 /**
  * Combines the verdicts on an image's envelopes (notation: one passing signature is enough).
  * A signature that failed only because its revocation could not be checked makes the answer
- * "could not decide" when nothing else verified.
+ * "could not decide" when nothing verified.
  */
 export function combineVerdicts(verdicts: readonly EnvelopeVerdict[], extra: readonly VerifyFailure[]): SchemeVerification {
   const signatures: VerifiedSignature[] = [];
@@ -138,10 +138,10 @@ export function combineVerdicts(verdicts: readonly EnvelopeVerdict[], extra: rea
     for (const f of v.failures) failures.push(failure(f.code, f.action === 'log' ? `(logged, not enforced) ${f.message}` : f.message));
   }
   if (signatures.length === 0) {
+    // A signature stopped only by an unknown revocation status might have counted: then the
+    // answer is "could not decide", whatever the other signatures' verdicts were.
     const undecided = verdicts.flatMap((v) => v.failures).find((f) => f.code === 'NOTATION_REVOCATION_UNKNOWN' && f.action === 'enforce');
-    if (undecided && verdicts.every((v) => v.failures.some((f) => f.action === 'enforce' && f.code === 'NOTATION_REVOCATION_UNKNOWN'))) {
-      throw new OcitrustError('NOTATION_REVOCATION_UNKNOWN', undecided.message);
-    }
+    if (undecided) throw new OcitrustError('NOTATION_REVOCATION_UNKNOWN', undecided.message);
     if (verdicts.length === 0) failures.push(failure('NO_SIGNATURES', 'no Notation signature of this image was found'));
   }
   return { verified: signatures.length > 0, signatures, failures };

@@ -42,6 +42,8 @@ export interface VerifiedTimestamp {
   readonly latest: Date;
   readonly genTime: Date;
   readonly tsa: string;
+  /** The TSA chain, signer first, ending at the trust store certificate (for revocation). */
+  readonly chain: readonly Cert[];
 }
 
 function bad(message: string): never {
@@ -145,7 +147,7 @@ export function verifyTimestamp(token: Uint8Array, signature: Uint8Array, anchor
       if (genTime < c.notBefore || genTime > c.notAfter) bad(`TSA certificate "${c.subject}" was not valid at the timestamp ${genTime.toISOString()}`);
     }
     const acc = accuracyMs(tstInfo);
-    return Object.freeze({ genTime, earliest: new Date(genTime.getTime() - acc), latest: new Date(genTime.getTime() + acc), tsa: signer.subject });
+    return Object.freeze({ genTime, earliest: new Date(genTime.getTime() - acc), latest: new Date(genTime.getTime() + acc), tsa: signer.subject, chain: Object.freeze(chain) });
   } catch (e) {
     if (e instanceof OcitrustError) {
       if (e.code === 'NOTATION_TIMESTAMP_INVALID') throw e;

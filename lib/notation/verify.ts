@@ -205,7 +205,7 @@ export async function verifyEnvelope(bytes: Uint8Array, o: VerifyEnvelopeOptions
  * required when the statement names one (and, with verifyTimestamp afterCertExpiry, only once
  * a certificate has expired); otherwise every certificate must be valid now.
  */
-function authenticTimestamp(env: NotationEnvelope, chain: readonly Cert[], o: VerifyEnvelopeOptions, tsaAnchors: readonly Cert[], tsaNamed: boolean): void {
+async function authenticTimestamp(env: NotationEnvelope, chain: readonly Cert[], o: VerifyEnvelopeOptions, tsaAnchors: readonly Cert[], tsaNamed: boolean): Promise<void> {
   const bad = (m: string): never => {
     throw new OcitrustError('NOTATION_TIMESTAMP_INVALID', m);
   };
@@ -229,5 +229,11 @@ function authenticTimestamp(env: NotationEnvelope, chain: readonly Cert[], o: Ve
   for (const c of chain) {
     if (ts.earliest < c.notBefore) bad(`the timestamp (${ts.genTime.toISOString()}) can be before certificate "${c.subject}" validity period (valid from ${c.notBefore.toISOString()})`);
     if (ts.latest > c.notAfter) bad(`the timestamp (${ts.genTime.toISOString()}) can be after certificate "${c.subject}" validity period (expired at ${c.notAfter.toISOString()})`);
+  }
+  // As notation-go: the TSA chain's revocation is part of the authentic timestamp check.
+  if (o.revocation) {
+    const r = await o.revocation.check(ts.chain, o.now);
+    if (r.status === 'revoked') bad(`timestamping certificate "${r.subject}" is revoked`);
+    if (r.status === 'unknown') throw new OcitrustError('NOTATION_REVOCATION_UNKNOWN', `revocation of timestamping certificate "${r.subject}" is unknown: ${r.reason}`);
   }
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { OcitrustError, isOcitrustError } from '../../../lib/errors/index.js';
 import { parseJws, parseCose, parseTrustPolicy, verifyEnvelope, loadStore, notationScheme, type TargetDescriptor } from '../../../lib/notation/index.js';
 import { parseSigningChain } from '../../../lib/notation/x509.js';
+import { verifyTimestamp } from '../../../lib/notation/timestamp.js';
 import { makePki, signCose, signJws, type Issued, type TestPki } from '../../helpers/notation-pki.js';
 import { notationDir, trustPolicyJson } from '../../helpers/notation.js';
 
@@ -58,6 +59,17 @@ describe('Notation bad input', () => {
         assert.deepEqual(await firstCode(env.subarray(0, n), mt), [false, 'NOTATION_ENVELOPE_INVALID'], `${mt} cut at ${n}`);
       }
     }
+  });
+
+  it('a timestamp token of 12 000 nested SEQUENCEs is a coded error, not a crash', () => {
+    const levels = 12000;
+    const der: number[] = [];
+    for (let i = 0; i < levels; i++) {
+      const len = (levels - i - 1) * 5;
+      der.push(0x30, 0x83, (len >> 16) & 255, (len >> 8) & 255, len & 255);
+    }
+    const anchors = loadStore(V + 'verifier/testdata/truststore', 'tsa', 'test-timestamp');
+    assert.equal(code(() => verifyTimestamp(new Uint8Array(der), new Uint8Array(32), anchors)), 'NOTATION_TIMESTAMP_INVALID');
   });
 
   it('oversized envelopes are refused before parsing', () => {

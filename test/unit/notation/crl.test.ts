@@ -74,6 +74,11 @@ describe('Notation revocation through CRLs', () => {
     const v = await verify(down);
     assert.deepEqual([v.verified, v.failures.map((f) => f.code)], [false, ['NOTATION_REVOCATION_UNKNOWN']]);
     assert.throws(() => combineVerdicts([v], []), (e: unknown) => isOcitrustError(e, 'NOTATION_REVOCATION_UNKNOWN'));
+    // Beside a revoked signature it still might have counted: still undecided; beside a good one, verified.
+    const rev = await verify(revoked);
+    assert.throws(() => combineVerdicts([v, rev], []), (e: unknown) => isOcitrustError(e, 'NOTATION_REVOCATION_UNKNOWN'));
+    const withGood = combineVerdicts([v, await verify(good)], []);
+    assert.deepEqual([withGood.verified, withGood.failures.map((f) => f.code)], [true, ['NOTATION_REVOCATION_UNKNOWN']]);
     const logged = await verify(down, createCrlChecker(), 'strict', { revocation: 'log' });
     assert.equal(logged.verified, true);
     const skipped = await verify(down, createCrlChecker(), 'strict', { revocation: 'skip' });

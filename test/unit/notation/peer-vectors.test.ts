@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { verifyEnvelope, parseTrustPolicy, loadStore, type TargetDescriptor, type EnvelopeVerdict } from '../../../lib/notation/index.js';
+import { verifyEnvelope, parseTrustPolicy, loadStore, createCrlChecker, type TargetDescriptor, type EnvelopeVerdict, type RevocationChecker } from '../../../lib/notation/index.js';
 import type { StoreType } from '../../../lib/notation/truststore.js';
 import { notationDir, type StatementSpec } from '../../helpers/notation.js';
 
@@ -40,12 +40,12 @@ function stores(pinned: Record<string, Uint8Array[]> = {}): (type: StoreType, na
   return (type, name) => (name.startsWith('pinned') ? loadStore(dir, type, name) : loadStore(STORE, type, name));
 }
 
-async function run(file: string, mediaType: string, target: TargetDescriptor, spec: StatementSpec, pinned: Record<string, Uint8Array[]> = {}): Promise<EnvelopeVerdict> {
+async function run(file: string, mediaType: string, target: TargetDescriptor, spec: StatementSpec, pinned: Record<string, Uint8Array[]> = {}, revocation?: RevocationChecker): Promise<EnvelopeVerdict> {
   const doc = parseTrustPolicy(JSON.stringify({
     version: '1.0',
     trustPolicies: [{ name: 'kat', registryScopes: ['*'], signatureVerification: { level: spec.level ?? 'strict', ...(spec.override ? { override: spec.override } : {}), ...(spec.verifyTimestamp ? { verifyTimestamp: spec.verifyTimestamp } : {}) }, trustStores: spec.trustStores, trustedIdentities: spec.trustedIdentities ?? ['*'] }],
   }));
-  return verifyEnvelope(read(file), { mediaType, target, statement: doc.statements[0]!, store: stores(pinned), now: NOW });
+  return verifyEnvelope(read(file), { mediaType, target, statement: doc.statements[0]!, store: stores(pinned), now: NOW, ...(revocation ? { revocation } : {}) });
 }
 
 const CA = ['ca:valid-trust-store'];
@@ -125,6 +125,16 @@ describe('notation-go vectors under other trust policies', () => {
   it('a timestamp checked against a tsa store that does not hold its root fails', async () => {
     const v = await run('verifier/testdata/timestamp/sigEnv/jwsWithTimestamp.sig', JWS, TS, { trustStores: ['ca:valid-trust-store', 'tsa:pinned-tsa'] }, { 'tsa:pinned-tsa': [read('verifier/testdata/truststore/x509/ca/valid-trust-store/NotationTestRoot.pem')] });
     assert.deepEqual([v.verified, codes(v)], [false, ['NOTATION_TIMESTAMP_INVALID']]);
+  });
+  it('the TSA chain is checked for revocation as part of the authentic timestamp', async () => {
+    // GlobalSign's TSA certificates name CRLs on the internet: offline, their status is unknown.
+    const offline = await run('verifier/testdata/timestamp/sigEnv/jwsWithTimestamp.sig', JWS, TS, { trustStores: CA_TSA }, {}, createCrlChecker({ offline: true }));
+    assert.deepEqual([offline.verified, offline.failures.map((f) => [f.code, f.type])], [false, [['NOTATION_REVOCATION_UNKNOWN', 'authenticTimestamp']]]);
+    // A checker that answers "revoked" for the TSA (a stand-in: the CRL itself is not in the vectors).
+    const revokedTsa: RevocationChecker = { check: async (chain) => (chain[0]!.subject.includes('TSA') ? { status: 'revoked', subject: chain[0]!.subject } : { status: 'ok' }) };
+    const r = await run('verifier/testdata/timestamp/sigEnv/jwsWithTimestamp.sig', JWS, TS, { trustStores: CA_TSA }, {}, revokedTsa);
+    assert.deepEqual([r.verified, codes(r)], [false, ['NOTATION_TIMESTAMP_INVALID']]);
+    assert.match(r.failures[0]!.message, /revoked/);
   });
   it('a signature over another image is refused whatever the level', async () => {
     const other = { ...MOCK, size: 529 };
