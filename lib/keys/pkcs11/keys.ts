@@ -4,7 +4,7 @@ import { OcitrustError } from '../../errors/index.js';
 import { normalizeEcdsaP256Signature } from '../../crypto/ecdsa-p256.js';
 import { PublicKey } from '../key.js';
 import type { Signer, SigningAlgorithm } from '../signer.js';
-import { login, openToken, pkcs11Error, type TokenSession } from './token.js';
+import { closeSession, login, openToken, pkcs11Error, type TokenSession } from './token.js';
 import { parsePkcs11Uri, type Pkcs11Uri } from './uri.js';
 
 /*
@@ -155,7 +155,9 @@ async function loginWithPin(t: TokenSession, uri: Pkcs11Uri, o: Pkcs11Options): 
  */
 export async function pkcs11PublicKey(uri: string | Pkcs11Uri, o: Pkcs11Options = {}): Promise<PublicKey> {
   const u = typeof uri === 'string' ? parsePkcs11Uri(uri) : uri;
-  return (await findKey(u, o, false)).publicKey;
+  const k = await findKey(u, o, false);
+  closeSession(k.t);
+  return k.publicKey;
 }
 
 /** A signer whose private key stays in a PKCS#11 token. */
@@ -220,6 +222,14 @@ export async function openPkcs11Signer(uri: string, o: Pkcs11Options = {}): Prom
 export async function generatePkcs11Key(uri: string, algorithm: SigningAlgorithm, o: Pkcs11Options = {}): Promise<PublicKey> {
   const u = parsePkcs11Uri(uri);
   const t = await openToken(u, o.env);
+  try {
+    return await generateIn(t, u, algorithm, o);
+  } finally {
+    closeSession(t);
+  }
+}
+
+async function generateIn(t: TokenSession, u: Pkcs11Uri, algorithm: SigningAlgorithm, o: Pkcs11Options): Promise<PublicKey> {
   const where = what(u, t.label);
   const ed = algorithm === 'ed25519';
   const mech = ed ? CKM_EC_EDWARDS_KEY_PAIR_GEN : t.p.CKM_EC_KEY_PAIR_GEN;

@@ -182,6 +182,15 @@ export function login(t: TokenSession, pin: string): void {
   }
 }
 
+/** Closes a session that is no longer needed (errors ignored: the token may be gone already). */
+export function closeSession(t: TokenSession): void {
+  try {
+    t.lib.C_CloseSession(t.session);
+  } catch {
+    /* closed or removed */
+  }
+}
+
 /** Closes every loaded module (benchmarks and tests that stay in one process). */
 export function closeAllModules(): void {
   for (const [path, lib] of modules) {
