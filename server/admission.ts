@@ -12,13 +12,11 @@ import type { FastifyInstance } from 'fastify';
 import { OcitrustError, assertArg, isOcitrustError } from '../lib/errors/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Limits } from '../lib/config.js';
-import { HttpRegistryClient, type RegistryClient } from '../lib/oci/client.js';
+import { HttpRegistryClient } from '../lib/oci/client.js';
 import { loadPolicyFile } from '../lib/policy/load.js';
 import { watchPolicyFile, type WatchedPolicy } from './policy-reload.js';
 import type { Policy, RuleSettings } from '../lib/policy/types.js';
-import type { TrustCache } from '../lib/tuf/store.js';
-import type { Platform } from '../lib/oci/types.js';
-import { createGate, outcomeOfCode, pinRootAdvice, type Gate, type GateStats } from '../lib/gate/index.js';
+import { createGate, outcomeOfCode, pinRootAdvice, type Gate, type GateLog, type GateOptions, type GateStats } from '../lib/gate/index.js';
 import type { AdmissionVerifyImage, AdmissionOutcome, AdmissionAction, NamespaceLabelsFn } from '../hook/admission.js';
 import { admissionRoutes } from '../hook/routes.js';
 import type { ServerMetrics } from './metrics.js';
@@ -26,7 +24,6 @@ import { inClusterNamespaceLabels } from './k8s-namespaces.js';
 import type { WebhookEvents } from './webhooks/index.js';
 import { admissionDeniedEvents, RepeatFilter } from './webhooks/denials.js';
 import type { TrustService } from './trust/service.js';
-import type { TrustFreshness } from './trust-freshness.js';
 
 export { LocalMetadataSource } from '../lib/gate/index.js';
 
@@ -34,44 +31,22 @@ export { LocalMetadataSource } from '../lib/gate/index.js';
 export type LocalTrust = Pick<TrustService, 'timestamp' | 'file'>;
 
 /** Logger used for first-use pins and background refresh failures. */
-export interface AdmissionLog {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
+export type AdmissionLog = GateLog;
 
-/** Options of {@link createAdmissionVerifier}. */
-export interface AdmissionVerifierOptions {
-  /** The registry client shared by every verification (default: one HttpRegistryClient with Docker credentials). */
-  readonly registry?: RegistryClient;
+/**
+ * Options of {@link createAdmissionVerifier}: the gate's (lib/gate GateOptions: trust cache,
+ * `maxCacheAgeSeconds`, freshness, tag TTL, verdict cache, manifests kept, platform, clock,
+ * limits, fetch, log), with a default registry client.
+ */
+export interface AdmissionVerifierOptions
+  extends Partial<Pick<GateOptions, 'registry' | 'trustCache' | 'maxCacheAgeSeconds' | 'freshness' | 'tagTtlSeconds' | 'cache' | 'maxManifests' | 'platform' | 'clock' | 'fetch' | 'log'>> {
   /** Plain HTTP for these registries (or all) when the default client is made. Loopback is always plain. */
   readonly plainHttp?: boolean | readonly string[];
   /** Trust metadata of rules without `server` (the trust server hosting the webhook). */
   readonly localTrust?: LocalTrust;
-  /** Persistence of trusted metadata per collection (default: in memory, one per verifier). */
-  readonly trustCache?: TrustCache;
   /** How often a collection's trust metadata is refreshed (seconds, default 30). */
   readonly trustRefreshSeconds?: number;
-  /**
-   * How long the last good trust data of a collection may be used when refreshing it fails for
-   * an environment reason (seconds, default 1 day); never past the data's own expiry. A
-   * security failure (rollback, bad signatures) or an authentication failure drops it at once.
-   */
-  readonly maxCacheAgeSeconds?: number;
-  /** Where staleness is reported (metrics, `/readyz`); the trust server passes its own. */
-  readonly freshness?: TrustFreshness;
-  /** How long a tag's digest is reused (seconds, default 30; 0 resolves every time). */
-  readonly tagTtlSeconds?: number;
-  /** Verdict cache: entries, positive and negative lifetimes (ms). Defaults 10 000, 5 min, 10 s. */
-  readonly cache?: { readonly maxEntries?: number; readonly ttlMs?: number; readonly negativeTtlMs?: number };
-  /** Most manifests kept for reuse between tag resolution and verification (default 1024). */
-  readonly maxManifests?: number;
-  /** The platform deployed, for `multiArch: platform` (default linux/amd64). */
-  readonly platform?: Platform;
-  readonly clock?: Clock;
   readonly limits?: Partial<Limits>;
-  /** fetch for trust servers (request counting in tests). */
-  readonly fetch?: typeof fetch;
-  readonly log?: AdmissionLog;
 }
 
 /** Counters of an {@link AdmissionVerifier}: the gate's (verdict cache, tags, manifests, trust refreshes). */
