@@ -66,6 +66,8 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
   ['server', () => import('./commands/server.js')],
   // Adds `trust server webhook …` to the server command (registered right after it).
   ['server', () => import('./commands/server-webhook.js')],
+  // Adds `trust server import …` (read-only mirrors from trust bundles, docs/airgap.md).
+  ['server', () => import('./commands/server-import.js')],
   ['verify-manifests', () => import('./commands/verify-manifests.js')],
   ['login', () => import('./commands/login.js')],
   ['logout', () => import('./commands/logout.js')],
