@@ -66,6 +66,8 @@ export const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModu
   ['server', () => import('./commands/server.js')],
   // Adds `trust server webhook …` to the server command (registered right after it).
   ['server', () => import('./commands/server-webhook.js')],
+  // Adds `trust server import …` (read-only mirrors from trust bundles, docs/airgap.md).
+  ['server', () => import('./commands/server-import.js')],
   ['verify-manifests', () => import('./commands/verify-manifests.js')],
   ['import-notary', () => import('./commands/import-notary.js')],
   ['login', () => import('./commands/login.js')],

@@ -16,6 +16,7 @@ import { checkPublish } from './publish-check.js';
 import type { WebhookEvents } from '../webhooks/index.js';
 import { publishEvents } from '../webhooks/trust-diff.js';
 import { describeFile, signSnapshot, signTimestamp } from './server-signing.js';
+import { MIRROR_KEY } from './mirror-key.js';
 import {
   collectionsDue,
   getSetting,
@@ -357,6 +358,7 @@ export class TrustService {
     try {
       const base = await readHead(this.#o.db, name);
       if (!base) throw new OcitrustError('COLLECTION_NOT_FOUND', `no collection named ${name}`);
+      if (base.snapshotKey === MIRROR_KEY) throw new OcitrustError('MIRROR_READ_ONLY', `collection ${name} is a read-only mirror imported from a bundle; publish on the trust server it was saved from, then import the next bundle`);
       const current = {
         root: await this.loadMetadata(this.#o.db, name, 'root', base.rootVersion),
         targets: await this.loadMetadata(this.#o.db, name, 'targets', base.targetsVersion),
@@ -440,7 +442,8 @@ export class TrustService {
    * clearly enough left", so that a time that is no number re-signs rather than lets them lapse.
    */
   private needsResign(h: CollectionHead, now: number): boolean {
-    if (h.rootVersion === 0) return false;
+    // A read-only mirror (server/trust/mirror.ts) has no keys: it serves what was imported.
+    if (h.rootVersion === 0 || h.snapshotKey === MIRROR_KEY) return false;
     return (
       !((h.timestampExpires ?? 0) - now >= (this.#o.timestampExpirySeconds * 1000) / 2) ||
       !((h.snapshotExpires ?? 0) - now >= (this.#o.snapshotExpirySeconds * 1000) / 2)

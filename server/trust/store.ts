@@ -129,7 +129,7 @@ export async function updateHead(q: Queryable, name: string, expect: { generatio
 /** Names of published collections whose timestamp or snapshot expires before the given times (epoch ms). */
 export async function collectionsDue(q: Queryable, timestampBefore: number, snapshotBefore: number, limit = 500): Promise<string[]> {
   const rows = await q.query(
-    'SELECT name FROM trust_collections WHERE root_version > 0 AND (timestamp_expires < $1 OR snapshot_expires < $2) ORDER BY timestamp_expires LIMIT $3',
+    "SELECT name FROM trust_collections WHERE root_version > 0 AND snapshot_key <> 'mirror' AND (timestamp_expires < $1 OR snapshot_expires < $2) ORDER BY timestamp_expires LIMIT $3",
     [timestampBefore, snapshotBefore, limit],
   );
   return rows.map((r) => String(r.name));

@@ -66,6 +66,12 @@ export const airgapCodes = {
     exit: 1,
     http: 409,
   },
+  MIRROR_READ_ONLY: {
+    meaning: 'A collection is a read-only mirror imported from a bundle (`trust server import`), so it cannot be published to; or a bundle was imported over a collection this server signs itself.',
+    action: 'Publish on the trust server the mirror was saved from and import the next bundle; or import under a collection name this server does not own.',
+    exit: 2,
+    http: 409,
+  },
   OFFLINE_NETWORK_ATTEMPT: {
     meaning: 'With --offline, something tried to open a network connection or resolve a host name; ocitrust refused it.',
     action: 'Remove --offline to allow network use, or give everything the command needs locally (an oci-layout: reference, a pinned root, cached trust data).',
