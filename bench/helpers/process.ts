@@ -124,3 +124,20 @@ export async function waitForListeningPort(pid: number, timeoutMs: number, exite
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * Runs `cmd args…` under bash and returns its CPU time (user + system, ms, from bash's `times`,
+ * which reports the children's: the command and anything it waited for) and its stdout. CPU
+ * time is what a loaded machine disturbs least: waiting for a core does not count.
+ * Rejects unless the command exits 0.
+ */
+export async function cpuTimeOk(cmd: string, args: readonly string[], opts: TimeProcessOptions = {}): Promise<{ cpuMs: number; stdout: string }> {
+  const script = '"$@"; s=$?; times >&2; exit $s';
+  const r = await timeProcess('bash', ['-c', script, 'bash', cmd, ...args], opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stderr.trim() || r.stdout.trim()}`);
+  // `times`: the shell's user and system time, then its children's: "0m0.052s 0m0.011s".
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(last.trim());
+  if (!m) throw new Error(`bash times printed ${JSON.stringify(last)}`);
+  return { cpuMs: (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000, stdout: r.stdout };
+}
