@@ -217,11 +217,15 @@ async function network(all: readonly Build[], oc: OcitrustService, notary: Notar
     }
   }
 
+  // The floor runs with the environment the `trust` processes get (PATH, HOME): not this
+  // process's, whose NODE_EXTRA_CA_CERTS alone (a CA bundle parsed at start-up) made a bare
+  // node slower than a warm `trust verify` on this machine.
+  const floorEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   const S = new Map<string, number[]>();
   const add = (key: string, ms: number): void => void (S.get(key) ?? S.set(key, []).get(key)!).push(ms);
   const decrypt: number[] = [];
   for (let r = 0; r < RUNS; r++) {
-    add('node', (await timeOk(process.execPath, [emptyJs()])).ms);
+    add('node', (await timeOk(process.execPath, [emptyJs()], { env: floorEnv })).ms);
     for (const n of SIZES) {
       const ns = nside.get(n);
       if (ns) {
@@ -254,7 +258,7 @@ async function network(all: readonly Build[], oc: OcitrustService, notary: Notar
   const addC = (key: string, ms: number): void => void (C.get(key) ?? C.set(key, []).get(key)!).push(ms);
   const n0c = SIZES[0]!;
   for (let r = 0; r < RUNS; r++) {
-    addC('node', (await cpuTimeOk(process.execPath, [emptyJs()])).cpuMs);
+    addC('node', (await cpuTimeOk(process.execPath, [emptyJs()], { env: floorEnv })).cpuMs);
     for (const b of runnable) {
       const u = user(b, `warm-${n0c}`);
       const v = await cpuTimeOk(b.cmd, [...b.pre, 'verify', '-o', 'json', `${repos.get(n0c)!}:tag-0`], { env: u.env });
