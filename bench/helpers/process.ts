@@ -75,9 +75,13 @@ export function emptyJs(): string {
   return emptyScript;
 }
 
-/** Times one `node empty.js`: the floor of any whole-process Node CLI on this machine. */
+/**
+ * Times one `node empty.js`: the floor of any whole-process Node CLI on this machine. With only
+ * PATH and HOME, as the CLI processes of the benchmarks run: an inherited NODE_EXTRA_CA_CERTS
+ * (a CA bundle parsed at start-up) would make the floor slower than the commands it is for.
+ */
 export function timeBareNode(): Promise<TimedRun> {
-  return timeOk(process.execPath, [emptyJs()]);
+  return timeOk(process.execPath, [emptyJs()], { env: { PATH: process.env.PATH, HOME: process.env.HOME } });
 }
 
 /**
