@@ -35,7 +35,7 @@ import {
   TrustCli,
   type OcitrustService,
 } from './helpers/ocitrust.js';
-import { emptyJs, timeOk } from './helpers/process.js';
+import { cpuTimeOk, emptyJs, timeOk } from './helpers/process.js';
 import { fmtRatio, fmtSummary, listOption, markdownTable, median, numberOption, pairedRatios, summarize } from './helpers/stats.js';
 import { environmentLine } from './harness.js';
 import { createHash } from 'node:crypto';
@@ -171,7 +171,7 @@ async function network(all: readonly Build[], oc: OcitrustService, notary: Notar
     const repo = `${oc.host}/bench/startup-n${n}`;
     await initCollection(owner, repo);
     const tags = Array.from({ length: n }, (_, i) => `tag-${i}`);
-    const signTags = n === SIZES[0] ? runnable.flatMap((b) => Array.from({ length: RUNS + 1 }, (_, r) => `sign-${b.name.replace(/\W+/g, '-')}-${r}`)) : [];
+    const signTags = n === SIZES[0] ? runnable.flatMap((b) => Array.from({ length: RUNS + 1 }, (_, r) => [`sign-${b.name.replace(/\W+/g, '-')}-${r}`, `sign-${b.name.replace(/\W+/g, '-')}-cpu-${r}`]).flat()) : [];
     const pushed = await pushTaggedImages(oc.registry, repo, [...tags, ...signTags]);
     const t0 = Date.now();
     await signInProcess(oc.registry, repo, tags, await loadHomeSigner(owner, 'alice'), 'alice');
@@ -217,11 +217,15 @@ async function network(all: readonly Build[], oc: OcitrustService, notary: Notar
     }
   }
 
+  // The floor runs with the environment the `trust` processes get (PATH, HOME): not this
+  // process's, whose NODE_EXTRA_CA_CERTS alone (a CA bundle parsed at start-up) made a bare
+  // node slower than a warm `trust verify` on this machine.
+  const floorEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   const S = new Map<string, number[]>();
   const add = (key: string, ms: number): void => void (S.get(key) ?? S.set(key, []).get(key)!).push(ms);
   const decrypt: number[] = [];
   for (let r = 0; r < RUNS; r++) {
-    add('node', (await timeOk(process.execPath, [emptyJs()])).ms);
+    add('node', (await timeOk(process.execPath, [emptyJs()], { env: floorEnv })).ms);
     for (const n of SIZES) {
       const ns = nside.get(n);
       if (ns) {
@@ -247,6 +251,25 @@ async function network(all: readonly Build[], oc: OcitrustService, notary: Notar
     await loadHomeSigner(owner, 'alice');
     decrypt.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
+
+  // CPU time (user + system) of the same commands, interleaved likewise: on a machine shared
+  // with other work, waiting for a core inflates wall times (and their spread) but not this.
+  const C = new Map<string, number[]>();
+  const addC = (key: string, ms: number): void => void (C.get(key) ?? C.set(key, []).get(key)!).push(ms);
+  const n0c = SIZES[0]!;
+  for (let r = 0; r < RUNS; r++) {
+    addC('node', (await cpuTimeOk(process.execPath, [emptyJs()], { env: floorEnv })).cpuMs);
+    for (const b of runnable) {
+      const u = user(b, `warm-${n0c}`);
+      const v = await cpuTimeOk(b.cmd, [...b.pre, 'verify', '-o', 'json', `${repos.get(n0c)!}:tag-0`], { env: u.env });
+      if (!(JSON.parse(v.stdout) as { results: { verified: boolean }[] }).results[0]?.verified) throw new Error(`${b.name}: trust verify did not verify`);
+      addC(`${b.name}/warm`, v.cpuMs);
+      addC(`${b.name}/sign`, (await cpuTimeOk(b.cmd, [...b.pre, 'sign', `${repos.get(n0c)!}:sign-${b.name.replace(/\W+/g, '-')}-cpu-${r}`], { env: users.get(`${b.name}/sign`)!.env })).cpuMs);
+    }
+  }
+  const cpuFloor = C.get('node')!;
+  const cpuCell = (key: string): string => (C.has(key) ? fmtSummary(summarize(C.get(key)!)) : 'n/a');
+  const cpuRatio = (key: string): string => (C.has(key) ? fmtRatio(median(pairedRatios(C.get(key)!, cpuFloor))) : 'n/a');
 
   const floor = S.get('node')!;
   const cell = (key: string): string => (S.has(key) ? fmtSummary(summarize(S.get(key)!)) : 'n/a');
@@ -278,6 +301,13 @@ async function network(all: readonly Build[], oc: OcitrustService, notary: Notar
               ratio(`${b.name}/sign`, decrypt),
             ],
       ),
+    ),
+    '',
+    `CPU time (user + system) of the same commands, ${RUNS} interleaved runs; \`node empty.js\` ${cpuCell('node')}:`,
+    '',
+    markdownTable(
+      ['build', 'warm `trust verify`, CPU', 'vs node', '`trust sign`, CPU', 'vs node'],
+      runnable.map((b) => [label(b), cpuCell(`${b.name}/warm`), cpuRatio(`${b.name}/warm`), cpuCell(`${b.name}/sign`), cpuRatio(`${b.name}/sign`)]),
     ),
     '',
     'With the number of tags in the repository (warm; ratios against `node empty.js` of the same run):',

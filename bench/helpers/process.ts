@@ -75,9 +75,13 @@ export function emptyJs(): string {
   return emptyScript;
 }
 
-/** Times one `node empty.js`: the floor of any whole-process Node CLI on this machine. */
+/**
+ * Times one `node empty.js`: the floor of any whole-process Node CLI on this machine. With only
+ * PATH and HOME, as the CLI processes of the benchmarks run: an inherited NODE_EXTRA_CA_CERTS
+ * (a CA bundle parsed at start-up) would make the floor slower than the commands it is for.
+ */
 export function timeBareNode(): Promise<TimedRun> {
-  return timeOk(process.execPath, [emptyJs()]);
+  return timeOk(process.execPath, [emptyJs()], { env: { PATH: process.env.PATH, HOME: process.env.HOME } });
 }
 
 /**
@@ -123,4 +127,21 @@ export async function waitForListeningPort(pid: number, timeoutMs: number, exite
     if (Date.now() > deadline) throw new Error(`process ${pid} did not listen within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * Runs `cmd args…` under bash and returns its CPU time (user + system, ms, from bash's `times`,
+ * which reports the children's: the command and anything it waited for) and its stdout. CPU
+ * time is what a loaded machine disturbs least: waiting for a core does not count.
+ * Rejects unless the command exits 0.
+ */
+export async function cpuTimeOk(cmd: string, args: readonly string[], opts: TimeProcessOptions = {}): Promise<{ cpuMs: number; stdout: string }> {
+  const script = '"$@"; s=$?; times >&2; exit $s';
+  const r = await timeProcess('bash', ['-c', script, 'bash', cmd, ...args], opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stderr.trim() || r.stdout.trim()}`);
+  // `times`: the shell's user and system time, then its children's: "0m0.052s 0m0.011s".
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(last.trim());
+  if (!m) throw new Error(`bash times printed ${JSON.stringify(last)}`);
+  return { cpuMs: (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000, stdout: r.stdout };
 }
