@@ -115,3 +115,15 @@ export { TrustServerClient } from './trust-client.js';
 // webhooks and the proxy call): allow / deny / warn / skip, verified / failed / inconclusive.
 export { createGate, outcomeOfCode, exitOfCode } from './gate/index.js';
 export type { Gate, GateOptions, GateAnswer, GateOutcome, GateMode, CheckContext, TrustProvider, LocalTrustStore } from './gate/index.js';
+
+// Air-gapped transfer (issue 17, docs/airgap.md): OCI image layouts as a registry, trust bundles,
+// save, and trust from a bundle.
+export { OciLayout } from './oci/layout.js';
+export { LayoutRegistryClient } from './oci/layout-client.js';
+export { parseLayoutReference, resolveLayoutImage } from './oci/layout-ref.js';
+export { openLayoutPath, writeLayoutTar } from './oci/layout-tar.js';
+export { readTrustBundle, writeTrustBundle, TRUST_BUNDLE_ARTIFACT_TYPE } from './oci/trust-bundle.js';
+export type { TrustBundle } from './oci/trust-bundle.js';
+export { saveImages, exportTrustBundle } from './usecases/save.js';
+export { openBundleCollection } from './usecases/bundle-trust.js';
+export type { BundleFreshness, BundleTrust } from './usecases/bundle-trust.js';

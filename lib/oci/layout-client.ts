@@ -12,7 +12,7 @@
  * - Content: every manifest and blob is hashed when read and must match its digest
  *   (LAYOUT_BLOB_MISMATCH), sizes bounded before reading.
  */
-import { OcitrustError, isOcitrustError } from '../errors/index.js';
+import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
 import { digestOf, isDigest } from '../crypto/hash.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import { parseReference } from '../reference.js';
@@ -64,7 +64,10 @@ export class LayoutRegistryClient implements RegistryClient {
   readonly #limits: Limits;
   #subjects?: Promise<Map<string, Descriptor[]>>;
 
+  /** @throws INVALID_ARGUMENT */
   constructor(layout: OciLayout, opts: LayoutRegistryClientOptions = {}) {
+    assertArg(typeof layout === 'object' && layout !== null && typeof (layout as OciLayout).index === 'function', 'layout', 'an OciLayout (OciLayout.open)', layout);
+    assertArg(typeof opts === 'object' && opts !== null, 'opts', 'LayoutRegistryClientOptions object', opts);
     this.layout = layout;
     this.#o = opts;
     this.#limits = { ...DEFAULT_LIMITS, ...(opts.limits ?? {}) };

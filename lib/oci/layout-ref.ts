@@ -4,7 +4,7 @@
  * the ref may itself be a full reference (`oci-layout:/media/x.tar:registry.example.com/app:v1`);
  * a short ref (`v1`) matches the tag of the one image saved under it.
  */
-import { OcitrustError } from '../errors/index.js';
+import { OcitrustError, assertArg } from '../errors/index.js';
 import { isDigest } from '../crypto/hash.js';
 import type { ImageReference } from '../reference.js';
 import { parseReference } from '../reference.js';
@@ -39,6 +39,7 @@ export function isLayoutReference(s: string): boolean {
  * @example parseLayoutReference('oci-layout:/tmp/x.tar:v1') // { path: '/tmp/x.tar', ref: 'v1' }
  */
 export function parseLayoutReference(input: string): LayoutReference {
+  assertArg(typeof input === 'string', 'reference', 'an oci-layout:PATH[:REF|@DIGEST] string', input);
   if (!isLayoutReference(input)) bad(input, `it does not start with ${LAYOUT_SCHEME}`);
   const rest = input.slice(LAYOUT_SCHEME.length);
   if (rest.length > 4096) bad(input, 'longer than 4096 characters');
@@ -80,6 +81,8 @@ export async function layoutImages(layout: OciLayout): Promise<LayoutImage[]> {
  * @throws LAYOUT_REFERENCE_INVALID (no match, several, or a name without a repository)
  */
 export async function resolveLayoutImage(layout: OciLayout, lref: LayoutReference): Promise<LayoutImage> {
+  assertArg(typeof layout === 'object' && layout !== null && typeof (layout as OciLayout).index === 'function', 'layout', 'an OciLayout (OciLayout.open)', layout);
+  assertArg(typeof lref === 'object' && lref !== null && typeof lref.path === 'string', 'reference', 'a LayoutReference (parseLayoutReference)', lref);
   const images = await layoutImages(layout);
   const shown = `${LAYOUT_SCHEME}${lref.path}${lref.digest ? `@${lref.digest}` : lref.ref ? `:${lref.ref}` : ''}`;
   let found: LayoutImage[];

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { OcitrustError, isOcitrustError } from '../errors/index.js';
+import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
 import { OciLayout } from './layout.js';
 import { readTar, writeTar, type TarLimits, type TarWriteEntry } from './tar.js';
 
@@ -25,6 +25,8 @@ const MAX_META_ENTRY = 32 * 1024 * 1024;
  * @throws TAR_TRUNCATED, TAR_INVALID, LAYOUT_TOO_LARGE, LAYOUT_BLOB_MISMATCH, LAYOUT_INVALID, CLI_INPUT_UNREADABLE
  */
 export async function extractLayoutTar(file: string, dir: string, limits: Partial<TarLimits> = {}): Promise<OciLayout> {
+  assertArg(typeof file === 'string' && file.length > 0, 'file', 'a .tar path', file);
+  assertArg(typeof dir === 'string' && dir.length > 0, 'dir', 'a folder path', dir);
   let src: AsyncIterable<Uint8Array>;
   try {
     const st = await stat(file);
@@ -83,6 +85,7 @@ export interface OpenedLayout {
  * @throws LAYOUT_INVALID, TAR_*, LAYOUT_*, CLI_INPUT_UNREADABLE
  */
 export async function openLayoutPath(path: string, limits: Partial<TarLimits> = {}): Promise<OpenedLayout> {
+  assertArg(typeof path === 'string' && path.length > 0, 'path', 'a folder or .tar path', path);
   let isDir: boolean;
   try {
     isDir = (await stat(path)).isDirectory();
@@ -102,6 +105,8 @@ export async function openLayoutPath(path: string, limits: Partial<TarLimits> = 
  * @throws CLI_OUTPUT_FAILED, TAR_INVALID, LAYOUT_TOO_LARGE
  */
 export async function writeLayoutTar(layout: OciLayout, file: string): Promise<void> {
+  assertArg(typeof layout === 'object' && layout !== null && typeof (layout as OciLayout).dir === 'string', 'layout', 'an OciLayout (OciLayout.open)', layout);
+  assertArg(typeof file === 'string' && file.length > 0, 'file', 'a file path', file);
   const dir = layout.dir;
   async function* entries(): AsyncGenerator<TarWriteEntry> {
     yield { type: 'file', name: 'oci-layout', size: (await stat(join(dir, 'oci-layout'))).size, body: () => createReadStream(join(dir, 'oci-layout')) };

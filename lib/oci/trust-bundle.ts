@@ -15,7 +15,7 @@
  * Nothing here is trusted: the files are only bytes for the TUF client workflow, which checks
  * them against the pinned root and the rollback state (lib/usecases/bundle-trust.ts).
  */
-import { OcitrustError } from '../errors/index.js';
+import { OcitrustError, assertArg } from '../errors/index.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import { parseMetadataFileName } from '../tuf/source.js';
 import { CREATED_ANNOTATION, EMPTY_DESCRIPTOR, OCI_MANIFEST, emptyBlob, parseImageManifest, type Descriptor } from './types.js';
@@ -61,6 +61,8 @@ export interface TrustBundleEntry {
  * @throws INVALID_ARGUMENT for a file name outside the consistent-snapshot layout, CLI_OUTPUT_FAILED
  */
 export async function writeTrustBundle(layout: OciLayout, b: TrustBundle): Promise<Descriptor> {
+  assertLayout(layout);
+  assertBundle(b);
   const layers: Descriptor[] = [];
   for (const [name, bytes] of [...b.files].sort(([x], [y]) => fileOrder(x) - fileOrder(y) || x.localeCompare(y))) {
     if (parseMetadataFileName(name) === null) throw new OcitrustError('INVALID_ARGUMENT', `trust bundle file: expected N.root.json, timestamp.json, N.snapshot.json or N.targets.json, got ${JSON.stringify(name)}`);
@@ -84,6 +86,21 @@ function fileOrder(name: string): number {
   return f.role === 'root' ? f.version / 1e6 : f.role === 'timestamp' ? 1 : f.role === 'snapshot' ? 2 : 3;
 }
 
+/** Checks a layout argument at the door. @throws INVALID_ARGUMENT */
+export function assertLayout(layout: unknown): asserts layout is OciLayout {
+  assertArg(typeof layout === 'object' && layout !== null && typeof (layout as OciLayout).index === 'function' && typeof (layout as OciLayout).dir === 'string', 'layout', 'an OciLayout (OciLayout.open)', layout);
+}
+
+/** Checks a trust bundle argument at the door. @throws INVALID_ARGUMENT */
+export function assertBundle(b: unknown): asserts b is TrustBundle {
+  assertArg(typeof b === 'object' && b !== null, 'bundle', 'a TrustBundle object', b);
+  const t = b as TrustBundle;
+  assertArg(typeof t.collection === 'string' && t.collection.length > 0, 'bundle.collection', 'a collection name', t.collection);
+  assertArg(typeof t.server === 'string' && t.server.length > 0, 'bundle.server', 'a trust server URL', t.server);
+  assertArg(typeof t.created === 'string', 'bundle.created', 'a time string', t.created);
+  assertArg(t.files instanceof Map && [...t.files.values()].every((v) => v instanceof Uint8Array), 'bundle.files', 'a Map of file name to Uint8Array', t.files);
+}
+
 /** The trust bundles index.json lists (unread). */
 export async function listTrustBundles(layout: OciLayout): Promise<TrustBundleEntry[]> {
   const out: TrustBundleEntry[] = [];
@@ -105,6 +122,8 @@ export async function listTrustBundles(layout: OciLayout): Promise<TrustBundleEn
  * @throws BUNDLE_TRUST_MISSING, LAYOUT_BLOB_MISMATCH, LAYOUT_BLOB_MISSING, LAYOUT_INVALID, LAYOUT_TOO_LARGE
  */
 export async function readTrustBundle(layout: OciLayout, collection: string): Promise<TrustBundle> {
+  assertLayout(layout);
+  assertArg(typeof collection === 'string' && collection.length > 0, 'collection', 'a collection name', collection);
   const entries = (await listTrustBundles(layout)).filter((e) => e.collection === collection);
   if (entries.length === 0) {
     const have = (await listTrustBundles(layout)).map((e) => e.collection);

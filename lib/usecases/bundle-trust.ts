@@ -14,7 +14,7 @@
  * rule that admitted the data (`tuf-expiry` or `bundle-max-age`) and until when.
  */
 import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
-import { fixedClock, formatTime, readClock, systemClock, type Clock } from '../clock.js';
+import { assertClock, fixedClock, formatTime, readClock, systemClock, type Clock } from '../clock.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { Metadata } from '../metadata/metadata.js';
@@ -22,7 +22,7 @@ import { MemoryMetadataSource } from '../tuf/source.js';
 import { rootMeaningFingerprint } from '../tuf/root-meaning.js';
 import { TrustedSet } from '../tuf/trusted-set.js';
 import { Updater } from '../tuf/updater.js';
-import type { TrustBundle } from '../oci/trust-bundle.js';
+import { assertBundle, type TrustBundle } from '../oci/trust-bundle.js';
 import type { OcitrustHome, Pin } from './home.js';
 import type { CollectionTrust } from './trust.js';
 
@@ -80,6 +80,10 @@ function expiresOf(role: 'timestamp' | 'snapshot', bytes: Uint8Array | undefined
  */
 export async function openBundleCollection(o: OpenBundleOptions): Promise<BundleTrust> {
   assertArg(typeof o === 'object' && o !== null, 'options', 'OpenBundleOptions object', o);
+  assertArg(typeof o.home?.readPin === 'function', 'home', 'an OcitrustHome', o.home);
+  assertBundle(o.bundle);
+  assertArg(o.root === undefined || o.root instanceof Uint8Array, 'root', 'Uint8Array (root.json bytes)', o.root);
+  if (o.clock !== undefined) assertClock(o.clock, 'clock');
   const max = o.bundleMaxAgeSeconds;
   assertArg(max === undefined || (Number.isSafeInteger(max) && max > 0 && max <= MAX_BUNDLE_MAX_AGE_SECONDS), 'bundleMaxAgeSeconds', `an integer from 1 to ${MAX_BUNDLE_MAX_AGE_SECONDS} (30 days)`, max);
   const { bundle } = o;

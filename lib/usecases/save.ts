@@ -46,6 +46,10 @@ export interface SaveResult {
  * @example await saveImages({ images: ['reg.example/app:v1'], registry, layout, trust: (c) => exportTrustBundle(…) });
  */
 export async function saveImages(o: SaveImagesOptions): Promise<SaveResult> {
+  assertArg(typeof o === 'object' && o !== null, 'options', 'SaveImagesOptions object', o);
+  assertArg(typeof o.registry?.getManifest === 'function', 'registry', 'RegistryClient', o.registry);
+  assertArg(typeof o.layout?.index === 'function', 'layout', 'an OciLayout (OciLayout.create)', o.layout);
+  assertArg(typeof o.trust === 'function', 'trust', 'a function collection → TrustBundle', o.trust);
   assertArg(Array.isArray(o.images) && o.images.length > 0, 'images', 'at least one image', o.images);
   const refs = o.images.map((i) => referenceArg(i, 'image'));
   for (const r of refs) {
@@ -115,6 +119,13 @@ export interface ExportTrustOptions {
  * @throws TUF_SOURCE_* when an older root cannot be fetched, TUF_METADATA_MISSING, TUF_CACHE_IO
  */
 export async function exportTrustBundle(o: ExportTrustOptions): Promise<TrustBundle> {
+  assertArg(typeof o === 'object' && o !== null, 'options', 'ExportTrustOptions object', o);
+  assertArg(typeof o.collection === 'string' && o.collection.length > 0, 'collection', 'a collection name', o.collection);
+  assertArg(typeof o.server === 'string' && o.server.length > 0, 'server', 'a trust server URL', o.server);
+  assertArg(typeof o.refresh === 'object' && o.refresh !== null && typeof o.refresh.versions === 'object', 'refresh', 'a RefreshResult', o.refresh);
+  assertArg(typeof o.cache?.read === 'function', 'cache', 'a TrustCache', o.cache);
+  assertArg(typeof o.source?.fetch === 'function', 'source', 'a MetadataSource', o.source);
+  assertArg(o.limits === undefined || (typeof o.limits === 'object' && o.limits !== null), 'limits', 'Limits object', o.limits);
   const L = o.limits ?? DEFAULT_LIMITS;
   const cached = await o.cache.read({ server: o.server, collection: o.collection });
   const v = o.refresh.versions;
