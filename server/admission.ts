@@ -149,7 +149,13 @@ function assertRemoteRootsPinned(policy: Policy): void {
  */
 export async function mountAdmission(
   app: FastifyInstance,
-  ctx: { readonly trust?: LocalTrust; readonly metrics?: Pick<ServerMetrics, 'verifyOutcome'> & Partial<Pick<ServerMetrics, 'trustFreshness'>>; readonly webhooks?: Pick<WebhookEvents, 'emit'> },
+  ctx: {
+    readonly trust?: LocalTrust;
+    readonly metrics?: Pick<ServerMetrics, 'verifyOutcome'> & Partial<Pick<ServerMetrics, 'trustFreshness'>>;
+    readonly webhooks?: Pick<WebhookEvents, 'emit'>;
+    /** Publish notifications of the trust server (TRUST_CHANNEL): a local collection published to is read again at once. */
+    readonly published?: (onPublish: (collection: string) => void) => Promise<() => Promise<void>>;
+  },
   o: AdmissionServerOptions,
   clock: Clock = systemClock,
 ): Promise<AdmissionVerifier> {
@@ -202,6 +208,11 @@ export async function mountAdmission(
     log: { warn: (obj, msg) => app.log.warn(obj, msg), info: (obj, msg) => app.log.info(obj, msg) },
   });
   onVerifier?.(verifier);
+  if (ctx.published) {
+    // As the proxy: a removed signer or a revocation counts at once, not after the refresh interval.
+    const unlisten = await ctx.published((name) => verifier.gate.invalidate(name));
+    app.addHook('onClose', async () => unlisten());
+  }
   const metrics = ctx.metrics;
   const repeats = new RepeatFilter();
   await app.register(admissionRoutes, {

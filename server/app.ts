@@ -18,7 +18,7 @@ import { expandCollectionPaths } from './openapi.js';
 import { resolveAppOptions, type AppOptions, type ResolvedAppOptions } from './options.js';
 import { loadServerSecret } from './secret.js';
 import { trustMigrations } from './trust/migrations.js';
-import { TrustService } from './trust/service.js';
+import { TRUST_CHANNEL, TrustService } from './trust/service.js';
 import { auditRoutes } from './routes/audit.js';
 import { collectionRoutes } from './routes/collections.js';
 import { healthRoutes } from './routes/health.js';
@@ -178,7 +178,8 @@ export async function buildApp(options: AppOptions = {}, listener: ListenerOptio
     const admission = opts.admission;
     if (admission) {
       // The admission webhooks verify against this server's own trust data unless a rule names another server.
-      await app.register(async (i) => void (await mountAdmission(i, { trust, metrics, webhooks }, admission, opts.clock)));
+      const published = (fn: (name: string) => void) => db.listen(TRUST_CHANNEL, fn);
+      await app.register(async (i) => void (await mountAdmission(i, { trust, metrics, webhooks, published }, admission, opts.clock)));
     }
 
     if (opts.registry) {

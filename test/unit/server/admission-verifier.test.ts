@@ -168,6 +168,32 @@ describe('createAdmissionVerifier', () => {
   });
 });
 
+describe('mountAdmission and publishes', () => {
+  it('reads a local collection again at once when it is published to (TRUST_CHANNEL), as the proxy does', async () => {
+    const clock = { now: () => new Date(Date.parse(TEST_TIME)) };
+    const c = await buildCollection({ collection: REPO, signers: [{ name: 'release' }] });
+    const reg = new MemoryRegistryClient({ referrersApi: true });
+    const ref = parseReference(`${REPO}:1`);
+    const img = makeImage();
+    for (const b of img.blobs) await reg.pushBlob(ref, b.bytes);
+    await reg.putManifest(ref, '1', img.manifest.bytes, img.manifest.mediaType);
+    await signImage({ reference: `${REPO}:1`, registry: reg, signer: c.signer('release'), role: 'release', clock });
+    let notify: ((name: string) => void) | undefined;
+    const app = Fastify();
+    const policy = parsePolicy(`version: 1\nrules:\n  - {name: team, images: ["${REPO}"]}\n`);
+    const v = await mountAdmission(app, { trust: localTrust(c), published: async (fn) => ((notify = fn), async () => undefined) }, { policy, registry: reg, trustRefreshSeconds: 3600 }, clock);
+    const opts = optionsFor(`version: 1\nrules:\n  - {name: team, images: ["${REPO}"]}\n`);
+    assert.equal((await v.verifyImage(ref, opts)).verified, true);
+    await c.revoke({ digest: img.manifest.digest, reason: 'compromised build' });
+    assert.equal((await v.verifyImage(ref, opts)).verified, true, 'not told yet: within the refresh interval');
+    notify!(REPO);
+    const after = await v.verifyImage(ref, opts);
+    assert.equal(after.verified, false);
+    assert.ok(after.failures.some((f) => f.code === 'SIG_REVOKED'), JSON.stringify(after.failures));
+    await app.close();
+  });
+});
+
 describe('mountAdmission configuration checks', () => {
   it('refuses at start a policy that selects namespaces by label without a label source', async () => {
     const app = Fastify();
