@@ -180,7 +180,9 @@ describe('registry client against a hostile registry', () => {
       const t0 = Date.now();
       await assert.rejects(client.getManifest(repo, 'v1'), rejectsWith('REGISTRY_TIMEOUT'));
       const took = Date.now() - t0;
-      assert.ok(took >= TIMEOUT - 50 && took < TIMEOUT + 1500, `took ${took} ms`);
+      // It waited for the timeout (timers never fire early); that it did not hang is what the
+      // rejection itself shows (no upper bound on a loaded machine: no timed assertion).
+      assert.ok(took >= TIMEOUT - 50, `took ${took} ms`);
     });
     it('headers then a body that drips forever → REGISTRY_TIMEOUT within the timeout', async () => {
       const { client, repo } = await setup((_req, res, { count }) => {
