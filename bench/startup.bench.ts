@@ -303,7 +303,7 @@ async function network(all: readonly Build[], oc: OcitrustService, notary: Notar
       ),
     ),
     '',
-    `CPU time (user + system) of the same commands, ${RUNS} interleaved runs; \`node empty.js\` ${cpuCell('node')}:`,
+    `CPU time (user + system, GNU time, 10 ms resolution) of the same commands, ${RUNS} interleaved runs; \`node empty.js\` ${cpuCell('node')}:`,
     '',
     markdownTable(
       ['build', 'warm `trust verify`, CPU', 'vs node', '`trust sign`, CPU', 'vs node'],
