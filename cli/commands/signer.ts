@@ -3,13 +3,13 @@ import { OcitrustError } from '../../lib/errors/index.js';
 import { parsePublicKeyPem } from '../../lib/keys/pem.js';
 import { externalPublicKey, isExternalKeyRef } from '../../lib/keys/external.js';
 import type { PublicKey } from '../../lib/keys/key.js';
-import { addSigner, listSigners, removeSigner } from '../../lib/usecases/admin.js';
+import { addSigner, listSigners, removeSigner, rotateSigner } from '../../lib/usecases/admin.js';
 import type { CliContext } from '../context.js';
 import { table } from '../output.js';
 import { collect, example, intOption, type CommandKit } from '../program.js';
 
 /**
- * Detects `signer add|remove … REPO NAME` (the arguments swapped): the signer name looks like a
+ * Detects `signer add|remove|rotate … REPO NAME` (the arguments swapped): the signer name looks like a
  * repository (a slash) and the only repository does not. Without this the command would
  * talk about a collection docker.io/library/<name> that nobody meant.
  * @throws CLI_USAGE
@@ -21,6 +21,16 @@ function checkOrder(command: string, name: string, repos: readonly string[]): vo
       `signer ${command}: expected <signer> <repo...>, got the signer name ${JSON.stringify(name.slice(0, 100))} (a repository?) and the repository ${JSON.stringify(repos[0]!.slice(0, 100))}: the arguments look swapped; try \`trust signer ${command} … ${repos[0]!.slice(0, 100)} ${name.slice(0, 100)}\``,
     );
   }
+}
+
+/** The public keys `--key` names: SPKI PEM files, or pkcs11: URIs / plugin: references whose public key is read. */
+async function readPublicKeys(ctx: CliContext, refs: readonly string[]): Promise<PublicKey[]> {
+  const keys: PublicKey[] = [];
+  for (const f of refs) {
+    if (isExternalKeyRef(f)) keys.push(await externalPublicKey(f, ctx.externalKeys));
+    else keys.push(parsePublicKeyPem(await ctx.readInput(f, 'public key file', 64 * 1024)));
+  }
+  return keys;
 }
 
 /** `trust signer …`: delegated signer roles of a collection (DESIGN §3). */
@@ -44,11 +54,7 @@ export function register(program: Command, kit: CommandKit): void {
       .action(
         kit.action(async (ctx: CliContext, opts, name: string, repos: string[]) => {
           checkOrder('add', name, repos);
-          const keys: PublicKey[] = [];
-          for (const f of opts.key as string[]) {
-            if (isExternalKeyRef(f)) keys.push(await externalPublicKey(f, ctx.externalKeys));
-            else keys.push(parsePublicKeyPem(await ctx.readInput(f, 'public key file', 64 * 1024)));
-          }
+          const keys = await readPublicKeys(ctx, opts.key as string[]);
           const admin = await ctx.admin();
           const out: unknown[] = [];
           for (const repo of repos) {
@@ -70,6 +76,42 @@ export function register(program: Command, kit: CommandKit): void {
         }),
       ),
     'trust signer add --key alice.pub alice registry.example.com/app',
+  );
+
+  example(
+    signer
+      .command('rotate')
+      .description('rotate a signer\'s keys in one step: the new key joins, the old ones leave (and leave "releases"); signatures by a removed key stop counting')
+      .argument('<signer>', 'signer (role) name')
+      .argument('<repo...>', 'repositories')
+      .requiredOption('--key <pub.pem|uri>', 'the new public key: file (SPKI PEM), pkcs11: URI or plugin:NAME:KEYREF; repeatable', collect)
+      .option('--remove <keyid>', 'keyid (or a prefix of 8+ characters) of the signer to remove (default: every key of the signer but the new ones); repeatable', collect)
+      .option('--threshold <n>', 'new threshold of the signer (default: its current one)', intOption('--threshold', 1))
+      .action(
+        kit.action(async (ctx: CliContext, opts, name: string, repos: string[]) => {
+          checkOrder('rotate', name, repos);
+          const keys = await readPublicKeys(ctx, opts.key as string[]);
+          const admin = await ctx.admin();
+          const out: unknown[] = [];
+          for (const repo of repos) {
+            const collection = ctx.repository(repo);
+            const r = await rotateSigner(admin, {
+              collection,
+              name,
+              keys,
+              ...(opts.remove ? { remove: opts.remove as string[] } : {}),
+              ...(opts.threshold !== undefined ? { threshold: opts.threshold as number } : {}),
+            });
+            ctx.reportTrust(r.trust);
+            const x = r.rotation;
+            out.push({ collection, signer: x.signer, keyidsAdded: x.keyidsAdded, keyidsRemoved: x.keyidsRemoved, keyids: x.keyids, threshold: x.threshold, releases: x.releases, version: r.version });
+            const short = (ids: readonly string[]): string => ids.map((id) => id.slice(0, 12)).join(',') || 'none';
+            ctx.out.text(`Rotated signer ${x.signer} of ${collection} (targets version ${r.version}): added ${short(x.keyidsAdded)}, removed ${short(x.keyidsRemoved)}, threshold ${x.threshold}`);
+          }
+          if (ctx.out.json) ctx.out.data({ results: out });
+        }),
+      ),
+    'trust signer rotate --key alice-2026.pub alice registry.example.com/app',
   );
 
   example(

@@ -17,7 +17,7 @@ import { Metadata } from '../metadata/metadata.js';
 import type { Signed } from '../metadata/signed.js';
 import type { Targets } from '../metadata/targets.js';
 import { bumpVersion, newRoot, newTargets } from '../metadata/builders.js';
-import { RELEASES_ROLE, roleNameKey } from '../metadata/role.js';
+import { RELEASES_ROLE, roleNameKey, type DelegatedRole } from '../metadata/role.js';
 import { parseReference, referenceArg, type ImageReference } from '../reference.js';
 import type { RegistryClient } from '../oci/client.js';
 import { listSignatures, removeReferrer } from '../oci/referrers.js';
@@ -312,6 +312,143 @@ export async function removeSigner(ctx: AdminContext, o: { collection: string; n
   }, { watch: { what: `signer ${o.name} of ${o.collection}`, of: signerState(o.name) } });
 }
 
+/** Options of {@link rotateSigner} and {@link rotateSignerKeys}. */
+export interface RotateSignerOptions {
+  readonly collection: string;
+  /** The signer (delegated role) whose keys rotate; matched regardless of case. */
+  readonly name: string;
+  /** The new key(s): they join the signer. */
+  readonly keys: readonly PublicKey[];
+  /**
+   * Keyids (or unique prefixes of at least 8 characters, as `trust signer list` shows them)
+   * of the signer's keys to remove. Default: every current key that is not one of `keys` —
+   * the new key(s) replace the old.
+   */
+  readonly remove?: readonly string[];
+  /** New threshold of the signer (default: its current one). */
+  readonly threshold?: number;
+}
+
+/** What {@link rotateSignerKeys} changed. */
+export interface SignerRotation {
+  /** The role name as the metadata spells it. */
+  readonly signer: string;
+  readonly keyidsAdded: readonly string[];
+  readonly keyidsRemoved: readonly string[];
+  readonly keyids: readonly string[];
+  readonly threshold: number;
+  /** The same change carried to the `releases` role (keys `signer add` put there). */
+  readonly releases: { readonly keyidsAdded: readonly string[]; readonly keyidsRemoved: readonly string[] };
+}
+
+/** The keyid of `role` that `want` (a keyid or a prefix of at least 8 characters) names. @throws SIGNER_KEY_NOT_FOUND */
+function signerKeyid(role: { readonly name: string; readonly keyids: readonly string[] }, want: string): string {
+  const w = String(want).toLowerCase();
+  const hits = w.length >= 8 ? role.keyids.filter((id) => id.startsWith(w)) : [];
+  if (hits.length === 1) return hits[0]!;
+  const have = role.keyids.map((id) => id.slice(0, 12)).join(', ');
+  throw new OcitrustError(
+    'SIGNER_KEY_NOT_FOUND',
+    `--remove ${JSON.stringify(String(want).slice(0, 80))}: expected a keyid (or a prefix of at least 8 characters) of exactly one key of signer ${role.name}, got ${w.length < 8 ? 'a prefix shorter than 8 characters' : `${hits.length} matches`}; its keys: ${have}`,
+  );
+}
+
+/**
+ * The pure part of {@link rotateSigner}: `t` with signer `o.name`'s keys rotated — the new
+ * keys added, the removed ones gone — and the threshold checked against the keys that remain.
+ * Keys the signer had in `releases` (as `signer add` puts them there) follow: removed keys
+ * leave `releases` unless another signer still has them, and the new keys join it when a
+ * removed key was in it and the threshold is 1 (a signer added with `--no-releases` stays out).
+ *
+ * @throws METADATA_ROLE_NOT_FOUND, SIGNER_KEY_NOT_FOUND, METADATA_THRESHOLD_INVALID (fewer keys
+ *   would remain than the threshold), INVALID_ARGUMENT (nothing would change, or a key both
+ *   added and removed)
+ */
+export function rotateSignerKeys(t: Targets, o: Omit<RotateSignerOptions, 'collection'>): { readonly targets: Targets; readonly rotation: SignerRotation } {
+  assertArg(Array.isArray(o.keys) && o.keys.length > 0, 'keys', 'at least one public key', o.keys);
+  assertArg(o.remove === undefined || Array.isArray(o.remove), 'remove', 'an array of keyids', o.remove);
+  const role = delegatedRole(t, o.name);
+  const keyOf = (id: string): PublicKey => t.delegations!.keys.get(id)!;
+  const newPrints = new Set(o.keys.map((k) => k.fingerprint));
+  const removed = new Set(
+    o.remove === undefined ? role.keyids.filter((id) => !newPrints.has(keyOf(id).fingerprint)) : o.remove.map((w) => signerKeyid(role, w)),
+  );
+  for (const id of removed) {
+    if (newPrints.has(keyOf(id).fingerprint)) {
+      throw new OcitrustError('INVALID_ARGUMENT', `key ${id.slice(0, 12)} of signer ${role.name} is both the new key (--key) and a key to remove (--remove); expected them to differ`);
+    }
+  }
+  const kept = role.keyids.filter((id) => !removed.has(id)).map(keyOf);
+  const keys = unionKeys(kept, o.keys);
+  const keptPrints = new Set(kept.map((k) => k.fingerprint));
+  const added = o.keys.filter((k) => !keptPrints.has(k.fingerprint));
+  if (removed.size === 0 && added.length === 0) {
+    throw new OcitrustError('INVALID_ARGUMENT', `signer ${role.name} already has exactly these keys; expected a new key (--key) or a key to remove (--remove), got no change`);
+  }
+  const threshold = o.threshold ?? role.threshold;
+  if (!Number.isInteger(threshold) || threshold < 1 || threshold > keys.length) {
+    throw new OcitrustError(
+      'METADATA_THRESHOLD_INVALID',
+      `signer ${role.name} would keep ${keys.length} key(s) with threshold ${threshold}; expected a threshold between 1 and ${keys.length}: remove fewer keys, add more, or lower it with --threshold`,
+    );
+  }
+  let next = t.withDelegation({ name: role.name, keys, threshold, paths: role.paths, terminating: role.terminating });
+  const after = next.delegations!.role(role.name)!;
+  const rel = next.delegations?.role(RELEASES_ROLE);
+  let relAdded: string[] = [];
+  let relRemoved: string[] = [];
+  if (rel && role.name !== RELEASES_ROLE) {
+    const stillUsed = new Set(next.roles.filter((r) => r.name !== RELEASES_ROLE).flatMap((r) => r.keyids));
+    const relKeys = rel.keyids.map((id) => next.delegations!.keys.get(id)!);
+    const inRel = new Set(relKeys.map((k) => k.fingerprint));
+    // As in addSigner: a single key in releases would undercut a threshold above 1.
+    const carried = threshold === 1 && [...removed].some((id) => inRel.has(keyOf(id).fingerprint));
+    const keep = relKeys.filter((k) => !removed.has(k.keyid) || stillUsed.has(k.keyid));
+    const joined = carried ? unionKeys(keep, added) : keep;
+    relRemoved = rel.keyids.filter((id) => !joined.some((k) => k.keyid === id));
+    relAdded = joined.filter((k) => !rel.keyids.includes(k.keyid)).map((k) => k.keyid);
+    if (relAdded.length > 0 || relRemoved.length > 0) {
+      next = joined.length === 0
+        ? next.withoutDelegation(RELEASES_ROLE)
+        : next.withDelegation({ name: RELEASES_ROLE, keys: joined, threshold: Math.min(rel.threshold, joined.length), paths: rel.paths, terminating: rel.terminating });
+    }
+  }
+  return {
+    targets: next,
+    rotation: {
+      signer: role.name,
+      keyidsAdded: after.keyids.filter((id) => !role.keyids.includes(id)),
+      keyidsRemoved: [...removed],
+      keyids: [...after.keyids],
+      threshold,
+      releases: { keyidsAdded: relAdded, keyidsRemoved: relRemoved },
+    },
+  };
+}
+
+/**
+ * Rotates the keys of a delegated signer (`trust signer rotate`, issue 19): in one published
+ * targets version the new key(s) join the signer and the old one(s) leave it (and `releases`,
+ * see {@link rotateSignerKeys}). From that version on, signatures by a removed key stop counting
+ * (SIG_KEY_NOT_DELEGATED) and the new key's count. The trust server reports it as a
+ * `key.rotated` event of the signer's role. A signer changed by another publisher meanwhile
+ * stops it with PUBLISH_CHANGE_CONFLICT (as {@link addSigner}); other lost races are retried.
+ *
+ * @throws the errors of {@link rotateSignerKeys} and of {@link publishTargetsChange}
+ */
+export async function rotateSigner(ctx: AdminContext, o: RotateSignerOptions): Promise<TargetsChangeResult & { readonly rotation: SignerRotation }> {
+  checkAdmin(ctx, o, o?.collection);
+  assertArg(typeof o.name === 'string' && o.name.length > 0, 'name', 'a signer name', o.name);
+  assertArg(Array.isArray(o.keys) && o.keys.length > 0, 'keys', 'at least one public key', o.keys);
+  let rotation: SignerRotation | undefined;
+  const r = await publishTargetsChange(ctx, o.collection, (t) => {
+    const out = rotateSignerKeys(t, o);
+    rotation = out.rotation;
+    return out.targets;
+  }, { watch: { what: `signer ${o.name} of ${o.collection}`, of: (t) => signerState(t.roles.find((x) => roleNameKey(x.name) === roleNameKey(o.name))?.name ?? o.name)(t) } });
+  return { ...r, rotation: rotation! };
+}
+
 /** One signer as listed by {@link listSigners}. */
 export interface SignerInfo {
   readonly name: string;
@@ -444,7 +581,7 @@ export async function revokeSignatures(ctx: AdminContext, o: RevokeOptions): Pro
 }
 
 /** The delegated role named `name` regardless of case (names are unique regardless of case). @throws METADATA_ROLE_NOT_FOUND */
-function delegatedRole(t: Targets, name: string): { readonly name: string; readonly keyids: readonly string[] } {
+function delegatedRole(t: Targets, name: string): DelegatedRole {
   const want = roleNameKey(name);
   const role = t.roles.find((r) => roleNameKey(r.name) === want);
   if (!role) {

@@ -43,7 +43,7 @@ describe('trust CLI help, completion and the built binary', { timeout: 300_000 }
   test('every command has --help with an example, exit 0', async () => {
     const program = await buildProgram(captureIO(), { exitCode: 0 });
     const paths = commandPaths(program);
-    for (const expected of ['key generate', 'key import', 'key export', 'key list', 'key rotate', 'init', 'signer add', 'signer remove', 'signer list', 'sign', 'verify', 'inspect', 'root export', 'revoke', 'copy', 'server', 'server token create', 'completion', 'verify-manifests']) {
+    for (const expected of ['key generate', 'key import', 'key export', 'key list', 'key rotate', 'init', 'signer add', 'signer rotate', 'signer remove', 'signer list', 'sign', 'verify', 'inspect', 'root export', 'revoke', 'copy', 'server', 'server token create', 'completion', 'verify-manifests']) {
       assert.ok(paths.some((p) => p.join(' ') === expected), `command ${expected} exists`);
     }
     for (const p of paths) {
@@ -76,7 +76,7 @@ describe('trust CLI help, completion and the built binary', { timeout: 300_000 }
     assert.equal(await run(['completion', 'bash'], io), 0);
     const script = io.out();
     assert.match(script, /complete -F _trust trust/);
-    assert.match(script, /"signer"\) echo "add remove list"/);
+    assert.match(script, /"signer"\) echo "add rotate remove list"/);
     assert.match(script, /"sign"\) echo "--signer --key --recursive --expires --collection --concurrency --help"/);
     const zsh = captureIO();
     assert.equal(await run(['completion', 'zsh'], zsh), 0);

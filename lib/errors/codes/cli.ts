@@ -89,6 +89,12 @@ export const cliCodes = {
     exit: 2,
     http: 400,
   },
+  SIGNER_KEY_NOT_FOUND: {
+    meaning: '`trust signer rotate --remove` names a keyid (or a prefix of at least 8 characters) that matches none, or more than one, of the signer\'s keys.',
+    action: 'List the signer\'s keyids (`trust signer list <repo> -o json`) and name one of them, or a longer prefix.',
+    exit: 2,
+    http: 400,
+  },
   SIGNING_KEY_MISSING: {
     meaning: 'No key in the local key store can sign for the role (a signer, targets or root).',
     action: 'Import the key (`trust key import`) or use --key to name it; `trust key list` shows the local keys.',
