@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { copyImage } from '../../lib/usecases/copy.js';
 import type { CliContext } from '../context.js';
+import { signatureSummary, warnSkipped } from '../copy-summary.js';
 import { progressBar } from '../progress.js';
 import { example, type CommandKit } from '../program.js';
 
@@ -9,7 +10,7 @@ export function register(program: Command, kit: CommandKit): void {
   example(
     program
       .command('copy')
-      .description('copy an image (all platforms) and all its signatures; referrers API or tag fallback on the destination')
+      .description('copy an image (all platforms) and all its signatures and other referrers (ocitrust, cosign, Notation); referrers API or tag fallback on the destination')
       .argument('<src-image>', 'source reference')
       .argument('<dst-image>', 'destination reference (without a tag: the source tag)')
       .action(
@@ -21,9 +22,10 @@ export function register(program: Command, kit: CommandKit): void {
           } finally {
             bar.end();
           }
+          warnSkipped(ctx.out, r);
           if (ctx.out.json) return void ctx.out.data(r);
-          const modes = [...new Set(r.signatures.map((s) => (s.mode === 'api' ? 'referrers API' : 'tag fallback')))].join(', ');
-          ctx.out.text(`Copied ${r.source} → ${r.destination}: ${r.manifests} manifest(s), ${r.blobs} blob(s), ${r.signatures.length} signature(s)${modes ? ` (${modes})` : ''}`);
+          const modes = [...new Set(r.signatures.map((s) => (s.mode === 'api' ? 'referrers API' : s.mode === 'fallback' ? 'tag fallback' : 'cosign tags')))].join(', ');
+          ctx.out.text(`Copied ${r.source} → ${r.destination}: ${r.manifests} manifest(s), ${r.blobs} blob(s), ${signatureSummary(r)}${modes ? ` (${modes})` : ''}`);
         }),
       ),
     'trust copy registry-a.example.com/app:v1 registry-b.example.com/app',

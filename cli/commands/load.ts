@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { OcitrustError } from '../../lib/errors/index.js';
 import type { CliContext } from '../context.js';
+import { signatureSummary, warnSkipped } from '../copy-summary.js';
 import { progressBar } from '../progress.js';
 import { example, type CommandKit } from '../program.js';
 
@@ -39,7 +40,8 @@ export function register(program: Command, kit: CommandKit): void {
                 const r = await copyImage({ source: { ...img.reference, digest: undefined } as typeof img.reference, destination: dest, registry: source, destinationRegistry: registry, onProgress: (d, t) => bar.update(d, t) });
                 if (r.digest !== img.digest) throw new OcitrustError('MANIFEST_DIGEST_MISMATCH', `${dest}: pushed ${r.digest}, the layout holds ${img.digest}`);
                 results.push(r);
-                ctx.out.notice(`loaded ${r.destination}: ${r.manifests} manifest(s), ${r.blobs} blob(s), ${r.signatures.length} signature(s)`);
+                warnSkipped(ctx.out, r);
+                ctx.out.notice(`loaded ${r.destination}: ${r.manifests} manifest(s), ${r.blobs} blob(s), ${signatureSummary(r)}`);
               }
             } finally {
               bar.end();

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OcitrustError } from '../../lib/errors/index.js';
 import type { CliContext } from '../context.js';
+import { signatureSummary, warnSkipped } from '../copy-summary.js';
 import { progressBar } from '../progress.js';
 import { collect, example, type CommandKit } from '../program.js';
 
@@ -59,7 +60,10 @@ export function register(program: Command, kit: CommandKit): void {
             }
             const { writeTrustBundle } = await import('../../lib/oci/trust-bundle.js');
             for (const c of (opts.also as string[] | undefined) ?? []) await writeTrustBundle(layout, await trust(ctx.repository(c)));
-            for (const i of r.images) ctx.out.notice(`saved ${i.source}: ${i.manifests} manifest(s), ${i.blobs} blob(s), ${i.signatures.length} signature(s)`);
+            for (const i of r.images) {
+              warnSkipped(ctx.out, i);
+              ctx.out.notice(`saved ${i.source}: ${i.manifests} manifest(s), ${i.blobs} blob(s), ${signatureSummary(i)}`);
+            }
             for (const c of r.collections) ctx.out.notice(`saved trust data of ${c.collection} from ${c.server}: ${Object.entries(c.versions).map(([k, v]) => `${k} v${v}`).join(', ')}`);
             if (asTar) {
               ctx.out.notice(`writing ${opts.out}`);

@@ -63,12 +63,18 @@ export interface LayoutImage {
   readonly digest: string;
 }
 
-/** Every named image in a layout (entries whose name is a full reference). */
+/**
+ * Tags of the referrers tag schema and cosign's tag schema (`sha256-<hex>`, `sha256-<hex>.sig`,
+ * `.att`, …): artifacts about an image, saved with it by `trust save`, not images of their own.
+ */
+const TAG_SCHEMA = /^sha(?:256|512)-[0-9a-f]{64}(?:[0-9a-f]{64})?(?:\..+)?$/;
+
+/** Every named image in a layout (entries whose name is a full reference; not tag-schema artifacts). */
 export async function layoutImages(layout: OciLayout): Promise<LayoutImage[]> {
   const out: LayoutImage[] = [];
   for (const d of (await layout.index()).manifests) {
     const n = entryName(d);
-    if (!n || !('repository' in n)) continue;
+    if (!n || !('repository' in n) || TAG_SCHEMA.test(n.tag)) continue;
     out.push({ reference: { ...parseReference(`${n.repository}:${n.tag}`), digest: d.digest }, digest: d.digest });
   }
   return out;

@@ -7,7 +7,7 @@ import { isOcitrustError } from '../../../lib/errors/index.js';
 import { digestOf } from '../../../lib/crypto/hash.js';
 import { OciLayout } from '../../../lib/oci/layout.js';
 import { LayoutRegistryClient } from '../../../lib/oci/layout-client.js';
-import { parseLayoutReference, resolveLayoutImage } from '../../../lib/oci/layout-ref.js';
+import { layoutImages, parseLayoutReference, resolveLayoutImage } from '../../../lib/oci/layout-ref.js';
 import { extractLayoutTar, openLayoutPath, writeLayoutTar } from '../../../lib/oci/layout-tar.js';
 import { EMPTY_DESCRIPTOR, OCI_MANIFEST, SIGNATURE_ARTIFACT_TYPE } from '../../../lib/oci/types.js';
 import { descriptorOf, makeImage, makeIndex, writeOciLayout } from '../../helpers/oci-layout.js';
@@ -56,6 +56,17 @@ describe('lib/oci/layout-ref', () => {
     assert.equal((await resolveLayoutImage(l, { path: dir })).digest, index.index.digest);
     await assert.rejects(resolveLayoutImage(l, { path: dir, ref: 'v2' }), (e) => isOcitrustError(e, 'LAYOUT_REFERENCE_INVALID') && /names no repository/.test((e as Error).message));
     await assert.rejects(resolveLayoutImage(l, { path: dir, ref: 'v9' }), (e) => isOcitrustError(e, 'LAYOUT_REFERENCE_INVALID'));
+  });
+
+  it('cosign tags saved with an image (`sha256-<hex>.sig`) are artifacts, not images: the only image still resolves, load lists one', async () => {
+    const { dir, index } = await fixture();
+    const l = await OciLayout.open(dir);
+    const client = new LayoutRegistryClient(l);
+    const sig = makeImage();
+    for (const b of sig.blobs) await client.pushBlob(repo, b.bytes);
+    await client.putManifest(repo, `${index.index.digest.replace(':', '-')}.sig`, sig.manifest.bytes, sig.manifest.mediaType);
+    assert.equal((await resolveLayoutImage(l, { path: dir })).digest, index.index.digest);
+    assert.deepEqual((await layoutImages(l)).map((i) => i.digest), [index.index.digest]);
   });
 });
 
