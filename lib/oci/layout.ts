@@ -14,6 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../keys/atomic-write.js';
 import { OcitrustError, isOcitrustError } from '../errors/index.js';
 import { digestOf, isDigest, parseDigest } from '../crypto/hash.js';
 import { OCI_INDEX, parseImageIndex, type Descriptor, type ImageIndex } from './types.js';
@@ -233,19 +234,11 @@ export class OciLayout {
 
 /** Temp file, fsync, rename: a reader sees the old file or the new one, never half of one. */
 async function atomicWrite(p: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${p}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await mkdir(join(p, '..'), { recursive: true });
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, p);
+    // The key store's atomic write (temp file, fsync, rename, fsync of the folder), readable by all.
+    await writeFileAtomic(p, bytes, { mode: 0o644, overwrite: true });
   } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw new OcitrustError('CLI_OUTPUT_FAILED', `cannot write ${p}: ${(e as Error).message}`, { cause: e });
+    throw new OcitrustError('CLI_OUTPUT_FAILED', `cannot write ${p}: ${((isOcitrustError(e) ? e.cause : e) as Error)?.message ?? String(e)}`, { cause: e });
   }
 }
