@@ -193,7 +193,10 @@ export class CliContext {
       return docker(registry);
     };
     // The verifying proxy on the trust server's host needs the token up front (server-token-fetch.ts).
-    const fetch = embedded ? (await import('./server-token-fetch.js')).tokenForOwnHost(embedded, () => this.token()) : undefined;
+    const own = embedded ? (await import('./server-token-fetch.js')).tokenForOwnHost(embedded, () => this.token()) : undefined;
+    // Under `--offline`, a registry's token realm and blob redirects join the allowlist (cli/offline-guard.ts).
+    const guard = await import('./offline-guard.js');
+    const fetch = guard.offlineAllowlistActive() ? guard.offlineRegistryFetch(own ?? (await import('../lib/http/fetch.js')).defaultFetch) : own;
     return new HttpRegistryClient({ plainHttp: this.globals.plainHttp === true, userAgent: 'ocitrust-cli', credentials, ...(fetch ? { fetch } : {}) });
   }
 

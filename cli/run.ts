@@ -2,7 +2,8 @@ import { CommanderError } from 'commander';
 import { OcitrustError } from '../lib/errors/index.js';
 import { processIO, type CliIO } from './io.js';
 import { buildProgram } from './program.js';
-import { installOfflineGuard, offlineViolation, wantsOfflineGuard } from './offline-guard.js';
+import { installOfflineGuard, offlineGuardMode, offlineViolation } from './offline-guard.js';
+import { OfflineAllowlist } from './offline-allowlist.js';
 
 /**
  * Runs `trust` with `argv` (without the node and script names) and returns the exit code:
@@ -12,8 +13,10 @@ import { installOfflineGuard, offlineViolation, wantsOfflineGuard } from './offl
  */
 export async function run(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
   const state = { exitCode: 0 };
-  // --offline with layout inputs: no network at all, enforced at the socket (cli/offline-guard.ts).
-  const guard = wantsOfflineGuard(argv) ? installOfflineGuard() : undefined;
+  // --offline, enforced at the socket (cli/offline-guard.ts): with a layout input no network at
+  // all; else only the registries of the images verified (added as their references are read).
+  const mode = offlineGuardMode(argv);
+  const guard = mode === undefined ? undefined : installOfflineGuard(mode === 'registries' ? { allowlist: new OfflineAllowlist() } : {});
   try {
     const program = await buildProgram(io, state, argv);
     await program.parseAsync([...argv], { from: 'user' });

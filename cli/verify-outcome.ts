@@ -10,6 +10,7 @@ import { formatPlatform, type parsePlatform, type ReferenceVerification } from '
 import { ruleRootBytes } from '../lib/usecases/policy-verify.js';
 import { createGate, exitOfCode, mainFailure, type GateAnswer } from '../lib/gate/index.js';
 import type { CliContext } from './context.js';
+import { allowOfflineRegistry } from './offline-guard.js';
 import type { Style } from './output.js';
 
 /** One entry of `verify -o json` (`{"results":[…]}`). */
@@ -93,16 +94,16 @@ export interface VerifyOneOptions {
  * registry does not hide the other images' verdicts.
  */
 export async function verifyOne(ctx: CliContext, image: string | ImageReference, o: VerifyOneOptions): Promise<ImageOutcome> {
+  const registry = await ctx.registry();
   const gate = createGate({
-    registry: await ctx.registry(),
+    registry,
     cache: false,
-    // Schemes (Notary v1) persist their rollback state in this home, like ocitrust's trust state.
+    // Schemes (Notary v1) persist their rollback state in this home, like ocitrust's trust state;
+    // `--offline` also binds them (no Notation CRL fetched: only cached ones count).
     schemeEnv: { home: ctx.home.dir, ...(o.offline ? { offline: true } : {}) },
     // The CLI's user owns the registry: repair a fallback index that lost entries (DESIGN §4).
     repairIndex: true,
     ...(o.policyFile ? { policy: o.policyFile } : {}),
-    // `--offline` also binds the signature schemes (no Notation CRL fetched: only cached ones count).
-    ...(o.offline ? { schemeEnv: { offline: true } } : {}),
     trust: (rule) => ({
       refresh: async () =>
         (
@@ -121,6 +122,8 @@ export async function verifyOne(ctx: CliContext, image: string | ImageReference,
   try {
     // Parsed once: the gate and the command line's rule get the same reference.
     ref = typeof image === 'string' ? parseReference(image) : image;
+    // `--offline`: this image's registry is the one place the command may reach (cli/offline-guard.ts).
+    allowOfflineRegistry(ref.registry, registry);
     rule = o.policyFile ? undefined : commandLineRule(ref, o);
   } catch (e) {
     if (!(e instanceof OcitrustError)) throw e;

@@ -26,7 +26,7 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--pretty', 'human-readable text instead of JSON')
       .option('--root <file>', 'pin this root metadata file (else the pinned root, or trust on first use)')
       .option('--collection <name>', 'trust collection (default: the image\'s repository)')
-      .option('--offline', 'do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired')
+      .option('--offline', "do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired; no network but the images' registries (none with a layout), enforced (docs/airgap.md)")
       .option('--bundle-max-age <duration>', 'oci-layout: images: admit a bundle whose timestamp expired at most this long ago (at most 30d; docs/airgap.md)')
       .action(
         kit.action(async (outer: CliContext, opts, image: string) => {
@@ -38,7 +38,11 @@ export function register(program: Command, kit: CommandKit): void {
             const r = await resolveInLayout(outer, image, opts.bundleMaxAge ? { bundleMaxAgeSeconds: (await import('../duration.js')).parseDuration(opts.bundleMaxAge as string, '--bundle-max-age') } : {});
             ctx = r.ctx;
             ref = r.reference;
-          } else ref = parseReference(image);
+          } else {
+            ref = parseReference(image);
+            // `--offline`: this image's registry is the one place inspect may reach (cli/offline-guard.ts).
+            (await import('../offline-guard.js')).allowOfflineRegistry(ref.registry, await ctx.registry());
+          }
           const root = opts.root ? await ctx.readInput(opts.root as string, 'root file') : undefined;
           const collection = opts.collection ? ctx.repository(opts.collection as string) : ref.repository;
           const trust = await ctx.openTrust(collection, { ...(root ? { root } : {}), ...(opts.offline ? { offline: true } : {}) });

@@ -17,7 +17,7 @@ export function register(program: Command, kit: CommandKit): void {
       .description('print the root metadata this home trusts for a collection (pinned by `trust init`, --root or first use), with its SHA-256 fingerprint on stderr')
       .argument('<collection>', 'repository or collection name, e.g. registry.example.com/app')
       .option('--out <file>', 'write to this file instead of stdout (never overwrites)')
-      .option('--offline', 'do not contact the trust server: export the pinned root as it is')
+      .option('--offline', 'do not contact the trust server: export the pinned root as it is; no network at all, enforced (docs/airgap.md)')
       .action(
         kit.action(async (ctx: CliContext, opts, name: string) => {
           const collection = ctx.repository(name);

@@ -32,7 +32,7 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--policy <file>', 'policy file (docs/policy.md); without it every image is verified against its own repository\'s collection')
       .option('--list', 'only list the images found and where, without verifying')
       .option('--pin', 'print the YAML with every verified image pinned to its digest (for kubectl apply)')
-      .option('--offline', 'do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired (docs/failure-modes.md)')
+      .option('--offline', "do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired; no network but the images' registries (none with a layout), enforced (docs/airgap.md)")
       .option('--layout <path>', 'verify from this OCI image layout (folder or .tar written by trust save) and its trust data, not from registries (docs/airgap.md)')
       .option('--bundle-max-age <duration>', 'with --layout: admit a bundle whose timestamp expired at most this long ago (at most 30d)')
       .action(

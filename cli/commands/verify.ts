@@ -30,7 +30,7 @@ export function register(program: Command, kit: CommandKit): void {
       .option('--notary-server <url>', 'verify Docker Content Trust (Notary v1) signatures from this Notary server instead of ocitrust\'s; needs --root (the repository\'s root certificate or root.json)')
       .option('--notary-delegation <name>', 'with --notary-server: this delegation must have signed the tag (repeatable; default targets/releases, as docker signs)', collect)
       .option('--notary-ca <file>', 'with --notary-server: the CA certificate(s) of the Notary server\'s TLS certificate (PEM)')
-      .option('--offline', 'do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired (docs/failure-modes.md)')
+      .option('--offline', "do not contact the trust server: use the trust data persisted by an earlier run while it is unexpired; no network but the images' registries (none with a layout), enforced (docs/airgap.md)")
       .option('--bundle-max-age <duration>', 'oci-layout: images: admit a bundle whose timestamp expired at most this long ago (at most 30d; docs/airgap.md)')
       .action(
         kit.action(async (ctx: CliContext, opts, images: string[]) => {

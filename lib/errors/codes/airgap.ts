@@ -73,8 +73,8 @@ export const airgapCodes = {
     http: 409,
   },
   OFFLINE_NETWORK_ATTEMPT: {
-    meaning: 'With --offline, something tried to open a network connection or resolve a host name; ocitrust refused it.',
-    action: 'Remove --offline to allow network use, or give everything the command needs locally (an oci-layout: reference, a pinned root, cached trust data).',
+    meaning: 'With --offline, something tried to open a network connection or resolve a host name that --offline does not allow (with a layout input: any; with registry references: any but the images\' registries, their token realm and first redirect); ocitrust refused it.',
+    action: 'Remove --offline to allow network use, or give everything the command needs locally (an oci-layout: reference, a pinned root, cached trust data); the message names the refused host and what was allowed (docs/airgap.md).',
     exit: 3,
     http: 500,
   },
