@@ -8,7 +8,8 @@
 // `.sig` tag, where the digest they sign does not match (deny), and their valid cases run
 // against the exact manifest bytes in test/unit/cosign/peers.test.ts.
 // Faces: `trust verify -o json --policy` and `trust verify-manifests` (the shipped bundle) and
-// the validating admission webhook. The verifying proxy is moved onto the gate by another track; it is not asked here.
+// the validating admission webhook, and the verifying proxy (a trust server with the proxy plugin
+// in front of each registry, the same policy): a manifest GET is 200 or 403 with the same code.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,8 @@ import { parseReference } from '../../lib/reference.js';
 import { CliSession } from '../helpers/cli.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../helpers/embedded-registry.js';
 import { startFacesWorld, type FacesWorld } from '../helpers/faces-world.js';
-import { admissionFace, manifestsFace, verifyFace } from '../helpers/faces.js';
+import { admissionFace, manifestsFace, proxyFace, verifyFace } from '../helpers/faces.js';
+import { startProxyServer, type ProxyServer } from '../helpers/proxy.js';
 import {
   COSIGN_TESTDATA, EMPTY_IMAGE_CONFIG, EMPTY_IMAGE_DIGEST, EMPTY_IMAGE_MANIFEST, FIXTURES,
   pushBundleReferrer, pushCosignSignatures, pushImage, readSignatureFile,
@@ -32,6 +34,7 @@ describe('cosign and Sigstore bundles in real registries, decided by policy', { 
   let emb: EmbeddedRegistry;
   let cli: CliSession;
   let policyFile: string;
+  let proxies: ProxyServer[] = [];
   const client = new HttpRegistryClient({ credentials: anonymous, retry: { maxAttempts: 2 } });
 
   /** Pushes the empty image under `host/path:v1`, with what `extra` adds. */
@@ -72,9 +75,11 @@ describe('cosign and Sigstore bundles in real registries, decided by policy', { 
     policyFile = join(w.dir, 'cosign-policy.yaml');
     writeFileSync(policyFile, text);
     w.setAdmissionPolicy(parsePolicy(text));
+    proxies = [await startProxyServer({ upstream: w.registry.url, policy: parsePolicy(text) }), await startProxyServer({ upstream: emb.url, policy: parsePolicy(text) })];
   });
 
   after(async () => {
+    for (const p of proxies) await p.close();
     cli?.cleanup();
     await emb?.close();
     await w?.close();
@@ -102,6 +107,16 @@ describe('cosign and Sigstore bundles in real registries, decided by policy', { 
       assert.deepEqual([other.decision, other.codes], ['deny', ['COSIGN_DIGEST_MISMATCH']], other.raw);
       const idx = await admissionFace(w.validate, `${host()}/cosign/sigindex:v1`);
       assert.deepEqual([idx.decision, idx.codes], ['deny', ['COSIGN_SIG_NOT_MANIFEST']], idx.raw);
+    });
+
+    it(`${which}: the verifying proxy serves the attested image and refuses the others with the same codes`, async () => {
+      const proxy = () => proxies[which.startsWith('docker') ? 0 : 1]!.url;
+      const ok = await proxyFace(proxy(), `${host()}/cosign/attested:v1`);
+      assert.equal(ok.decision, 'allow', ok.raw);
+      for (const [path, code] of [['unsigned', 'COSIGN_NO_SIGNATURES'], ['othersig', 'COSIGN_DIGEST_MISMATCH'], ['sigindex', 'COSIGN_SIG_NOT_MANIFEST']] as const) {
+        const o = await proxyFace(proxy(), `${host()}/cosign/${path}:v1`);
+        assert.deepEqual([o.decision, o.codes], ['deny', [code]], `${path}: ${o.raw}`);
+      }
     });
 
     it(`${which}: trust verify-manifests allows the attested image and denies the unsigned one`, async () => {
