@@ -3,7 +3,8 @@
 // embedded registry (referrers API), each with Notation signature manifests whose JWS envelopes
 // were signed with a real openssl test PKI over the pushed manifests. A `notation:` rule names
 // a Notation trust policy and trust store; the library gate, `trust verify` (the shipped
-// bundle) and the validating admission webhook decide every image the same way.
+// bundle), the validating admission webhook and the verifying proxy (a trust server with the
+// proxy plugin in front of each registry: 200 or 403) decide every image the same way.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -21,6 +22,8 @@ import { makeImage } from '../helpers/oci-layout.js';
 import { CliSession } from '../helpers/cli.js';
 import { testApp } from '../helpers/trust-server.js';
 import { podReview } from '../helpers/admission-review.js';
+import { proxyFace } from '../helpers/faces.js';
+import { startProxyServer, type ProxyServer } from '../helpers/proxy.js';
 import { closedPort } from '../helpers/faces-world.js';
 import { makePki, signCose, signJws, thumbprints, type Issued, type TestPki } from '../helpers/notation-pki.js';
 import { notationDir } from '../helpers/notation.js';
@@ -43,6 +46,7 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
   let gate: Gate;
   let admission: Awaited<ReturnType<typeof testApp>>;
   let cli: CliSession;
+  let proxies: Record<string, ProxyServer> = {};
   const cases: { image: string; expect: Expect; registry: string }[] = [];
 
   async function push(host: string, path: string, tag: string): Promise<{ mediaType: string; digest: string; size: number }> {
@@ -117,9 +121,12 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
     gate = createGate({ registry: client, policy: await loadPolicyFile(policyFile), cache: false });
     admission = await testApp({ admission: { policy: policyFile } });
     cli = new CliSession();
+    const policy = await loadPolicyFile(policyFile);
+    proxies = { 'docker-registry': await startProxyServer({ upstream: dist.url, policy }), embedded: await startProxyServer({ upstream: embedded.url, policy }) };
   });
 
   after(async () => {
+    for (const p of Object.values(proxies)) await p.close();
     await admission?.close();
     cli?.cleanup();
     await dist?.stop();
@@ -164,6 +171,14 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
       const response = r.json().response as { allowed: boolean; status?: { message?: string } };
       assert.equal(response.allowed, c.expect.decision === 'allow', `${c.registry} ${c.image}: ${r.body.slice(0, 600)}`);
       if (c.expect.code) assert.match(String(response.status?.message), new RegExp(c.expect.code), c.image);
+    }
+  });
+
+  it('the verifying proxy (200, or 403 naming the code)', async () => {
+    for (const c of cases) {
+      const o = await proxyFace(proxies[c.registry]!.url, c.image);
+      assert.equal(o.decision, c.expect.decision, `${c.registry} ${c.image}: ${o.raw}`);
+      if (c.expect.code) assert.ok(o.codes.includes(c.expect.code) || o.raw.includes(c.expect.code), `${c.image}: expected ${c.expect.code}, got ${o.raw}`);
     }
   });
 });
