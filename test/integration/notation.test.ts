@@ -18,7 +18,7 @@ import { anonymous } from '../../lib/oci/credentials.js';
 import { parseReference } from '../../lib/reference.js';
 import { startDistribution, type Distribution } from '../helpers/distribution.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../helpers/embedded-registry.js';
-import { makeImage } from '../helpers/oci-layout.js';
+import { makeImage, makeIndex } from '../helpers/oci-layout.js';
 import { CliSession } from '../helpers/cli.js';
 import { testApp } from '../helpers/trust-server.js';
 import { podReview } from '../helpers/admission-review.js';
@@ -48,6 +48,8 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
   let cli: CliSession;
   let proxies: Record<string, ProxyServer> = {};
   const cases: { image: string; expect: Expect; registry: string }[] = [];
+  /** Per registry: a signed multi-architecture index (notation signs the index) and its children's digests. */
+  const indexes: { registry: string; host: string; children: string[] }[] = [];
 
   async function push(host: string, path: string, tag: string): Promise<{ mediaType: string; digest: string; size: number }> {
     const img = makeImage();
@@ -114,6 +116,17 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
       cases.push({ registry: via, image: `${host}/partner/app:swapped`, expect: { decision: 'deny', code: 'NOTATION_TARGET_MISMATCH' } });
       await signed(host, 'partner/app', 'crl-down', unreachable, pki.root.der);
       cases.push({ registry: via, image: `${host}/partner/app:crl-down`, expect: { decision: 'undecided', code: 'NOTATION_REVOCATION_UNKNOWN' } });
+      // A multi-architecture image: the signature is on the index only, as `notation sign image:tag` makes it.
+      const idx = makeIndex();
+      const idxRef = parseReference(`${host}/partner/multi:v1`);
+      for (const im of idx.images) {
+        for (const b of im.blobs) await client.pushBlob(idxRef, b.bytes);
+        await client.putManifest(idxRef, im.manifest.digest, im.manifest.bytes, im.manifest.mediaType);
+      }
+      await client.putManifest(idxRef, 'v1', idx.index.bytes, idx.index.mediaType);
+      const idxSubject = { mediaType: idx.index.mediaType, digest: idx.index.digest, size: idx.index.size };
+      await pushNotationSignature(client, parseReference(`${host}/partner/multi`), idxSubject, signJws({ target: idxSubject, signer: good, chain: [pki.root.der] }), { thumbprints: thumbprints([good.der, pki.root.der]) });
+      indexes.push({ registry: via, host, children: idx.images.map((im) => im.manifest.digest) });
       // Level audit: authenticity is logged, not enforced.
       await signed(host, 'audit/app', 'stranger', alien, stranger.root.der);
       cases.push({ registry: via, image: `${host}/audit/app:stranger`, expect: { decision: 'allow' } });
@@ -179,6 +192,21 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
       const o = await proxyFace(proxies[c.registry]!.url, c.image);
       assert.equal(o.decision, c.expect.decision, `${c.registry} ${c.image}: ${o.raw}`);
       if (c.expect.code) assert.deepEqual(o.codes, [c.expect.code], `${c.image}: ${o.raw}`);
+    }
+  });
+
+  it('the verifying proxy serves the children of a signed index by digest, as a client pulling the index asks them', async () => {
+    assert.equal(indexes.length, 2);
+    for (const x of indexes) {
+      const url = proxies[x.registry]!.url;
+      const first = await proxyFace(url, `${x.host}/partner/multi@${x.children[0]}`);
+      assert.deepEqual([first.decision, first.codes], ['deny', ['NO_SIGNATURES']], `${x.registry}: a child alone is not signed: ${first.raw}`);
+      const index = await proxyFace(url, `${x.host}/partner/multi:v1`);
+      assert.equal(index.decision, 'allow', `${x.registry}: ${index.raw}`);
+      for (const d of x.children) {
+        const child = await proxyFace(url, `${x.host}/partner/multi@${d}`);
+        assert.equal(child.decision, 'allow', `${x.registry} child ${d}: ${child.raw}`);
+      }
     }
   });
 });
