@@ -12,7 +12,7 @@ import { OcitrustError, assertArg, isOcitrustError, toOcitrustError } from '../e
 import { assertClock, readClock, systemClock, type Clock } from '../clock.js';
 import { formatReference, parseReference, withDigest, type ImageReference } from '../reference.js';
 import type { FetchedManifest, RegistryClient } from '../oci/client.js';
-import { MANIFEST_MEDIA_TYPES } from '../oci/types.js';
+import { MANIFEST_MEDIA_TYPES, isIndex } from '../oci/types.js';
 import type { Platform } from '../oci/types.js';
 import type { ImageRuleOptions, Policy } from '../policy/types.js';
 import { failure } from '../verify/result.js';
@@ -239,7 +239,16 @@ export function createGate(o: GateOptions): Gate {
     for (const [key, config] of Object.entries(options.schemes ?? {})) {
       const scheme = schemes.find((x) => x.key === key);
       if (!scheme) throw new OcitrustError('INVALID_ARGUMENT', `rule ${options.rule}: expected a known signature scheme (${schemes.map((x) => x.key).join(', ') || 'none'}), got '${key}'`);
+      // Other formats sign the index (`cosign sign`, `notation sign`, docker trust on a tag), and a
+      // client pulling it then asks for its children by digest: a requirement this gate saw met
+      // by the index vouches for them, as ocitrust's own does (indexVouchesForChildren).
+      const schemeParts = { repository: ref.repository, digest, rule: options.rule, policyRevision: options.policyRevision, trustVersion: `scheme:${key}` };
+      if (approvals.size > 0 && vouched(verificationCacheKey(schemeParts)) !== undefined) {
+        parts.push({ name: key, verified: true, signatures: [], failures: [] });
+        continue;
+      }
       await settle(key, () => scheme.verify(config, { reference: pinned, digest, registry, clock, env: o.schemeEnv ?? {} }));
+      if (o.indexVouchesForChildren && parts.at(-1)?.verified) await approveIndexChildren(pinned, digest, schemeParts);
     }
     const combined = combineRequirements(options.require ?? 'all', parts);
     if (!combined.verified && undecided.length > 0) throw undecided[0]!;
@@ -322,11 +331,25 @@ export function createGate(o: GateOptions): Gate {
 
   /** Records the children of a verified index as vouched for (see `indexVouchesForChildren`). */
   function approve(index: ReferenceVerification, parts: Omit<CacheKeyParts, 'tag'>): void {
+    approveChildren(index.digest, index.children ?? [], parts);
+  }
+
+  /**
+   * When `digest` is an index, records its children as vouched for under `parts` (a scheme
+   * requirement met by the index). The manifest is the one just verified (memoized): no fetch.
+   */
+  async function approveIndexChildren(ref: ImageReference, digest: string, parts: Omit<CacheKeyParts, 'tag'>): Promise<void> {
+    const m = await registry.getManifest(ref, digest);
+    if (!isIndex(m.manifest)) return;
+    approveChildren(digest, m.manifest.manifests, parts);
+  }
+
+  function approveChildren(index: string, children: readonly { readonly digest: string; readonly mediaType?: string }[], parts: Omit<CacheKeyParts, 'tag'>): void {
     const until = clock.now().getTime() + approvalTtl;
-    for (const c of index.children ?? []) {
+    for (const c of children) {
       if (c.mediaType !== undefined && !MANIFEST_MEDIA_TYPES.includes(c.mediaType)) continue;
       if (approvals.size >= MAX_APPROVALS) approvals.clear();
-      approvals.set(verificationCacheKey({ ...parts, digest: c.digest }), { until, index: index.digest });
+      approvals.set(verificationCacheKey({ ...parts, digest: c.digest }), { until, index });
     }
   }
 

@@ -88,7 +88,7 @@ export function registryEnforcement(o: RegistryEnforcementOptions): RegistryEnfo
   };
 
   const beforeManifestGet: ManifestGate = async (path, reference, digest, _info, request) => {
-    if (!bound) return { allow: false, reason: 'SERVER_NOT_READY: pull enforcement is not bound to the trust server yet' };
+    if (!bound) return { allow: false, code: 'SERVER_NOT_READY', reason: 'SERVER_NOT_READY: pull enforcement is not bound to the trust server yet' };
     const { enforcer, store, ctx } = bound;
     const repository = qualifiedRepository(o.registryName, path);
     // Push-then-sign: the registry already authenticated the caller with the server's tokens.
@@ -129,7 +129,7 @@ export function registryEnforcement(o: RegistryEnforcementOptions): RegistryEnfo
         detail: `${allow ? 'allowed unverified (warn rule)' : 'denied'} ${reference} ${digest}: ${reason}`,
       })
       .catch(() => undefined);
-    return allow ? true : { allow: false, reason: code && !reason.startsWith(code) ? `${code}: ${reason}` : reason };
+    return allow ? true : { allow: false, reason: code && !reason.startsWith(code) ? `${code}: ${reason}` : reason, ...(code ? { code } : {}) };
   };
 
   return {

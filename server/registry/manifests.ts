@@ -32,8 +32,10 @@ export async function getManifest(ctx: RegistryContext, call: Call, name: string
     };
     const d = await gate(name, reference, digest, info, call.request);
     if (!(d === true || (typeof d === 'object' && d !== null && d.allow === true))) {
-      const reason = typeof d === 'object' && d !== null && d.allow === false ? d.reason : 'refused by the pull policy';
-      throw new OcitrustError('DIST_DENIED', `pull of ${name}@${digest} denied: ${reason}`, { details: { detail: { digest, reason } } });
+      const refusal = typeof d === 'object' && d !== null && d.allow === false ? d : undefined;
+      const reason = refusal?.reason ?? 'refused by the pull policy';
+      // The catalogue code in `detail`, where the verifying proxy puts it: clients tell a verdict from an outage alike.
+      throw new OcitrustError('DIST_DENIED', `pull of ${name}@${digest} denied: ${reason}`, { details: { detail: { digest, reason, ...(refusal?.code ? { code: refusal.code } : {}) } } });
     }
   }
   const { reply } = call;

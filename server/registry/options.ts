@@ -48,7 +48,11 @@ export interface ManifestInfo {
 }
 
 /** A pull-gate answer: `true`/`{allow: true}` serves the manifest; otherwise 403 DENIED with the reason. */
-export type GateDecision = boolean | { readonly allow: true } | { readonly allow: false; readonly reason: string };
+export type GateDecision =
+  | boolean
+  | { readonly allow: true }
+  /** A refusal; `code` (a catalogue code) reaches the client in the error's `detail`, as the proxy gives it. */
+  | { readonly allow: false; readonly reason: string; readonly code?: string };
 
 /**
  * Called before a manifest GET or HEAD is answered, with the resolved digest: the trust

@@ -8,7 +8,10 @@
 // `.sig` tag, where the digest they sign does not match (deny), and their valid cases run
 // against the exact manifest bytes in test/unit/cosign/peers.test.ts.
 // Faces: `trust verify -o json --policy` and `trust verify-manifests` (the shipped bundle) and
-// the validating admission webhook. The verifying proxy is moved onto the gate by another track; it is not asked here.
+// the validating admission webhook, and the verifying proxy (a trust server with the proxy plugin
+// in front of each registry, the same policy): a manifest GET is 200 or 403 with the same code;
+// so does the embedded registry's own pull gate (a trust server with registryEnforcement),
+// which reads the signatures from its store, not over HTTP.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +24,11 @@ import { parseReference } from '../../lib/reference.js';
 import { CliSession } from '../helpers/cli.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../helpers/embedded-registry.js';
 import { startFacesWorld, type FacesWorld } from '../helpers/faces-world.js';
-import { admissionFace, manifestsFace, verifyFace } from '../helpers/faces.js';
+import { admissionFace, manifestsFace, proxyFace, verifyFace } from '../helpers/faces.js';
+import { startProxyServer, type ProxyServer } from '../helpers/proxy.js';
+import { TEST_SCRYPT, TEST_SECRET, tokenFor } from '../helpers/trust-server.js';
+import { startServer, type RunningServer } from '../../server/main.js';
+import { registryEnforcement } from '../../server/proxy/embedded.js';
 import {
   COSIGN_TESTDATA, EMPTY_IMAGE_CONFIG, EMPTY_IMAGE_DIGEST, EMPTY_IMAGE_MANIFEST, FIXTURES,
   pushBundleReferrer, pushCosignSignatures, pushImage, readSignatureFile,
@@ -32,6 +39,8 @@ describe('cosign and Sigstore bundles in real registries, decided by policy', { 
   let emb: EmbeddedRegistry;
   let cli: CliSession;
   let policyFile: string;
+  let proxies: ProxyServer[] = [];
+  let gated: RunningServer | undefined;
   const client = new HttpRegistryClient({ credentials: anonymous, retry: { maxAttempts: 2 } });
 
   /** Pushes the empty image under `host/path:v1`, with what `extra` adds. */
@@ -72,12 +81,48 @@ describe('cosign and Sigstore bundles in real registries, decided by policy', { 
     policyFile = join(w.dir, 'cosign-policy.yaml');
     writeFileSync(policyFile, text);
     w.setAdmissionPolicy(parsePolicy(text));
+    proxies = [await startProxyServer({ upstream: w.registry.url, policy: parsePolicy(text) }), await startProxyServer({ upstream: emb.url, policy: parsePolicy(text) })];
   });
 
   after(async () => {
+    for (const p of proxies) await p.close();
+    await gated?.close();
     cli?.cleanup();
     await emb?.close();
     await w?.close();
+  });
+
+  it('the embedded registry\'s pull gate (signatures from its own store) decides the four images as the proxy does', async () => {
+    const NAME = 'registry.test';
+    const dataDir = join(w.dir, 'gated');
+    const policy = parsePolicy(readFileSync(policyFile, 'utf8').replaceAll(emb.host, NAME));
+    const enforcement = registryEnforcement({ registryName: NAME, registryDataDir: join(dataDir, 'registry'), policy });
+    gated = await startServer({
+      dataDir, port: 0, secret: TEST_SECRET, scrypt: TEST_SCRYPT, logger: false, handleSignals: false, resignIntervalMs: 0, auditPruneIntervalMs: 0, cacheTtlMs: 0,
+      plugins: [enforcement.plugin],
+      registryOptions: { registryName: NAME, beforeManifestGet: enforcement.beforeManifestGet },
+    });
+    const host = new URL(gated.url).host;
+    const token = await tokenFor(gated.app, 'admin', ['**'], 'pusher');
+    const pusher = new HttpRegistryClient({ credentials: async () => ({ username: 'pusher', password: token }), retry: { maxAttempts: 2 } });
+    const push = async (path: string, extra: (ref: ReturnType<typeof parseReference>) => Promise<unknown>) => {
+      const ref = parseReference(`${host}/${path}:v1`);
+      await pushImage(pusher, ref, EMPTY_IMAGE_MANIFEST, DOCKER_MANIFEST, [EMPTY_IMAGE_CONFIG], 'v1');
+      await extra(ref);
+    };
+    await push('cosign/attested', (ref) => pushBundleReferrer(pusher, ref, subject, bundle));
+    await push('cosign/unsigned', async () => undefined);
+    await push('cosign/othersig', (ref) => pushCosignSignatures(pusher, ref, EMPTY_IMAGE_DIGEST, [readSignatureFile(`${FIXTURES}/dir-img-cosign-valid/signature-1`)]));
+    await push('cosign/sigindex', async (ref) => {
+      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: DOCKER_MANIFEST, digest: EMPTY_IMAGE_DIGEST, size: EMPTY_IMAGE_MANIFEST.length }] }));
+      await pusher.putManifest(ref, `${EMPTY_IMAGE_DIGEST.replace(':', '-')}.sig`, index, OCI_INDEX);
+    });
+    const ok = await proxyFace(gated.url, `${NAME}/cosign/attested:v1`);
+    assert.equal(ok.decision, 'allow', ok.raw);
+    for (const [path, code] of [['unsigned', 'COSIGN_NO_SIGNATURES'], ['othersig', 'COSIGN_DIGEST_MISMATCH'], ['sigindex', 'COSIGN_SIG_NOT_MANIFEST']] as const) {
+      const o = await proxyFace(gated.url, `${NAME}/cosign/${path}:v1`);
+      assert.deepEqual([o.decision, o.codes], ['deny', [code]], `${path}: ${o.raw}`);
+    }
   });
 
   for (const which of ['docker-registry (fallback index)', 'embedded registry (referrers API)'] as const) {
@@ -102,6 +147,16 @@ describe('cosign and Sigstore bundles in real registries, decided by policy', { 
       assert.deepEqual([other.decision, other.codes], ['deny', ['COSIGN_DIGEST_MISMATCH']], other.raw);
       const idx = await admissionFace(w.validate, `${host()}/cosign/sigindex:v1`);
       assert.deepEqual([idx.decision, idx.codes], ['deny', ['COSIGN_SIG_NOT_MANIFEST']], idx.raw);
+    });
+
+    it(`${which}: the verifying proxy serves the attested image and refuses the others with the same codes`, async () => {
+      const proxy = () => proxies[which.startsWith('docker') ? 0 : 1]!.url;
+      const ok = await proxyFace(proxy(), `${host()}/cosign/attested:v1`);
+      assert.equal(ok.decision, 'allow', ok.raw);
+      for (const [path, code] of [['unsigned', 'COSIGN_NO_SIGNATURES'], ['othersig', 'COSIGN_DIGEST_MISMATCH'], ['sigindex', 'COSIGN_SIG_NOT_MANIFEST']] as const) {
+        const o = await proxyFace(proxy(), `${host()}/cosign/${path}:v1`);
+        assert.deepEqual([o.decision, o.codes], ['deny', [code]], `${path}: ${o.raw}`);
+      }
     });
 
     it(`${which}: trust verify-manifests allows the attested image and denies the unsigned one`, async () => {

@@ -3,7 +3,8 @@
 // docker-registry, images pushed with skopeo, signed with the real `notary` client as
 // `docker trust sign` does (test/helpers/notary.ts). Each scenario is judged by the CLI
 // (`trust verify --notary-server`, and a policy file with a notaryV1 rule) and by the gate in
-// this process as the admission webhooks and the proxy call it (no home: state in memory).
+// this process as the admission webhooks and the proxy call it (no home: state in memory); the
+// verifying proxy itself (a trust server with the proxy plugin, a notaryV1 policy) on a moved tag.
 // Without notary, docker-registry or skopeo the suite skips locally and FAILS under CI=true.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,9 @@ import { httpNotarySource, parseNotaryPin } from '../../lib/notary/index.js';
 import { parseRoot } from '../../lib/notary/metadata.js';
 import type { ImageRuleOptions } from '../../lib/policy/types.js';
 import type { Clock } from '../../lib/clock.js';
+import { parsePolicy } from '../../lib/policy/index.js';
+import { proxyFace } from '../helpers/faces.js';
+import { startProxyServer } from '../helpers/proxy.js';
 
 const skip = dctMissing() ?? false;
 
@@ -183,17 +187,27 @@ describe('Docker Content Trust through a notaryV1 rule (real Notary, registry, s
     assert.deepEqual(await both('dct/removed', 'v1'), { exit: 1, verified: false, code: 'TUF_THRESHOLD_NOT_MET' });
   });
 
-  it('a moved tag: the registry\'s manifest is not the signed one', async () => {
+  it('a moved tag: the registry\'s manifest is not the signed one (CLI, gate, and the proxy serves then refuses)', async () => {
     await repo('dct/moved');
     await w.addSigner('dct/moved', alice);
     const img = await w.pushImage('dct/moved', 'v1');
     await w.sign('dct/moved', 'v1', img, [alice]);
     assert.equal((await both('dct/moved', 'v1')).verified, true);
-    const moved: PushedImage = await w.pushImage('dct/moved', 'v1');
-    assert.notEqual(moved.digest, img.digest);
-    // notary still names the old digest (docker would pull that one); the tag as deployed fails.
-    assert.equal(await notaryLookup('dct/moved', 'v1'), img.digest);
-    assert.deepEqual(await both('dct/moved', 'v1'), { exit: 1, verified: false, code: 'NOTARY_TARGET_MISMATCH' });
+    const policy = parsePolicy(['version: 1', 'rules:', '  - name: legacy', `    images: ["${w.gun('dct/moved')}"]`, '    notaryV1:', `      server: ${w.notary.url}`, `      root: ${pins.get('dct/moved')!.cert}`, `      ca: ${w.notary.caPath}`, 'unmatched: deny', ''].join('\n'));
+    const proxy = await startProxyServer({ upstream: w.registry.url, policy });
+    try {
+      const served = await proxyFace(proxy.url, `${w.gun('dct/moved')}:v1`);
+      assert.equal(served.decision, 'allow', served.raw);
+      const moved: PushedImage = await w.pushImage('dct/moved', 'v1');
+      assert.notEqual(moved.digest, img.digest);
+      // notary still names the old digest (docker would pull that one); the tag as deployed fails.
+      assert.equal(await notaryLookup('dct/moved', 'v1'), img.digest);
+      assert.deepEqual(await both('dct/moved', 'v1'), { exit: 1, verified: false, code: 'NOTARY_TARGET_MISMATCH' });
+      const refused = await proxyFace(proxy.url, `${w.gun('dct/moved')}:v1`);
+      assert.deepEqual([refused.decision, refused.codes], ['deny', ['NOTARY_TARGET_MISMATCH']], refused.raw);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('rotated Notary keys (targets, then root): the original pin still verifies through the root chain', async () => {

@@ -3,7 +3,8 @@
 // embedded registry (referrers API), each with Notation signature manifests whose JWS envelopes
 // were signed with a real openssl test PKI over the pushed manifests. A `notation:` rule names
 // a Notation trust policy and trust store; the library gate, `trust verify` (the shipped
-// bundle) and the validating admission webhook decide every image the same way.
+// bundle), the validating admission webhook and the verifying proxy (a trust server with the
+// proxy plugin in front of each registry: 200 or 403) decide every image the same way.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -17,10 +18,12 @@ import { anonymous } from '../../lib/oci/credentials.js';
 import { parseReference } from '../../lib/reference.js';
 import { startDistribution, type Distribution } from '../helpers/distribution.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../helpers/embedded-registry.js';
-import { makeImage } from '../helpers/oci-layout.js';
+import { makeImage, makeIndex } from '../helpers/oci-layout.js';
 import { CliSession } from '../helpers/cli.js';
 import { testApp } from '../helpers/trust-server.js';
 import { podReview } from '../helpers/admission-review.js';
+import { proxyFace } from '../helpers/faces.js';
+import { startProxyServer, type ProxyServer } from '../helpers/proxy.js';
 import { closedPort } from '../helpers/faces-world.js';
 import { makePki, signCose, signJws, thumbprints, type Issued, type TestPki } from '../helpers/notation-pki.js';
 import { notationDir } from '../helpers/notation.js';
@@ -43,7 +46,10 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
   let gate: Gate;
   let admission: Awaited<ReturnType<typeof testApp>>;
   let cli: CliSession;
+  let proxies: Record<string, ProxyServer> = {};
   const cases: { image: string; expect: Expect; registry: string }[] = [];
+  /** Per registry: a signed multi-architecture index (notation signs the index) and its children's digests. */
+  const indexes: { registry: string; host: string; children: string[] }[] = [];
 
   async function push(host: string, path: string, tag: string): Promise<{ mediaType: string; digest: string; size: number }> {
     const img = makeImage();
@@ -110,6 +116,17 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
       cases.push({ registry: via, image: `${host}/partner/app:swapped`, expect: { decision: 'deny', code: 'NOTATION_TARGET_MISMATCH' } });
       await signed(host, 'partner/app', 'crl-down', unreachable, pki.root.der);
       cases.push({ registry: via, image: `${host}/partner/app:crl-down`, expect: { decision: 'undecided', code: 'NOTATION_REVOCATION_UNKNOWN' } });
+      // A multi-architecture image: the signature is on the index only, as `notation sign image:tag` makes it.
+      const idx = makeIndex();
+      const idxRef = parseReference(`${host}/partner/multi:v1`);
+      for (const im of idx.images) {
+        for (const b of im.blobs) await client.pushBlob(idxRef, b.bytes);
+        await client.putManifest(idxRef, im.manifest.digest, im.manifest.bytes, im.manifest.mediaType);
+      }
+      await client.putManifest(idxRef, 'v1', idx.index.bytes, idx.index.mediaType);
+      const idxSubject = { mediaType: idx.index.mediaType, digest: idx.index.digest, size: idx.index.size };
+      await pushNotationSignature(client, parseReference(`${host}/partner/multi`), idxSubject, signJws({ target: idxSubject, signer: good, chain: [pki.root.der] }), { thumbprints: thumbprints([good.der, pki.root.der]) });
+      indexes.push({ registry: via, host, children: idx.images.map((im) => im.manifest.digest) });
       // Level audit: authenticity is logged, not enforced.
       await signed(host, 'audit/app', 'stranger', alien, stranger.root.der);
       cases.push({ registry: via, image: `${host}/audit/app:stranger`, expect: { decision: 'allow' } });
@@ -117,9 +134,12 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
     gate = createGate({ registry: client, policy: await loadPolicyFile(policyFile), cache: false });
     admission = await testApp({ admission: { policy: policyFile } });
     cli = new CliSession();
+    const policy = await loadPolicyFile(policyFile);
+    proxies = { 'docker-registry': await startProxyServer({ upstream: dist.url, policy }), embedded: await startProxyServer({ upstream: embedded.url, policy }) };
   });
 
   after(async () => {
+    for (const p of Object.values(proxies)) await p.close();
     await admission?.close();
     cli?.cleanup();
     await dist?.stop();
@@ -164,6 +184,29 @@ describe('Notation signatures decided by policy in every face', { timeout: 300_0
       const response = r.json().response as { allowed: boolean; status?: { message?: string } };
       assert.equal(response.allowed, c.expect.decision === 'allow', `${c.registry} ${c.image}: ${r.body.slice(0, 600)}`);
       if (c.expect.code) assert.match(String(response.status?.message), new RegExp(c.expect.code), c.image);
+    }
+  });
+
+  it('the verifying proxy (200, or 403 naming the code)', async () => {
+    for (const c of cases) {
+      const o = await proxyFace(proxies[c.registry]!.url, c.image);
+      assert.equal(o.decision, c.expect.decision, `${c.registry} ${c.image}: ${o.raw}`);
+      if (c.expect.code) assert.deepEqual(o.codes, [c.expect.code], `${c.image}: ${o.raw}`);
+    }
+  });
+
+  it('the verifying proxy serves the children of a signed index by digest, as a client pulling the index asks them', async () => {
+    assert.equal(indexes.length, 2);
+    for (const x of indexes) {
+      const url = proxies[x.registry]!.url;
+      const first = await proxyFace(url, `${x.host}/partner/multi@${x.children[0]}`);
+      assert.deepEqual([first.decision, first.codes], ['deny', ['NO_SIGNATURES']], `${x.registry}: a child alone is not signed: ${first.raw}`);
+      const index = await proxyFace(url, `${x.host}/partner/multi:v1`);
+      assert.equal(index.decision, 'allow', `${x.registry}: ${index.raw}`);
+      for (const d of x.children) {
+        const child = await proxyFace(url, `${x.host}/partner/multi@${d}`);
+        assert.equal(child.decision, 'allow', `${x.registry} child ${d}: ${child.raw}`);
+      }
     }
   });
 });

@@ -14,7 +14,7 @@ import { combineRequirements, type SignatureScheme } from '../../../lib/schemes/
 import { failure } from '../../../lib/verify/result.js';
 import { buildCollection, TEST_TIME, type TestCollection } from '../../helpers/collection.js';
 import { MemoryRegistryClient } from '../../helpers/memory-registry-client.js';
-import { makeImage } from '../../helpers/oci-layout.js';
+import { makeImage, makeIndex } from '../../helpers/oci-layout.js';
 
 const HOST = 'registry.example.com';
 const REPO = `${HOST}/team/app`;
@@ -162,5 +162,32 @@ describe('gate with a signature scheme', () => {
     assert.deepEqual([a.decision, a.outcome, a.code], ['deny', 'inconclusive', 'REGISTRY_UNREACHABLE']);
     const any = createGate({ registry: reg, policy: policy('ocitrust: true, testScheme: {keys: [k.pub]}, require: any', [scheme]), localTrust: store(), clock, schemes: [scheme] });
     assert.deepEqual([(await any.check(`${REPO}:down`)).outcome], ['verified']);
+  });
+
+  it('a scheme met by an index vouches for its children with indexVouchesForChildren (the proxy), and only then', async () => {
+    const pushIndex = async (tag: string): Promise<{ index: string; children: string[] }> => {
+      const ref = parseReference(`${REPO}:${tag}`);
+      const idx = makeIndex();
+      for (const im of idx.images) {
+        for (const b of im.blobs) await reg.pushBlob(ref, b.bytes);
+        await reg.putManifest(ref, im.manifest.digest, im.manifest.bytes, im.manifest.mediaType);
+      }
+      await reg.putManifest(ref, tag, idx.index.bytes, idx.index.mediaType);
+      return { index: idx.index.digest, children: idx.images.map((im) => im.manifest.digest) };
+    };
+    const signed = await pushIndex('multi');
+    const unsigned = await pushIndex('other');
+    table.set(signed.index, 'ok').set(unsigned.index, 'bad');
+    const p = policy('testScheme: {keys: [k.pub]}', [scheme]);
+    const proxyLike = createGate({ registry: reg, policy: p, localTrust: store(), clock, schemes: [scheme], indexVouchesForChildren: true });
+    const child = `${REPO}@${signed.children[0]}`;
+    assert.equal((await proxyLike.check(child)).decision, 'deny', 'a child alone carries no signature');
+    assert.equal((await proxyLike.check(`${REPO}:multi`)).decision, 'allow');
+    for (const d of signed.children) assert.deepEqual([(await proxyLike.check(`${REPO}@${d}`)).decision], ['allow'], d);
+    assert.equal((await proxyLike.check(`${REPO}:other`)).decision, 'deny');
+    assert.equal((await proxyLike.check(`${REPO}@${unsigned.children[0]}`)).decision, 'deny', 'a refused index vouches for nothing');
+    const plain = createGate({ registry: reg, policy: p, localTrust: store(), clock, schemes: [scheme] });
+    assert.equal((await plain.check(`${REPO}:multi`)).decision, 'allow');
+    assert.equal((await plain.check(child)).decision, 'deny', 'without indexVouchesForChildren each manifest is judged alone');
   });
 });
