@@ -7,9 +7,8 @@
  */
 import { OcitrustError, isOcitrustError, type ErrorCode } from '../errors/index.js';
 import { DEFAULT_LIMITS } from '../config.js';
-import { parseDigest } from '../crypto/hash.js';
 import { isMalformedContent, type FetchedManifest, type RegistryClient } from '../oci/client.js';
-import { fallbackTag, listReferrers } from '../oci/referrers.js';
+import { cosignTag, listReferrers } from '../oci/referrers.js';
 import { isIndex, type Descriptor } from '../oci/types.js';
 
 import type { SchemeInput, SchemeVerification, SignatureScheme } from '../schemes/types.js';
@@ -27,8 +26,7 @@ export const BUNDLE_FORMAT = 'sigstore-bundle';
 
 /** cosign's signature tag for a digest: `sha256-<hex>.sig`. */
 export function cosignSignatureTag(digest: string): string {
-  parseDigest(digest);
-  return `${fallbackTag(digest)}.sig`;
+  return cosignTag(digest, 'sig');
 }
 
 // The trust of a rule is read once per validated block (a new policy revision is a new object).

@@ -41,6 +41,14 @@ export function fallbackTag(digest: string): string {
   return `${clean(algorithm).slice(0, 32)}-${clean(hex).slice(0, 64)}`;
 }
 
+/**
+ * cosign's tag schema (not referrers): the signatures (`sig`) or attestations (`att`) of an
+ * image stored under `sha256-<hex>.<suffix>`. Read by the cosign scheme, carried by copy/save.
+ */
+export function cosignTag(digest: string, suffix: 'sig' | 'att'): string {
+  return `${fallbackTag(digest)}.${suffix}`;
+}
+
 /** The per-signature tag of signature manifest `manifestDigest` on `subjectDigest`. */
 export function signatureTag(subjectDigest: string, manifestDigest: string): string {
   return `${fallbackTag(subjectDigest)}.${parseDigest(manifestDigest).hex.slice(0, 16)}.sig`;

@@ -11,7 +11,7 @@ import { OcitrustError, assertArg, isOcitrustError } from '../errors/index.js';
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import { formatReference, referenceArg, type ImageReference } from '../reference.js';
 import { isMalformedContent, type FetchedManifest, type RegistryClient, type RepositoryRef } from '../oci/client.js';
-import { fallbackTag, listReferrers, signatureTag, updateFallbackIndex } from '../oci/referrers.js';
+import { cosignTag, listReferrers, signatureTag, updateFallbackIndex } from '../oci/referrers.js';
 import { checkSignatureManifest, referrerDescriptor } from '../oci/signature-artifact.js';
 import { emptyBlob, isIndex, EMPTY_DIGEST, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, SIGNATURE_ARTIFACT_TYPE, type Descriptor } from '../oci/types.js';
 
@@ -145,7 +145,7 @@ export async function copyImage(o: CopyImageOptions): Promise<CopyImageResult> {
     listings.set(m.digest, [...l.descriptors]);
     const tags: { tag: string; manifest: FetchedManifest }[] = [];
     for (const suffix of COSIGN_TAG_SUFFIXES) {
-      const tag = `${fallbackTag(m.digest)}.${suffix}`;
+      const tag = cosignTag(m.digest, suffix);
       try {
         tags.push({ tag, manifest: await from.getManifest(src, tag) });
       } catch (e) {
