@@ -23,7 +23,7 @@ import { ManifestMemo, type MemoStats } from './manifest-memo.js';
 import { TrustPool, type GateLog, type TrustPoolOptions, type TrustState } from './trust-pool.js';
 import { VerificationCache, verificationCacheKey, type CacheKeyParts, type CacheStats, type VerificationCacheOptions } from './verdict-cache.js';
 import { outcomeOfCode, type GateOutcome } from './outcome.js';
-import { SCHEMES, combineRequirements, type RequirementOutcome, type SchemeEnv, type SignatureScheme } from '../schemes/index.js';
+import { SCHEMES, combineRequirements, schemeFor, type RequirementOutcome, type SchemeEnv, type SignatureScheme } from '../schemes/index.js';
 
 /**
  * Trust for one rule supplied by the caller instead of the gate's pool: the CLI's per-home
@@ -237,7 +237,7 @@ export function createGate(o: GateOptions): Gate {
       });
     }
     for (const [key, config] of Object.entries(options.schemes ?? {})) {
-      const scheme = schemes.find((x) => x.key === key);
+      const scheme = schemeFor(key, schemes);
       if (!scheme) throw new OcitrustError('INVALID_ARGUMENT', `rule ${options.rule}: expected a known signature scheme (${schemes.map((x) => x.key).join(', ') || 'none'}), got '${key}'`);
       // Other formats sign the index (`cosign sign`, `notation sign`, docker trust on a tag), and a
       // client pulling it then asks for its children by digest: a requirement this gate saw met
