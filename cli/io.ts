@@ -7,11 +7,26 @@ export interface CliIO {
   readonly cwd: string;
 }
 
+/**
+ * A reader that went away (`trust … | head -1`) closes the pipe: the rest of the output has
+ * nowhere to go, which is not an error of ours. Stop quietly with the exit code so far, as a
+ * Unix filter does, instead of Node's stack trace for an unhandled EPIPE.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  if (stream.listenerCount('error') === 0) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      throw e;
+    });
+  }
+  return stream;
+}
+
 /** The real process streams. */
 export function processIO(): CliIO {
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: quietOnClosedPipe(process.stdout),
+    stderr: quietOnClosedPipe(process.stderr),
     // process.stdin builds its stream on first access; only a passphrase prompt needs it.
     get stdin() {
       return process.stdin;

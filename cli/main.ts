@@ -4,11 +4,14 @@
 // answered here without loading the command-line parser or any command: start-up time is the
 // whole cost of that call (issue 8 item 5).
 import { writeSync } from 'node:fs';
-import nodeModule from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { loadBundledCli } from './code-cache.js';
 
 // A string literal in the bundle (esbuild `define`); undeclared from the sources, which `typeof`
 // tolerates.
 declare const __OCITRUST_VERSION__: string | undefined;
+/** The bundle's build hash (scripts/build-cli.mjs), keying its code cache; undeclared elsewhere. */
+declare const __OCITRUST_BUILD_ID__: string | undefined;
 
 const argv = process.argv.slice(2);
 
@@ -30,11 +33,21 @@ function printVersion(v: string): void {
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   if (typeof __OCITRUST_VERSION__ === 'string') printVersion(__OCITRUST_VERSION__);
   else import('./version.js').then(({ cliVersion }) => cliVersion()).then(printVersion, internal);
+} else if (typeof __OCITRUST_BUILD_ID__ === 'string') {
+  // The bundle (scripts/build-cli.mjs): the whole CLI is trust.cjs beside this file, run from a
+  // V8 code cache (cli/code-cache.ts) so the code its command ran last time is not compiled again.
+  let loaded: ReturnType<typeof loadBundledCli> | undefined;
+  try {
+    loaded = loadBundledCli(fileURLToPath(new URL('./trust.cjs', import.meta.url)), __OCITRUST_BUILD_ID__, argv);
+  } catch (e) {
+    internal(e);
+  }
+  loaded?.cli.run(argv).then((code) => {
+    loaded.done();
+    process.exitCode = code;
+  }, internal);
 } else {
-  // Node ≥ 22.1 keeps the compiled code of the chunks on disk (in the temporary folder; off with
-  // NODE_DISABLE_COMPILE_CACHE=1), so later runs skip compiling them. Node 20 has no such API:
-  // nothing happens there (`npm run build:snapshot` / `build:exe` are the start-up route on 20).
-  (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+  // From the sources or the plain tsc output (dist/cli/main.js): the modules as they are.
   import('./run.js')
     .then(({ run }) => run(argv))
     .then((code) => {

@@ -1,19 +1,20 @@
-// `trust` as users run it (package.json "bin"): the CLI bundled by esbuild into minified ESM, so a
-// process loads a few files instead of a few hundred modules, and only the ones its command
-// needs (issue 8 item 5: start-up at the bare-node floor). Two builds into one folder:
-//   trust.js          cli/main.ts alone, no static imports: answers `--version` by itself, else
-//                     imports chunks/run.js;
-//   chunks/run.js     cli/run.ts with code splitting: each command module (cli/commands/*,
-//                     imported dynamically by cli/program.ts), the context, the registry and
-//                     trust clients and the server (`trust server`) get their own chunks; code
-//                     they share lands in shared chunks, so every class — OcitrustError above
-//                     all — exists once per process.
+// `trust` as users run it (package.json "bin"): the CLI bundled by esbuild, so a process reads
+// two files instead of a few hundred modules (issue 8 item 5), and runs them from a V8 code cache
+// (issue 20: start-up at the bare-node floor). Two outputs in one folder:
+//   trust.js    cli/main.ts: answers `--version` by itself; else loads trust.cjs through
+//               cli/code-cache.ts (vm.Script with a per-command code cache, Node 20 and later);
+//   trust.cjs   cli/run.ts and everything it imports, one minified CommonJS script. Commands are
+//               imported dynamically by cli/program.ts; in one CommonJS file esbuild turns
+//               those imports into lazy module initialisers, so a process initialises only the
+//               modules its command needs, and the code cache spares it the compiling.
+//               CommonJS because V8 code caches exist for scripts, not (on Node 20) for ES modules.
 //
 //   node scripts/build-cli.mjs [--outdir dist/cli/bundle]      (run by `npm run build` after tsc)
 //
 // Bundled from the TypeScript sources; independent of the tsc output in dist/.
 import { build } from 'esbuild';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 
@@ -28,61 +29,79 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 // bundling them would only grow the server chunk). Everything else is inlined.
 const external = ['better-sqlite3', 'pg', 'pg-native', 'fastify', 'fastify-plugin', '@fastify/*', 'pkcs11js'];
 
-const REQUIRE_BANNER = 'import{createRequire as __ocitrustRequire}from"node:module";const require=__ocitrustRequire(import.meta.url);';
+/**
+ * Built-ins most commands never use, yet a module that may use them imports them: each import
+ * gets a stand-in that loads the real module on the first use of one of these exports.
+ * `node:child_process` (≈3 ms to load) starts a credential helper or a signer plugin, and
+ * commander requires it for executable subcommands, which `trust` has none of; `node:https`
+ * (≈2 ms, with node:tls) only serves https:// registries and servers.
+ */
+const LAZY_BUILTINS = {
+  child_process: ['spawn', 'spawnSync', 'execFile', 'execFileSync', 'exec', 'execSync', 'fork'],
+  https: ['Agent', 'request', 'get', 'createServer', 'globalAgent', 'Server'],
+};
+const lazyBuiltins = {
+  name: 'ocitrust-lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${Object.keys(LAZY_BUILTINS).join('|')})$`);
+    b.onResolve({ filter }, (a) => {
+      const name = a.path.replace(/^node:/, '');
+      return a.namespace === 'ocitrust-lazy' ? { path: `node:${name}`, external: true } : { path: name, namespace: 'ocitrust-lazy' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'ocitrust-lazy' }, (a) => ({
+      contents:
+        `let m;\nconst real = () => (m ??= require('node:${a.path}'));\n` +
+        LAZY_BUILTINS[a.path].map((n) => `Object.defineProperty(exports, '${n}', { enumerable: true, get: () => real().${n} });`).join('\n'),
+      loader: 'js',
+    }));
+  },
+};
 
-// A chunk has no stale siblings from an earlier build.
+// No stale file from an earlier build.
 rmSync(outdir, { recursive: true, force: true });
 const common = {
   absWorkingDir: root,
   outdir,
   bundle: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   minify: true,
   legalComments: 'eof',
   external,
-  // `trust --version` prints this without reading package.json.
-  define: { __OCITRUST_VERSION__: JSON.stringify(pkg.version) },
   logLevel: 'warning',
   metafile: true,
 };
-// The program (cli/run.ts) with code splitting: chunks/run.js, a chunk per command and shared chunks.
+// The program (cli/run.ts): trust.cjs.
 const program = await build({
   ...common,
-  entryPoints: { run: 'cli/run.ts' },
-  entryNames: 'chunks/[name]',
-  chunkNames: 'chunks/[name]-[hash]',
-  splitting: true,
-  // commander and yaml are CommonJS: their require() of Node built-ins goes through esbuild's
-  // require shim, which needs a real require in scope. Removed below where nothing uses it.
-  banner: { js: REQUIRE_BANNER },
+  entryPoints: { trust: 'cli/run.ts' },
+  entryNames: '[name]',
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  // `trust --version` prints this without reading package.json; import.meta.url (only the
+  // version's package.json lookup uses it, never reached in the bundle) is the bundle's own URL.
+  define: { __OCITRUST_VERSION__: JSON.stringify(pkg.version), 'import.meta.url': '__ocitrustUrl' },
+  banner: { js: 'var __ocitrustUrl=require("node:url").pathToFileURL(__filename).href;' },
+  // import() of a package left external (pkcs11js, node:*) becomes require(): a vm.Script
+  // (cli/code-cache.ts) has no module loader for import().
+  supported: { 'dynamic-import': false },
+  plugins: [lazyBuiltins],
 });
-// The entry (cli/main.ts) alone, importing nothing up front: `trust --version` reads one small
-// file; everything else imports chunks/run.js.
+const programFile = join(outdir, 'trust.cjs');
+const programBytes = readFileSync(programFile);
+// cli/code-cache.ts reads trust.cjs as latin1 (no UTF-8 decoding); esbuild escapes every other
+// character (charset: ascii, its default), and this keeps it so.
+const nonAscii = programBytes.findIndex((b) => b > 0x7f);
+if (nonAscii >= 0) throw new Error(`build-cli: trust.cjs has a non-ASCII byte at offset ${nonAscii}; the code cache loader reads it as latin1`);
+const buildId = createHash('sha256').update(programBytes).digest('hex').slice(0, 32);
+// The entry (cli/main.ts), with the program's build hash: it keys the code cache.
 const entry = await build({
   ...common,
   entryPoints: { trust: 'cli/main.ts' },
   entryNames: '[name]',
-  plugins: [
-    {
-      name: 'ocitrust-run-chunk',
-      setup(b) {
-        b.onResolve({ filter: /^\.\/run\.js$/ }, (a) => (a.importer.endsWith(join('cli', 'main.ts')) ? { path: './chunks/run.js', external: true } : undefined));
-      },
-    },
-  ],
+  format: 'esm',
+  define: { __OCITRUST_VERSION__: JSON.stringify(pkg.version), __OCITRUST_BUILD_ID__: JSON.stringify(buildId) },
 });
-// Only the chunk with esbuild's require shim calls require; createRequire in each of the others
-// would only cost start-up time. A chunk keeps the banner if the word appears in it at all.
-for (const file of Object.keys(program.metafile.outputs)) {
-  if (!file.endsWith('.js')) continue;
-  const path = join(root, file);
-  const text = readFileSync(path, 'utf8');
-  if (!text.startsWith(REQUIRE_BANNER)) throw new Error(`build-cli: ${file} does not start with the require banner`);
-  const rest = text.slice(REQUIRE_BANNER.length);
-  if (!/\brequire\b/.test(rest)) writeFileSync(path, rest.replace(/^\n/, ''));
-}
-const outputs = [...Object.entries(program.metafile.outputs), ...Object.entries(entry.metafile.outputs)].filter(([f]) => f.endsWith('.js'));
+const outputs = [...Object.entries(program.metafile.outputs), ...Object.entries(entry.metafile.outputs)].filter(([f]) => /\.c?js$/.test(f));
 const bytes = outputs.reduce((n, [, o]) => n + o.bytes, 0);
 console.error(`build-cli: ${outputs.length} files, ${(bytes / 1024).toFixed(0)} KiB in ${outdir}`);

@@ -175,7 +175,7 @@ export const PROXY_ONLY: readonly (keyof ServerSettings)[] = ['proxyRegistryName
  * test and benchmark harnesses): never warned about as unknown. Per-role passphrases
  * (`OCITRUST_<ROLE>_PASSPHRASE`) are matched by {@link isClientVariable}.
  */
-export const CLIENT_VARIABLES: readonly string[] = ['OCITRUST_HOME', 'OCITRUST_SERVER', 'OCITRUST_TOKEN', 'OCITRUST_PASSPHRASE', 'OCITRUST_DEBUG', 'OCITRUST_TEST_PG_URL', 'OCITRUST_BENCH_FETCH_LOG', 'OCITRUST_TEST_FAILPOINTS', 'OCITRUST_PKCS11_PIN', 'OCITRUST_PKCS11_MODULE', 'OCITRUST_PLUGIN_TIMEOUT', 'OCITRUST_TEST_PLUGIN_KEYS'];
+export const CLIENT_VARIABLES: readonly string[] = ['OCITRUST_HOME', 'OCITRUST_SERVER', 'OCITRUST_TOKEN', 'OCITRUST_PASSPHRASE', 'OCITRUST_DEBUG', 'OCITRUST_TEST_PG_URL', 'OCITRUST_BENCH_FETCH_LOG', 'OCITRUST_TEST_FAILPOINTS', 'OCITRUST_PKCS11_PIN', 'OCITRUST_PKCS11_MODULE', 'OCITRUST_PLUGIN_TIMEOUT', 'OCITRUST_TEST_PLUGIN_KEYS', 'OCITRUST_CODE_CACHE'];
 
 /** True for a variable another ocitrust program reads (see {@link CLIENT_VARIABLES}). */
 export function isClientVariable(name: string): boolean {

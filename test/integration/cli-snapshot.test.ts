@@ -1,4 +1,4 @@
-// The start-up snapshot build of `trust` (issue 20: scripts/build-snapshot.mjs, the same
+// The bin from its code cache and without it (cli/code-cache.ts), and the start-up snapshot build of `trust` (issue 20: scripts/build-snapshot.mjs, the same
 // snapshot `npm run build:exe` puts into the single executable) gives the same results as the
 // normal bin (package.json "bin", the bundle of `npm run build`) on the seed workflow: sign,
 // verify, refuse a moved tag — against a trust server with its embedded registry, one home.
@@ -20,12 +20,14 @@ interface Variant {
   readonly name: string;
   readonly cmd: string;
   readonly pre: readonly string[];
+  /** Added to the environment of every run. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 function runVariant(v: Variant, args: readonly string[], env: Record<string, string | undefined>): Promise<TrustRun> {
   const full: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k] !== undefined) full[k] = process.env[k]!;
-  for (const [k, val] of Object.entries(env)) if (val !== undefined) full[k] = val;
+  for (const [k, val] of Object.entries({ ...env, ...v.env })) if (val !== undefined) full[k] = val;
   return new Promise((resolve, reject) => {
     const p = spawn(v.cmd, [...v.pre, ...args], { cwd: PROJECT_ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -60,7 +62,9 @@ describe('trust from its start-up snapshot gives the results of the normal bin',
     assert.equal(built.status, 0, `build-snapshot: ${built.stderr}`);
     assert.deepEqual(readdirSync(out).sort(), ['trust', 'trust.blob', 'trust.cjs']);
     variants.push(
-      { name: 'bin', cmd: process.execPath, pre: [DIST_MAIN] },
+      // The bin with its code cache in a folder of this test (cli/code-cache.ts), and without.
+      { name: 'bin', cmd: process.execPath, pre: [DIST_MAIN], env: { XDG_CACHE_HOME: join(work, 'cache') } },
+      { name: 'bin-no-code-cache', cmd: process.execPath, pre: [DIST_MAIN], env: { OCITRUST_CODE_CACHE: 'off', XDG_CACHE_HOME: join(work, 'no-cache') } },
       { name: 'snapshot', cmd: process.execPath, pre: ['--snapshot-blob', join(out, 'trust.blob'), '--'] },
       { name: 'launcher', cmd: join(out, 'trust'), pre: [] },
     );
@@ -144,6 +148,9 @@ describe('trust from its start-up snapshot gives the results of the normal bin',
       // By digest, the originally signed content still verifies.
       ok(await run(v, ['verify', `${repo}@${images.get('bin')!.manifest.digest}`]), `${v.name} verify by digest`);
     }
+    // The bin ran every command from its code cache after the first: one file per command.
+    for (const f of ['init.v8', 'key.v8', 'sign.v8', 'signer.v8', 'verify.v8']) assert.ok(readdirSync(join(work, 'cache', 'ocitrust')).includes(f), f);
+    assert.throws(() => readdirSync(join(work, 'no-cache')), /ENOENT/, 'OCITRUST_CODE_CACHE=off writes nothing');
   });
 
   test('an unknown option and an unreachable trust server: the same exit codes and messages', async () => {
@@ -163,7 +170,7 @@ describe('trust from its start-up snapshot gives the results of the normal bin',
   });
 
   test('`trust server` is not in the snapshot build: CLI_NOT_IN_EXECUTABLE, exit 3', async () => {
-    for (const v of variants.slice(1)) {
+    for (const v of variants.filter((x) => !x.name.startsWith('bin'))) {
       const r = await run(v, ['server', 'token', 'create', '--role', 'admin', '--collections', '**'], { OCITRUST_DATA_DIR: join(work, `data-${v.name}`) });
       assert.equal(r.code, 3, `${v.name}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, /^trust: this build of trust .* does not include [a-z-]+, which the trust server needs; .* \[CLI_NOT_IN_EXECUTABLE\]\n$/);
