@@ -1,8 +1,9 @@
 // `trust` as users run it (package.json "bin"): the CLI bundled by esbuild, so a process reads
 // two files instead of a few hundred modules (issue 8 item 5), and runs them from a V8 code cache
-// (issue 20: start-up at the bare-node floor). Two outputs in one folder:
-//   trust.js    cli/main.ts: answers `--version` by itself; else loads trust.cjs through
-//               cli/code-cache.ts (vm.Script with a per-command code cache, Node 20 and later);
+// (issue 20: start-up at the bare-node floor). Three files in one folder:
+//   trust.js    cli/main.ts, CommonJS (package.json beside it says so): answers `--version` by
+//               itself; else loads trust.cjs through cli/code-cache.ts (vm.Script with a
+//               per-command code cache, Node 20 and later);
 //   trust.cjs   cli/run.ts and everything it imports, one minified CommonJS script. Commands are
 //               imported dynamically by cli/program.ts; in one CommonJS file esbuild turns
 //               those imports into lazy module initialisers, so a process initialises only the
@@ -14,7 +15,7 @@
 // Bundled from the TypeScript sources; independent of the tsc output in dist/.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 
@@ -94,14 +95,19 @@ const programBytes = readFileSync(programFile);
 const nonAscii = programBytes.findIndex((b) => b > 0x7f);
 if (nonAscii >= 0) throw new Error(`build-cli: trust.cjs has a non-ASCII byte at offset ${nonAscii}; the code cache loader reads it as latin1`);
 const buildId = createHash('sha256').update(programBytes).digest('hex').slice(0, 32);
-// The entry (cli/main.ts), with the program's build hash: it keys the code cache.
+// The entry (cli/main.ts), with the program's build hash: it keys the code cache. CommonJS too:
+// Node takes ≈5 ms longer to start an ES module entry than a script (its ESM loader), and the
+// package.json written beside it makes trust.js a CommonJS file inside this "type": "module"
+// package.
 const entry = await build({
   ...common,
   entryPoints: { trust: 'cli/main.ts' },
   entryNames: '[name]',
-  format: 'esm',
-  define: { __OCITRUST_VERSION__: JSON.stringify(pkg.version), __OCITRUST_BUILD_ID__: JSON.stringify(buildId) },
+  format: 'cjs',
+  define: { __OCITRUST_VERSION__: JSON.stringify(pkg.version), __OCITRUST_BUILD_ID__: JSON.stringify(buildId), 'import.meta.url': '__ocitrustUrl' },
+  banner: { js: 'var __ocitrustUrl=require("node:url").pathToFileURL(__filename).href;' },
 });
+writeFileSync(join(outdir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
 const outputs = [...Object.entries(program.metafile.outputs), ...Object.entries(entry.metafile.outputs)].filter(([f]) => /\.c?js$/.test(f));
 const bytes = outputs.reduce((n, [, o]) => n + o.bytes, 0);
 console.error(`build-cli: ${outputs.length} files, ${(bytes / 1024).toFixed(0)} KiB in ${outdir}`);
