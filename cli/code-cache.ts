@@ -31,9 +31,10 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
-/** What trust.cjs exports (cli/run.ts). */
+/** What trust.cjs exports (cli/bundle-entry.ts). */
 export interface BundledCli {
   run(argv: readonly string[]): Promise<number>;
+  serveVerifyDaemon(socket: string): Promise<void>;
 }
 
 const MAGIC = 'ocitrust-code-cache/1\n';

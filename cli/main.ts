@@ -5,7 +5,7 @@
 // whole cost of that call (issue 8 item 5).
 import { writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadBundledCli } from './code-cache.js';
+import { loadBundledCli, type LoadedCli } from './code-cache.js';
 
 // A string literal in the bundle (esbuild `define`); undeclared from the sources, which `typeof`
 // tolerates.
@@ -36,16 +36,38 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
 } else if (typeof __OCITRUST_BUILD_ID__ === 'string') {
   // The bundle (scripts/build-cli.mjs): the whole CLI is trust.cjs beside this file, run from a
   // V8 code cache (cli/code-cache.ts) so the code its command ran last time is not compiled again.
-  let loaded: ReturnType<typeof loadBundledCli> | undefined;
-  try {
-    loaded = loadBundledCli(fileURLToPath(new URL('./trust.cjs', import.meta.url)), __OCITRUST_BUILD_ID__, argv);
-  } catch (e) {
-    internal(e);
+  const buildId = __OCITRUST_BUILD_ID__;
+  const entry = fileURLToPath(import.meta.url);
+  const bundled = (): LoadedCli | undefined => {
+    try {
+      return loadBundledCli(fileURLToPath(new URL('./trust.cjs', import.meta.url)), buildId, argv);
+    } catch (e) {
+      internal(e);
+      return undefined;
+    }
+  };
+  const inProcess = (): void => {
+    const loaded = bundled();
+    loaded?.cli.run(argv).then((code) => {
+      loaded.done();
+      process.exitCode = code;
+    }, internal);
+  };
+  const daemonSocket = process.env.OCITRUST_VERIFY_DAEMON_SOCKET;
+  if (daemonSocket) {
+    // Started by a client as the warm verifier of its environment (cli/verify-daemon.ts).
+    bundled()?.cli.serveVerifyDaemon(daemonSocket).catch(internal);
+  } else if (process.env.OCITRUST_VERIFY_DAEMON === 'on' && argv[0] === 'verify') {
+    // Opt-in: ask the warm verifier of this environment; without an answer, verify in-process.
+    import('./verify-daemon-client.js')
+      .then(({ daemonEligible, verifyViaDaemon }) => (daemonEligible(argv, process.env) ? verifyViaDaemon(entry, buildId, argv) : undefined))
+      .then((code) => {
+        if (code === undefined) inProcess();
+        else process.exitCode = code;
+      }, internal);
+  } else {
+    inProcess();
   }
-  loaded?.cli.run(argv).then((code) => {
-    loaded.done();
-    process.exitCode = code;
-  }, internal);
 } else {
   // From the sources or the plain tsc output (dist/cli/main.js): the modules as they are.
   import('./run.js')

@@ -4,7 +4,8 @@
 //   trust.js    cli/main.ts, CommonJS (package.json beside it says so): answers `--version` by
 //               itself; else loads trust.cjs through cli/code-cache.ts (vm.Script with a
 //               per-command code cache, Node 20 and later);
-//   trust.cjs   cli/run.ts and everything it imports, one minified CommonJS script. Commands are
+//   trust.cjs   cli/bundle-entry.ts (the CLI and its warm verifier) and everything they import,
+//               one minified CommonJS script. Commands are
 //               imported dynamically by cli/program.ts; in one CommonJS file esbuild turns
 //               those imports into lazy module initialisers, so a process initialises only the
 //               modules its command needs, and the code cache spares it the compiling.
@@ -72,10 +73,10 @@ const common = {
   logLevel: 'warning',
   metafile: true,
 };
-// The program (cli/run.ts): trust.cjs.
+// The program (cli/bundle-entry.ts): trust.cjs.
 const program = await build({
   ...common,
-  entryPoints: { trust: 'cli/run.ts' },
+  entryPoints: { trust: 'cli/bundle-entry.ts' },
   entryNames: '[name]',
   outExtension: { '.js': '.cjs' },
   format: 'cjs',

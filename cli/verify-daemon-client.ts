@@ -1,0 +1,135 @@
+/**
+ * The client side of the warm verifier (cli/verify-daemon.ts), run by cli/main.ts before it loads
+ * the CLI: with `OCITRUST_VERIFY_DAEMON=on`, `trust verify …` (without --offline) asks the
+ * daemon of this exact environment to run it and prints its answer. When there is no daemon
+ * yet it starts one in the background and returns undefined, so this call verifies in-process
+ * as usual; when anything goes wrong (no answer, a refusal, a daemon that died mid-request) it
+ * returns undefined as well. Nothing is printed until the daemon's whole answer arrived, so a
+ * fallback never repeats output.
+ */
+import type childProcess from 'node:child_process';
+import { lstatSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { codeCacheDir } from './code-cache.js';
+
+/**
+ * True when this command line may go to the daemon: `OCITRUST_VERIFY_DAEMON=on`, `trust verify`,
+ * POSIX, and no --offline (it guards this process's sockets; the daemon's are not this
+ * process's).
+ */
+export function daemonEligible(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  if (env.OCITRUST_VERIFY_DAEMON !== 'on' || env.OCITRUST_VERIFY_DAEMON_SOCKET !== undefined) return false;
+  if (typeof process.getuid !== 'function' || argv[0] !== 'verify') return false;
+  return !argv.some((a) => a === '--offline' || a === '-');
+}
+
+/** FNV-1a, 2 × 32 bits: names the socket of one environment (the daemon compares it exactly). */
+function envName(buildId: string, env: NodeJS.ProcessEnv): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ 0x5bd1e995;
+  const text = [buildId, process.execPath, process.version, ...Object.keys(env).sort().map((k) => `${k}=${env[k]}`)].join('\0');
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x01000193 + 2);
+  }
+  return `${(h1 >>> 0).toString(16).padStart(8, '0')}${(h2 >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** The socket of this environment's daemon, or undefined when there is no private place for it. */
+export function daemonSocket(buildId: string, env: NodeJS.ProcessEnv): string | undefined {
+  const dir = codeCacheDir(env);
+  if (!dir) return undefined;
+  const path = join(dir, `verify-${envName(buildId, env)}.sock`);
+  // Unix socket paths are limited to 107 bytes.
+  return Buffer.byteLength(path) <= 100 ? path : undefined;
+}
+
+function privateDir(dir: string): boolean {
+  try {
+    const d = lstatSync(dir);
+    return d.isDirectory() && d.uid === process.getuid!() && (d.mode & 0o077) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a daemon for this environment in the background (it exits when idle). */
+function startDaemon(entry: string, path: string): void {
+  try {
+    // Loaded only here: node:child_process costs every start ≈3 ms.
+    const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof childProcess;
+    const child = spawn(process.execPath, [entry], { env: { ...process.env, OCITRUST_VERIFY_DAEMON_SOCKET: path }, detached: true, stdio: 'ignore' });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // no daemon: every call verifies in-process
+  }
+}
+
+interface Answer {
+  exit?: unknown;
+  out?: unknown;
+}
+
+/**
+ * Runs `argv` on the daemon. Resolves to the exit code once its output is written, or to
+ * undefined when this process should verify by itself.
+ * @param entry this `trust` script (to start a daemon with)
+ */
+export function verifyViaDaemon(entry: string, buildId: string, argv: readonly string[]): Promise<number | undefined> {
+  const path = daemonSocket(buildId, process.env);
+  if (!path || !privateDir(join(path, '..'))) {
+    if (path) {
+      // The folder is created private by the daemon itself; a folder that exists and is not
+      // private is never used.
+      try {
+        lstatSync(join(path, '..'));
+      } catch {
+        startDaemon(entry, path);
+      }
+    }
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve) => {
+    const sock = connect(path);
+    let data = '';
+    let settled = false;
+    const done = (v: number | undefined): void => {
+      if (settled) return;
+      settled = true;
+      sock.destroy();
+      resolve(v);
+    };
+    sock.setEncoding('utf8');
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') startDaemon(entry, path);
+      done(undefined);
+    });
+    sock.on('connect', () => {
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+      sock.write(`${JSON.stringify({ v: 1, argv, env, cwd: process.cwd(), stdoutTTY: process.stdout.isTTY === true, stderrTTY: process.stderr.isTTY === true })}\n`);
+    });
+    sock.on('data', (chunk: string) => {
+      data += chunk;
+    });
+    sock.on('close', () => {
+      let a: Answer;
+      try {
+        a = JSON.parse(data) as Answer;
+      } catch {
+        return done(undefined);
+      }
+      if (typeof a.exit !== 'number' || !Array.isArray(a.out)) return done(undefined);
+      for (const item of a.out as unknown[]) {
+        if (!Array.isArray(item) || (item[0] !== 1 && item[0] !== 2) || typeof item[1] !== 'string') return done(undefined);
+      }
+      for (const [fd, text] of a.out as [1 | 2, string][]) (fd === 1 ? process.stdout : process.stderr).write(text);
+      if (process.env.OCITRUST_DEBUG === '1') process.stderr.write(`trust: debug: answered by the verify daemon at ${path}\n`);
+      done(a.exit);
+    });
+  });
+}
