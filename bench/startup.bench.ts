@@ -18,7 +18,7 @@
 // The bench builds the snapshot and the executable itself, into a temporary folder (the
 // executable needs postject: node_modules/.bin or npx; without it that column says why).
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { notaryMissing, populate, manifestFor, startNotary, type NotaryClient, type NotaryService } from './notary/harness.js';
@@ -53,6 +53,8 @@ interface Build {
   readonly name: string;
   readonly cmd: string;
   readonly pre: readonly string[];
+  /** Added to the environment of its processes. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Why it cannot run here. */
   readonly missing?: string;
 }
@@ -63,7 +65,11 @@ function builds(dir: string): Build[] {
   const before = process.env.BENCH_BEFORE;
   if (before) out.push({ name: `before (${process.env.BENCH_BEFORE_LABEL ?? before})`, cmd: process.execPath, pre: [before], ...(existsSync(before) ? {} : { missing: `${before} is missing` }) });
   const cliWhy = cliMissing();
-  out.push({ name: 'bin', cmd: process.execPath, pre: [DIST_MAIN], ...(cliWhy ? { missing: cliWhy } : {}) });
+  // The bin keeps its code cache (cli/code-cache.ts) outside the homes, so that a cold verify
+  // (an empty home: first contact with the collection) is not also a first run of the program.
+  out.push({ name: 'bin', cmd: process.execPath, pre: [DIST_MAIN], env: { XDG_CACHE_HOME: join(dir, 'xdg-bin') }, ...(cliWhy ? { missing: cliWhy } : {}) });
+  out.push({ name: 'bin, no code cache', cmd: process.execPath, pre: [DIST_MAIN], env: { OCITRUST_CODE_CACHE: 'off' }, ...(cliWhy ? { missing: cliWhy } : {}) });
+  out.push({ name: 'bin, warm verifier', cmd: process.execPath, pre: [DIST_MAIN], env: { XDG_CACHE_HOME: join(dir, 'xdg-daemon'), OCITRUST_VERIFY_DAEMON: 'on', OCITRUST_VERIFY_DAEMON_IDLE_SECONDS: '900' }, ...(cliWhy ? { missing: cliWhy } : {}) });
   const snap = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'build-snapshot.mjs'), '--outdir', join(dir, 'snapshot')], { encoding: 'utf8' });
   out.push({
     name: 'snapshot',
@@ -77,7 +83,20 @@ function builds(dir: string): Build[] {
   return out;
 }
 
-const label = (b: Build): string => (b.name === 'bin' ? '`trust`' : b.name === 'snapshot' ? '`trust` (snapshot)' : b.name === 'executable' ? '`trust` (executable)' : `\`trust\` ${b.name}`);
+const label = (b: Build): string => (b.name === 'bin' ? '`trust`' : b.name.startsWith('bin, ') ? `\`trust\` (${b.name.slice(5)})` : ['snapshot', 'executable'].includes(b.name) ? `\`trust\` (${b.name})` : `\`trust\` ${b.name}`);
+
+/** Stops the warm verifiers the daemon build started (their pid files are beside their sockets). */
+function stopDaemons(dir: string): void {
+  const d = join(dir, 'xdg-daemon', 'ocitrust');
+  if (!existsSync(d)) return;
+  for (const f of readdirSync(d).filter((x) => x.endsWith('.pid'))) {
+    try {
+      process.kill(Number(readFileSync(join(d, f), 'utf8')), 'SIGTERM');
+    } catch {
+      // gone already
+    }
+  }
+}
 
 // ---------------------------------------------------------------- 1. no network
 
@@ -85,6 +104,7 @@ interface Case {
   readonly name: string;
   readonly cmd: string;
   readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
   readonly missing?: string;
   /** Checks the output, so a failing command is never timed as a fast one. */
   readonly expect?: RegExp;
@@ -97,8 +117,8 @@ async function quiet(all: readonly Build[]): Promise<string[]> {
     { name: '`node empty.js`', cmd: process.execPath, args: [emptyJs()] },
     { name: '`notary version`', cmd: 'notary', args: ['version'], expect: /notary/i, ...(notaryWhy ? { missing: notaryWhy } : {}) },
   ];
-  for (const b of all) {
-    const m = b.missing ? { missing: b.missing } : {};
+  for (const b of all.filter((x) => x.name !== 'bin, warm verifier')) {
+    const m = { ...(b.missing ? { missing: b.missing } : {}), ...(b.env ? { env: b.env } : {}) };
     cases.push(
       { name: `${label(b)} \`--version\``, cmd: b.cmd, args: [...b.pre, '--version'], expect: /^\d+\.\d+\.\d+/, ...m },
       ...(b.name === 'bin' ? [{ name: `${label(b)} \`--help\``, cmd: b.cmd, args: [...b.pre, '--help'], expect: /Usage: trust/, ...m }] : []),
@@ -116,10 +136,10 @@ async function quiet(all: readonly Build[]): Promise<string[]> {
   const runnable = cases.filter((c) => !c.missing);
   const samples = new Map<string, number[]>(runnable.map((c) => [c.name, []]));
   // Warm the page cache once, then interleave the cases run by run.
-  for (const c of runnable) await timeOk(c.cmd, c.args, { env });
+  for (const c of runnable) await timeOk(c.cmd, c.args, { env: { ...env, ...c.env } });
   for (let r = 0; r < RUNS; r++) {
     for (const c of runnable) {
-      const t = await timeOk(c.cmd, c.args, { env });
+      const t = await timeOk(c.cmd, c.args, { env: { ...env, ...c.env } });
       if (c.expect && !c.expect.test(t.stdout)) throw new Error(`${c.name} printed ${JSON.stringify(t.stdout.slice(0, 200))}`);
       samples.get(c.name)!.push(t.ms);
     }
@@ -145,6 +165,7 @@ async function quiet(all: readonly Build[]): Promise<string[]> {
 class BuildUser extends TrustCli {
   constructor(readonly build: Build, home: string, server: string, token: string) {
     super(home, server, token);
+    Object.assign(this.env, build.env ?? {});
   }
   runBuild(args: readonly string[]) {
     return timeOk(this.build.cmd, [...this.build.pre, ...args], { env: this.env });
@@ -200,6 +221,8 @@ async function network(all: readonly Build[], oc: OcitrustService, notary: Notar
     growHome(big.home, HOME_COLLECTIONS);
     await verify(big, SIZES[0]!);
   }
+  // A warm verifier starts in the background after its first call; give them time to listen.
+  if (runnable.some((b) => b.env?.OCITRUST_VERIFY_DAEMON === 'on')) await new Promise((r) => setTimeout(r, 3000));
   // The owner's home signs with every build (the key decrypted by each process: scrypt).
   for (const b of runnable) users.set(`${b.name}/sign`, new BuildUser(b, owner.home, oc.url, oc.token));
 
@@ -350,13 +373,14 @@ async function main(): Promise<void> {
       lines.push(...(await network(all, oc, notary, notaryWhy, work)), '');
     }
     lines.push(
-      `\`trust\` is the shipped bin, \`${DIST_MAIN.slice(PROJECT_ROOT.length)}\`: one minified ESM entry with a chunk per command (scripts/build-cli.mjs). ` +
+      `\`trust\` is the shipped bin, \`${DIST_MAIN.slice(PROJECT_ROOT.length)}\` (scripts/build-cli.mjs): a small entry that runs the CLI, one CommonJS bundle, from a per-command V8 code cache (cli/code-cache.ts); "no code cache" is the same with \`OCITRUST_CODE_CACHE=off\`; "warm verifier" the same with \`OCITRUST_VERIFY_DAEMON=on\` (cli/verify-daemon.ts: \`trust verify\` answered by a background process of the same environment). ` +
         '"snapshot" is `node --snapshot-blob trust.blob -- …` with the blob of `npm run build:snapshot` (every command loaded and initialised in the V8 heap it starts from); "executable" is the single file of `npm run build:exe` (the same snapshot inside a copy of node). ' +
         'Each run starts every command once, in turn; ratios are medians of the per-run ratios. Warm: the home already holds the pinned root and the trust data (a verify still asks the trust server for timestamp.json, then reads the manifest and the referrers from the registry); cold: an empty home (trust on first use). ' +
         'Notary: notary-server + notary-signer on loopback (bench/notary/harness.ts), `notary lookup` with a warm trust dir (the repository unchanged since) and an empty one. An ocitrust signature is a referrer of its image, so nothing `trust verify` reads grows with the tags.',
     );
     process.stdout.write(lines.join('\n') + '\n');
   } finally {
+    stopDaemons(work);
     await oc?.stop();
     await notary?.stop();
     rmSync(work, { recursive: true, force: true });
