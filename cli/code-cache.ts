@@ -60,10 +60,17 @@ function ownedPrivately(st: Stats): boolean {
   return st.uid === process.getuid!() && (st.mode & 0o022) === 0;
 }
 
-/** The cache file's name for this command line: its command, else `trust`. */
+/**
+ * The cache file's name for this command line: its command, else `trust`; `-help` added for a
+ * help request. The first run of a name writes its cache and later runs only read it, so a
+ * name must stand for one code path: `verify --help` must not leave `verify` a cache without
+ * the verification in it.
+ */
 export function cacheName(argv: readonly string[]): string {
   const first = argv.find((a) => !a.startsWith('-'));
-  return `${first && /^[a-z][a-z0-9-]{0,39}$/.test(first) ? first : 'trust'}.v8`;
+  const name = first && /^[a-z][a-z0-9-]{0,39}$/.test(first) ? first : 'trust';
+  const help = argv.some((a) => a === '--help' || a === '-h') || first === 'help';
+  return `${name}${help && name !== 'help' ? '-help' : ''}.v8`;
 }
 
 /** The cached data for `key`, if a usable file holds it. */

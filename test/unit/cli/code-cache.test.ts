@@ -110,5 +110,10 @@ describe('code cache of the bundled CLI', () => {
     assert.equal(cacheName(['--version']), 'trust.v8');
     assert.equal(cacheName(['../../etc/passwd']), 'trust.v8');
     assert.equal(cacheName([]), 'trust.v8');
+    // Help is another code path than the command: its own file.
+    assert.equal(cacheName(['verify', '--help']), 'verify-help.v8');
+    assert.equal(cacheName(['verify', '-h']), 'verify-help.v8');
+    assert.equal(cacheName(['--help']), 'trust-help.v8');
+    assert.equal(cacheName(['help', 'verify']), 'help.v8');
   });
 });
