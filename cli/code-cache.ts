@@ -115,14 +115,18 @@ export interface LoadedCli {
   readonly cli: BundledCli;
   /** True when V8 took the code cache (nothing of the cached code was compiled again). */
   readonly fromCache: boolean;
-  /** Call once the command finished: writes the cache when there was none to take. */
-  done(): void;
+  /**
+   * Call once the command finished: writes the cache when there was none to take and the
+   * command succeeded (exit 0) — a run that stopped early (a typo, a server down) would leave
+   * a cache without the command's real path in it.
+   */
+  done(exitCode: number): void;
 }
 
 /**
  * Loads `bundle` (trust.cjs) with the code cache for `argv`'s command and returns its exports;
- * `done()`, called once the command finished, writes a new cache when there was none (or V8
- * refused it), so it holds the code that command compiled.
+ * `done(exitCode)`, called once the command finished, writes a new cache when there was none (or
+ * V8 refused it) and the command succeeded, so it holds the code that command compiled.
  * @param buildId the bundle's build hash (inlined by scripts/build-cli.mjs)
  */
 export function loadBundledCli(bundle: string, buildId: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): LoadedCli {
@@ -148,8 +152,8 @@ export function loadBundledCli(bundle: string, buildId: string, argv: readonly s
   return {
     cli: mod.exports,
     fromCache: cachedData !== undefined && script.cachedDataRejected !== true,
-    done: () => {
-      if (stale) writeCache(dir, file, key, () => script.createCachedData());
+    done: (exitCode: number) => {
+      if (stale && exitCode === 0) writeCache(dir, file, key, () => script.createCachedData());
     },
   };
 }

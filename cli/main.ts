@@ -49,7 +49,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   const inProcess = (): void => {
     const loaded = bundled();
     loaded?.cli.run(argv).then((code) => {
-      loaded.done();
+      loaded.done(code);
       process.exitCode = code;
     }, internal);
   };

@@ -75,6 +75,15 @@ describe('code cache of the bundled CLI', () => {
     assert.deepEqual(await runOnce(['verify']), { result: 10, fromCache: false });
   });
 
+  test('a run that failed writes no cache: the next successful one does', async () => {
+    writeFileSync(bundle, bundleSource(11));
+    assert.deepEqual(await runOnce(['verify']), { result: 122, fromCache: false });
+    assert.throws(() => readdirSync(cacheDir()), /ENOENT/, 'exit code 1 (the driver fails a result over 100)');
+    writeFileSync(bundle, bundleSource(3));
+    assert.deepEqual(await runOnce(['verify']), { result: 10, fromCache: false });
+    assert.deepEqual(await runOnce(['verify']), { result: 10, fromCache: true });
+  });
+
   test('a folder or file others can write is neither read nor written', async () => {
     await runOnce(['verify']);
     chmodSync(join(cacheDir(), 'verify.v8'), 0o666);
