@@ -15,10 +15,10 @@
  *   first hop of a redirect (blob storage). Nothing else: no trust server, Notary server, CRL,
  *   Rekor or other token service.
  */
-import type dgramModule from 'node:dgram';
-import type dnsModule from 'node:dns';
+import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { syncBuiltinESMExports } from 'node:module';
 import { OcitrustError } from '../lib/errors/index.js';
 import { parseWwwAuthenticate } from '../lib/oci/auth.js';
 import type { FetchLike } from '../lib/oci/transport.js';
@@ -72,12 +72,6 @@ function describeTarget(t: ConnectTarget): string {
  * @example const g = installOfflineGuard(); try { await run(); } finally { g.uninstall(); }
  */
 export function installOfflineGuard(opts: { allowlist?: OfflineAllowlist } = {}): OfflineGuard {
-  // Loaded here, not at import: every `trust verify` imports this module, few run --offline,
-  // and node:dgram and node:dns cost ≈2 ms of start-up (issue 20). The same module objects
-  // every importer gets, so the patches below reach them all.
-  const load = createRequire(import.meta.url);
-  const dgram = load('node:dgram') as typeof dgramModule;
-  const dns = load('node:dns') as typeof dnsModule;
   const attempts: string[] = [];
   const allowlist = opts.allowlist;
   const g = { attempts, allowlist };
@@ -105,7 +99,7 @@ export function installOfflineGuard(opts: { allowlist?: OfflineAllowlist } = {})
   );
   for (const key of ['send', 'bind', 'connect']) {
     patch(dgram.Socket.prototype, key, () =>
-      function (this: dgramModule.Socket) {
+      function (this: dgram.Socket) {
         const what = `udp ${key}`;
         attempts.push(what);
         throw refused(what, g);
