@@ -5,10 +5,10 @@
 //               itself; else loads trust.cjs through cli/code-cache.ts (vm.Script with a
 //               per-command code cache, Node 20 and later);
 //   trust.cjs   cli/bundle-entry.ts (the CLI and its warm verifier) and everything they import,
-//               one minified CommonJS script. Commands are
-//               imported dynamically by cli/program.ts; in one CommonJS file esbuild turns
-//               those imports into lazy module initialisers, so a process initialises only the
-//               modules its command needs, and the code cache spares it the compiling.
+//               one minified CommonJS script. Commands are imported dynamically by
+//               cli/program.ts; in one CommonJS file esbuild turns those imports into lazy
+//               module initialisers, so a process initialises only the modules its command
+//               needs, and the code cache spares it the compiling.
 //               CommonJS because V8 code caches exist for scripts, not (on Node 20) for ES modules.
 //
 //   node scripts/build-cli.mjs [--outdir dist/cli/bundle]      (run by `npm run build` after tsc)
