@@ -22,14 +22,15 @@
  *   - `OCITRUST_CODE_CACHE=off` turns it off; any problem with the cache (no home, read-only
  *     folder, another owner, a rejected cache) only costs the compile it would have saved.
  *
- * The folder: `$XDG_CACHE_HOME/ocitrust`, else `~/.cache/ocitrust` (not --home: the cache is read
- * before the command line is).
+ * The folder: cli/cache-dir.ts (`$XDG_CACHE_HOME/ocitrust`, else `~/.cache/ocitrust`).
  */
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { codeCacheDir, ownedPrivately } from './cache-dir.js';
+
+export { codeCacheDir } from './cache-dir.js';
 
 /** What trust.cjs exports (cli/bundle-entry.ts). */
 export interface BundledCli {
@@ -39,25 +40,9 @@ export interface BundledCli {
 
 const MAGIC = 'ocitrust-code-cache/1\n';
 
-/** The cache folder, or undefined when there is none to use. */
-export function codeCacheDir(env: NodeJS.ProcessEnv): string | undefined {
-  if (env.OCITRUST_CODE_CACHE === 'off' || typeof process.getuid !== 'function') return undefined;
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : env.HOME ? join(env.HOME, '.cache') : safeHomedir();
-  return base ? join(base, 'ocitrust') : undefined;
-}
-
-function safeHomedir(): string | undefined {
-  try {
-    const h = homedir();
-    return h ? join(h, '.cache') : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Ours alone: owned by this user, writable by no one else. */
-function ownedPrivately(st: Stats): boolean {
-  return st.uid === process.getuid!() && (st.mode & 0o022) === 0;
+function ownedPrivatelyForCache(st: Stats): boolean {
+  return ownedPrivately(st, 0o022);
 }
 
 /**
@@ -78,10 +63,10 @@ function readCache(dir: string, file: string, key: string): Buffer | undefined {
   let fd: number | undefined;
   try {
     const d = lstatSync(dir);
-    if (!d.isDirectory() || !ownedPrivately(d)) return undefined;
+    if (!d.isDirectory() || !ownedPrivatelyForCache(d)) return undefined;
     fd = openSync(join(dir, file), 'r');
     const st = fstatSync(fd);
-    if (!st.isFile() || !ownedPrivately(st)) return undefined;
+    if (!st.isFile() || !ownedPrivatelyForCache(st)) return undefined;
     const bytes = readFileSync(fd);
     const header = `${MAGIC}${key}\n`;
     if (bytes.length <= header.length || bytes.toString('latin1', 0, header.length) !== header) return undefined;
@@ -98,7 +83,7 @@ function writeCache(dir: string, file: string, key: string, data: () => Buffer):
   const tmp = join(dir, `.${file}.${process.pid}.tmp`);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (!ownedPrivately(lstatSync(dir))) return;
+    if (!ownedPrivatelyForCache(lstatSync(dir))) return;
     writeFileSync(tmp, Buffer.concat([Buffer.from(`${MAGIC}${key}\n`, 'latin1'), data()]), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, join(dir, file));
   } catch {

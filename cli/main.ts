@@ -5,7 +5,7 @@
 // whole cost of that call (issue 8 item 5).
 import { writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadBundledCli, type LoadedCli } from './code-cache.js';
+import type { LoadedCli } from './code-cache.js';
 
 // A string literal in the bundle (esbuild `define`); undeclared from the sources, which `typeof`
 // tolerates.
@@ -38,25 +38,27 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   // V8 code cache (cli/code-cache.ts) so the code its command ran last time is not compiled again.
   const buildId = __OCITRUST_BUILD_ID__;
   const entry = fileURLToPath(import.meta.url);
-  const bundled = (): LoadedCli | undefined => {
-    try {
-      return loadBundledCli(fileURLToPath(new URL('./trust.cjs', import.meta.url)), buildId, argv);
-    } catch (e) {
-      internal(e);
-      return undefined;
-    }
-  };
+  // cli/code-cache.ts (node:vm, node:os, node:module) is loaded only to run the CLI here: a
+  // call answered by the warm verifier needs none of it.
+  const bundled = (): Promise<LoadedCli | undefined> =>
+    import('./code-cache.js')
+      .then(({ loadBundledCli }) => loadBundledCli(fileURLToPath(new URL('./trust.cjs', import.meta.url)), buildId, argv))
+      .catch((e: unknown) => {
+        internal(e);
+        return undefined;
+      });
   const inProcess = (): void => {
-    const loaded = bundled();
-    loaded?.cli.run(argv).then((code) => {
-      loaded.done(code);
-      process.exitCode = code;
-    }, internal);
+    void bundled().then((loaded) =>
+      loaded?.cli.run(argv).then((code) => {
+        loaded.done(code);
+        process.exitCode = code;
+      }, internal),
+    );
   };
   const daemonSocket = process.env.OCITRUST_VERIFY_DAEMON_SOCKET;
   if (daemonSocket) {
     // Started by a client as the warm verifier of its environment (cli/verify-daemon.ts).
-    bundled()?.cli.serveVerifyDaemon(daemonSocket).catch(internal);
+    void bundled().then((loaded) => loaded?.cli.serveVerifyDaemon(daemonSocket).catch(internal));
   } else if (process.env.OCITRUST_VERIFY_DAEMON === 'on' && argv[0] === 'verify') {
     // Opt-in: ask the warm verifier of this environment; without an answer, verify in-process.
     import('./verify-daemon-client.js')

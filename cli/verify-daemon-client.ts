@@ -12,7 +12,7 @@ import { lstatSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { codeCacheDir } from './code-cache.js';
+import { codeCacheDir, ownedPrivately } from './cache-dir.js';
 
 /**
  * True when this command line may go to the daemon: `OCITRUST_VERIFY_DAEMON=on`, `trust verify`,
@@ -50,7 +50,7 @@ export function daemonSocket(buildId: string, env: NodeJS.ProcessEnv): string | 
 function privateDir(dir: string): boolean {
   try {
     const d = lstatSync(dir);
-    return d.isDirectory() && d.uid === process.getuid!() && (d.mode & 0o077) === 0;
+    return d.isDirectory() && ownedPrivately(d, 0o077);
   } catch {
     return false;
   }

@@ -23,6 +23,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync, writeFileSync 
 import { createConnection, createServer, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { OcitrustError } from '../lib/errors/index.js';
+import { ownedPrivately } from './cache-dir.js';
 import type { CliIO } from './io.js';
 import { run } from './run.js';
 
@@ -116,7 +117,7 @@ export async function serveVerifyDaemon(path: string): Promise<void> {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const d = lstatSync(dir);
-  if (!d.isDirectory() || d.uid !== process.getuid?.() || (d.mode & 0o077) !== 0) return;
+  if (!d.isDirectory() || !ownedPrivately(d, 0o077)) return;
   if (existsSync(path)) {
     if (await alive(path)) return;
     unlinkSync(path);
