@@ -20,6 +20,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { syncBuiltinESMExports } from 'node:module';
 import { OcitrustError } from '../lib/errors/index.js';
+import { cancelBody } from '../lib/http/body.js';
 import { parseWwwAuthenticate } from '../lib/oci/auth.js';
 import type { FetchLike } from '../lib/oci/transport.js';
 import { formatEndpoint, OfflineAllowlist } from './offline-allowlist.js';
@@ -229,7 +230,7 @@ export function offlineRegistryFetch(inner: FetchLike): FetchLike {
       return res;
     }
     // Again, following now: the fetch's own redirect rules (credentials dropped across origins).
-    await res.body?.cancel();
+    await cancelBody(res);
     return inner(url, init);
   };
 }
