@@ -192,6 +192,16 @@ function webStream(source: BodySource): ReadableStream<Uint8Array> {
   );
 }
 
+/**
+ * The first value of header `name` (lowercase) in `raw` (IncomingMessage#rawHeaders): what
+ * `msg.headers[name]` holds for `location` and `content-length`, whose repeats Node drops,
+ * without building the parsed `msg.headers` object (lazily made on first access, never needed here).
+ */
+function firstRaw(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1];
+  return undefined;
+}
+
 /** A Content-Length value as a number, or undefined when absent or malformed. */
 function declaredLength(v: string | null | undefined): number | undefined {
   return v !== null && v !== undefined && /^[0-9]{1,15}$/.test(v) ? Number(v) : undefined;
@@ -266,7 +276,7 @@ function makeResponse(msg: IncomingMessage, url: string, redirected: boolean, me
  * otherwise open another connection), and destroys it otherwise.
  */
 function discard(msg: IncomingMessage): Promise<void> {
-  const declared = declaredLength(msg.headers['content-length']);
+  const declared = declaredLength(firstRaw(msg.rawHeaders, 'content-length'));
   const small = declared !== undefined && declared <= DRAIN_LIMIT;
   if (msg.readableEnded || msg.destroyed) return Promise.resolve();
   if (!msg.complete && !small) {
@@ -361,7 +371,7 @@ export async function nodeFetch(input: string | URL, init: RequestInit = {}): Pr
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('fetch failed', { cause: new Error(`unsupported protocol ${url.protocol}`) });
     const msg = await once(url, method, headers, body, signal);
     const status = msg.statusCode ?? 0;
-    const location = msg.headers.location;
+    const location = firstRaw(msg.rawHeaders, 'location');
     if (mode === 'manual' || ![301, 302, 303, 307, 308].includes(status) || location === undefined) {
       const res = makeResponse(msg, url.toString(), hop > 0, method, signal);
       if (method === 'HEAD' || status === 204 || status === 304) await discard(msg);
