@@ -16,7 +16,7 @@
  * the server stored them (digests are computed over exactly those bytes).
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpsAgent } from 'node:https';
 import { concatBytes } from '../crypto/hash.js';
 import { BODY_READER, type BodyReader } from './body.js';
 
@@ -34,6 +34,12 @@ const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, maxSockets: 64, maxFreeSockets: 16, scheduling: 'lifo' as const };
 let httpAgent: HttpAgent | undefined;
 let httpsAgent: HttpsAgent | undefined;
+/**
+ * node:https, loaded by the first https:// request: it brings TLS (≈2 ms of start-up), which a
+ * command that only talks plain HTTP (loopback registry and trust server) never needs.
+ */
+let httpsModule: typeof import('node:https') | undefined;
+const https = (): typeof import('node:https') => (httpsModule ??= process.getBuiltinModule('node:https'));
 
 /** Response headers with the `Headers` read API (case-insensitive, repeated values joined). */
 class ResponseHeaders {
@@ -317,12 +323,12 @@ function once(url: URL, method: string, headers: Record<string, string>, body: U
     // Before the request exists: destroying one that has no 'error' listener yet would throw
     // an uncaught 'socket hang up'.
     if (signal?.aborted) return reject(signal.reason);
-    const https = url.protocol === 'https:';
+    const tls = url.protocol === 'https:';
     const out: OutgoingHttpHeaders = { ...headers };
     if (body !== undefined) out['content-length'] = String(body.byteLength);
     else if (method === 'POST' || method === 'PUT' || method === 'PATCH') out['content-length'] = '0';
-    const opts = { method, headers: out, agent: https ? (httpsAgent ??= new HttpsAgent(agentOptions)) : (httpAgent ??= new HttpAgent(agentOptions)) };
-    const req = (https ? httpsRequest : httpRequest)(url, opts);
+    const opts = { method, headers: out, agent: tls ? (httpsAgent ??= new (https().Agent)(agentOptions)) : (httpAgent ??= new HttpAgent(agentOptions)) };
+    const req = (tls ? https().request : httpRequest)(url, opts);
     let settled = false;
     const onAbort = (): void => {
       req.destroy();

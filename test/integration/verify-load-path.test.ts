@@ -3,10 +3,11 @@
  * one under a policy whose rule names no other scheme, must not load the other schemes'
  * verifiers (lib/notary, lib/cosign, lib/notation beyond their small scheme.ts and config),
  * their libraries (@sigstore/*, @peculiar/*, asn1js, cbor2), the key file cipher, the
- * `--offline` guard or the oci-layout reader. Structural, not timed: the sources run under tsx
- * with a module-load recorder (test/helpers/load-recorder.mjs), so every module the process
- * imports is listed, dynamic imports included. A real trust server with its embedded
- * registry; skopeo pushes.
+ * `--offline` guard, the oci-layout reader, node:https for plain-HTTP servers or Node's web
+ * streams. Structural, not timed: the sources run under tsx with a module-load recorder
+ * (test/helpers/load-recorder.mjs), so every module the process imports is listed, dynamic
+ * imports and built-ins included. A real trust server with its embedded registry; skopeo
+ * pushes.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,6 +32,8 @@ const OFF_PATH: readonly [RegExp, string][] = [
   [/\/lib\/notary\/(?!scheme\.ts$)[^/]+$/, 'lib/notary beyond scheme.ts'],
   [/\/lib\/cosign\/(?!(scheme|config)\.ts$)[^/]+$/, 'lib/cosign beyond scheme.ts and config.ts'],
   [/\/lib\/notation\/(?!(scheme|store-types)\.ts$)[^/]+$/, 'lib/notation beyond scheme.ts and store-types.ts'],
+  [/^builtin:(https|tls|_tls_wrap)$/, 'node:https and TLS (the trust server and the registry here are plain HTTP)'],
+  [/^builtin:internal\/webstreams\/readablestream$/, "Node's web streams (a ReadableStream per response body)"],
   [/\/cli\/offline-guard\.ts$|\/cli\/offline-allowlist\.ts$/, 'the --offline guard (it patches net, dns and dgram)'],
   [/\/cli\/layout-context\.ts$|\/lib\/oci\/layout(-client|-tar|-ref)?\.ts$|\/lib\/usecases\/bundle-trust\.ts$/, 'the oci-layout reader'],
 ];
