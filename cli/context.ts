@@ -16,6 +16,7 @@ import type { CollectionTrust } from '../lib/usecases/trust.js';
 import type { CliIO } from './io.js';
 import { Output, type OutputFormat } from './output.js';
 import { canPrompt, promptHidden } from './prompt.js';
+import { offlineAllowlistActive } from './offline-state.js';
 import type { ExternalKeyOptions } from '../lib/keys/external.js';
 import type { PinProvider } from '../lib/keys/pkcs11/keys.js';
 
@@ -195,8 +196,7 @@ export class CliContext {
     // The verifying proxy on the trust server's host needs the token up front (server-token-fetch.ts).
     const own = embedded ? (await import('./server-token-fetch.js')).tokenForOwnHost(embedded, () => this.token()) : undefined;
     // Under `--offline`, a registry's token realm and blob redirects join the allowlist (cli/offline-guard.ts).
-    const guard = await import('./offline-guard.js');
-    const fetch = guard.offlineAllowlistActive() ? guard.offlineRegistryFetch(own ?? (await import('../lib/http/fetch.js')).defaultFetch) : own;
+    const fetch = offlineAllowlistActive() ? (await import('./offline-guard.js')).offlineRegistryFetch(own ?? (await import('../lib/http/fetch.js')).defaultFetch) : own;
     return new HttpRegistryClient({ plainHttp: this.globals.plainHttp === true, userAgent: 'ocitrust-cli', credentials, ...(fetch ? { fetch } : {}) });
   }
 

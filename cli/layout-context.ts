@@ -13,7 +13,7 @@ import { OcitrustError } from '../lib/errors/index.js';
 import type { RegistryClient } from '../lib/oci/client.js';
 import type { OciLayout } from '../lib/oci/layout.js';
 import { LayoutRegistryClient } from '../lib/oci/layout-client.js';
-import { isLayoutReference, parseLayoutReference, resolveLayoutImage } from '../lib/oci/layout-ref.js';
+import { parseLayoutReference, resolveLayoutImage } from '../lib/oci/layout-ref.js';
 import { openLayoutPath } from '../lib/oci/layout-tar.js';
 import { readTrustBundle } from '../lib/oci/trust-bundle.js';
 import { openBundleCollection, type BundleFreshness, type BundleTrust } from '../lib/usecases/bundle-trust.js';
@@ -118,12 +118,11 @@ export async function resolveInLayout(ctx: CliContext, image: string, o: LayoutO
 }
 
 /**
- * `verifyOne` for `trust verify`: a registry reference as before, an `oci-layout:` reference
- * from the layout; its JSON entry then says which freshness rule admitted the trust data
+ * `trust verify` of an `oci-layout:` reference (cli/verify-image.ts sends those here): the
+ * image from the layout; its JSON entry then says which freshness rule admitted the trust data
  * (`trustData`). Errors opening the layout are the image's answer (exit from the catalogue).
  */
-export async function verifyImage(ctx: CliContext, image: string, o: VerifyOneOptions & LayoutOptions): Promise<ImageOutcome> {
-  if (!isLayoutReference(image)) return verifyOne(ctx, image, o);
+export async function verifyLayoutImage(ctx: CliContext, image: string, o: VerifyOneOptions & LayoutOptions): Promise<ImageOutcome> {
   let r;
   try {
     r = await resolveInLayout(ctx, image, o);

@@ -20,9 +20,15 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { syncBuiltinESMExports } from 'node:module';
 import { OcitrustError } from '../lib/errors/index.js';
+import { cancelBody } from '../lib/http/body.js';
 import { parseWwwAuthenticate } from '../lib/oci/auth.js';
 import type { FetchLike } from '../lib/oci/transport.js';
-import { formatEndpoint, OfflineAllowlist } from './offline-allowlist.js';
+import { formatEndpoint, type OfflineAllowlist } from './offline-allowlist.js';
+import { activeGuard, setActiveGuard } from './offline-state.js';
+
+// The cheap questions every command asks (is --offline on, which registry to allow) live in
+// cli/offline-state.ts, so that this module and its built-ins load only under --offline.
+export { allowOfflineRegistry, offlineAllowlistActive, offlineGuardMode } from './offline-state.js';
 
 /** An installed guard. */
 export interface OfflineGuard {
@@ -33,9 +39,6 @@ export interface OfflineGuard {
   /** Restores the original functions. */
   uninstall(): void;
 }
-
-/** The guard of this process, while one is installed. */
-let active: OfflineGuard | undefined;
 
 function allowedText(g: { allowlist: OfflineAllowlist | undefined }): string {
   return g.allowlist ? `allowed: ${g.allowlist.describe()}` : 'allowed: nothing (a layout input makes no network access at all)';
@@ -153,42 +156,11 @@ export function installOfflineGuard(opts: { allowlist?: OfflineAllowlist } = {})
       for (const r of restore.reverse()) r();
       restore.length = 0;
       syncBuiltinESMExports();
-      if (active === guard) active = undefined;
+      if (activeGuard() === guard) setActiveGuard(undefined);
     },
   };
-  active = guard;
+  setActiveGuard(guard);
   return guard;
-}
-
-/**
- * What a command line asks for: `--offline` (before `--`) with a layout input (an
- * `oci-layout:` reference or `--layout`) → `'nothing'`; `--offline` otherwise →
- * `'registries'` (the registries of the images it verifies); no `--offline` → undefined.
- */
-export function offlineGuardMode(argv: readonly string[]): 'nothing' | 'registries' | undefined {
-  const end = argv.indexOf('--');
-  const args = end < 0 ? argv : argv.slice(0, end);
-  if (!args.includes('--offline')) return undefined;
-  return args.some((a) => a.startsWith('oci-layout:') || a === '--layout' || a.startsWith('--layout=')) ? 'nothing' : 'registries';
-}
-
-/**
- * Allows the registry an image is read from while an `--offline` guard with an allowlist is
- * installed (a no-op otherwise, and for a layout input). The endpoint is the registry client's
- * own answer (`HttpRegistryClient#baseUrl`: `docker.io` → https://registry-1.docker.io, plain
- * HTTP for loopback or `--plain-http`), so the endpoint is exactly the one it dials.
- */
-export function allowOfflineRegistry(registry: string, client: object): void {
-  const list = active?.allowlist;
-  const baseUrl = (client as { baseUrl?: unknown }).baseUrl;
-  // A layout's client has no base URL: nothing to allow (a layout input allows nothing anyway).
-  if (!list || typeof baseUrl !== 'function') return;
-  list.addUrl(String(baseUrl.call(client, registry)), `registry of ${registry}`);
-}
-
-/** Whether an `--offline` guard with an allowlist (registry references) is installed. */
-export function offlineAllowlistActive(): boolean {
-  return active?.allowlist !== undefined;
 }
 
 function isRedirect(status: number): boolean {
@@ -205,7 +177,7 @@ function isRedirect(status: number): boolean {
  */
 export function offlineRegistryFetch(inner: FetchLike): FetchLike {
   return async (url, init) => {
-    const list = active?.allowlist;
+    const list = activeGuard()?.allowlist;
     const from = list ? registryEntry(list, url) : undefined;
     if (!list || !from) return inner(url, init);
     const wantsFollow = init.redirect === undefined || init.redirect === 'follow';
@@ -229,7 +201,7 @@ export function offlineRegistryFetch(inner: FetchLike): FetchLike {
       return res;
     }
     // Again, following now: the fetch's own redirect rules (credentials dropped across origins).
-    await res.body?.cancel();
+    await cancelBody(res);
     return inner(url, init);
   };
 }

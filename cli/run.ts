@@ -2,8 +2,7 @@ import { CommanderError } from 'commander';
 import { OcitrustError } from '../lib/errors/index.js';
 import { processIO, type CliIO } from './io.js';
 import { buildProgram } from './program.js';
-import { installOfflineGuard, offlineGuardMode, offlineViolation } from './offline-guard.js';
-import { OfflineAllowlist } from './offline-allowlist.js';
+import { offlineGuardMode } from './offline-state.js';
 
 /**
  * Runs `trust` with `argv` (without the node and script names) and returns the exit code:
@@ -15,15 +14,17 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
   const state = { exitCode: 0 };
   // --offline, enforced at the socket (cli/offline-guard.ts): with a layout input no network at
   // all; else only the registries of the images verified (added as their references are read).
+  // The guard's module (it patches net, dns and dgram) is loaded only then.
   const mode = offlineGuardMode(argv);
-  const guard = mode === undefined ? undefined : installOfflineGuard(mode === 'registries' ? { allowlist: new OfflineAllowlist() } : {});
+  const offline = mode === undefined ? undefined : await import('./offline-guard.js');
+  const guard = offline && (mode === 'registries' ? offline.installOfflineGuard({ allowlist: new (await import('./offline-allowlist.js')).OfflineAllowlist() }) : offline.installOfflineGuard());
   try {
     const program = await buildProgram(io, state, argv);
     await program.parseAsync([...argv], { from: 'user' });
-    const violation = guard && offlineViolation(guard);
+    const violation = guard && offline.offlineViolation(guard);
     return violation ? report(violation, io) : state.exitCode;
   } catch (e) {
-    const violation = guard && offlineViolation(guard);
+    const violation = guard && offline.offlineViolation(guard);
     return report(violation ?? e, io);
   } finally {
     guard?.uninstall();

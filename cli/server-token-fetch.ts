@@ -10,6 +10,7 @@
  * is made without it.
  */
 import { defaultFetch } from '../lib/http/fetch.js';
+import { cancelBody } from '../lib/http/body.js';
 import type { FetchLike } from '../lib/oci/transport.js';
 
 const TOKEN_HEADER = 'x-ocitrust-token';
@@ -29,7 +30,7 @@ export function tokenForOwnHost(host: string, token: () => Promise<string | unde
     const res = await inner(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), [TOKEN_HEADER]: t }, redirect: 'manual' });
     const location = res.headers.get('location');
     if (res.status < 300 || res.status >= 400 || location === null || init.redirect === 'manual' || hops >= MAX_REDIRECTS) return res;
-    await res.body?.cancel();
+    await cancelBody(res);
     const next = new URL(location, url).toString();
     // 303 (and 301/302 after a POST) turn into a GET without a body, as fetch does.
     const toGet = res.status === 303 || ((res.status === 301 || res.status === 302) && init.method === 'POST');

@@ -10,7 +10,7 @@ import { formatPlatform, type parsePlatform, type ReferenceVerification } from '
 import { ruleRootBytes } from '../lib/usecases/policy-verify.js';
 import { createGate, exitOfCode, mainFailure, type GateAnswer } from '../lib/gate/index.js';
 import type { CliContext } from './context.js';
-import { allowOfflineRegistry } from './offline-guard.js';
+import { allowOfflineRegistry } from './offline-state.js';
 import type { Style } from './output.js';
 
 /** One entry of `verify -o json` (`{"results":[…]}`). */

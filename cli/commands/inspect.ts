@@ -41,7 +41,7 @@ export function register(program: Command, kit: CommandKit): void {
           } else {
             ref = parseReference(image);
             // `--offline`: this image's registry is the one place inspect may reach (cli/offline-guard.ts).
-            (await import('../offline-guard.js')).allowOfflineRegistry(ref.registry, await ctx.registry());
+            (await import('../offline-state.js')).allowOfflineRegistry(ref.registry, await ctx.registry());
           }
           const root = opts.root ? await ctx.readInput(opts.root as string, 'root file') : undefined;
           const collection = opts.collection ? ctx.repository(opts.collection as string) : ref.repository;

@@ -55,7 +55,7 @@ export function register(program: Command, kit: CommandKit): void {
           const bar = progressBar(ctx.io, 'verifying', ctx.out.quiet || images.length < 3);
           const one: VerifyOneOptions = { ...(policyFile ? { policyFile } : { flags }), ...(root ? { root } : {}), ...(platform ? { platform } : {}), ...(opts.mirrorOf ? { mirrorOf: opts.mirrorOf as string } : {}), ...(opts.collection ? { collection: ctx.repository(opts.collection as string) } : {}), ...(opts.offline ? { offline: true } : {}), ...(notaryV1 ? { notaryV1 } : {}) };
           // Loaded here: a command's registration stays cheap (cli/program.ts).
-          const { verifyImage } = await import('../layout-context.js');
+          const { verifyImage } = await import('../verify-image.js');
           const bundleMaxAge = opts.bundleMaxAge ? parseDuration(opts.bundleMaxAge as string, '--bundle-max-age') : undefined;
           let done = 0;
           try {

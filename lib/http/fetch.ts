@@ -16,8 +16,9 @@
  * the server stored them (digests are computed over exactly those bytes).
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpsAgent } from 'node:https';
 import { concatBytes } from '../crypto/hash.js';
+import { BODY_READER, type BodyReader } from './body.js';
 
 /** A fetch-compatible function (the shape ocitrust's clients accept for injection). */
 export type FetchFunction = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -33,6 +34,12 @@ const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, maxSockets: 64, maxFreeSockets: 16, scheduling: 'lifo' as const };
 let httpAgent: HttpAgent | undefined;
 let httpsAgent: HttpsAgent | undefined;
+/**
+ * node:https, loaded by the first https:// request: it brings TLS (≈2 ms of start-up), which a
+ * command that only talks plain HTTP (loopback registry and trust server) never needs.
+ */
+let httpsModule: typeof import('node:https') | undefined;
+const https = (): typeof import('node:https') => (httpsModule ??= process.getBuiltinModule('node:https'));
 
 /** Response headers with the `Headers` read API (case-insensitive, repeated values joined). */
 class ResponseHeaders {
@@ -82,54 +89,123 @@ class ResponseHeaders {
   }
 }
 
-/** The body of a response as a byte stream: back-pressure through pause/resume, cancel closes. */
-function bodyStream(msg: IncomingMessage, signal: AbortSignal | undefined, declared: number | undefined): ReadableStream<Uint8Array> {
-  let stalled = false;
-  // Set once the stream is closed, errored or cancelled: later events only drain the socket.
-  let finished = false;
+type ReadResult = { done: true; value?: undefined } | { done: false; value: Uint8Array };
+
+/** Chunks queued before the message is paused (the stream's former highWaterMark: 4 chunks). */
+const HIGH_WATER_MARK = 4;
+
+/**
+ * The body of a response as a pull reader over the IncomingMessage: back-pressure through
+ * pause/resume, cancel closes. It listens from the start (as the stream it replaces did): a
+ * small body nobody reads still arrives, ends and frees its socket. `.body` wraps it in a web
+ * stream only when someone asks for one (lib/http/body.ts says why).
+ */
+class BodySource implements BodyReader {
+  readonly #msg: IncomingMessage;
+  readonly #signal: AbortSignal | undefined;
+  readonly #declared: number | undefined;
+  readonly #queue: Uint8Array[] = [];
+  readonly #waiting: { resolve: (r: ReadResult) => void; reject: (e: unknown) => void }[] = [];
+  #stalled = false;
+  /** Set once the body ended, errored or was cancelled: later events only drain the socket. */
+  #finished = false;
+  #ended = false;
+  #error: { reason: unknown } | undefined;
+
+  constructor(msg: IncomingMessage, signal: AbortSignal | undefined, declared: number | undefined) {
+    this.#msg = msg;
+    this.#signal = signal;
+    this.#declared = declared;
+    const fail = (cause: unknown): void => {
+      if (this.#finished) return;
+      this.#finished = true;
+      // Like ReadableStreamDefaultController.error(): queued chunks are dropped, reads reject.
+      this.#error = { reason: signal?.aborted ? signal.reason : new TypeError('terminated', { cause }) };
+      this.#queue.length = 0;
+      for (const w of this.#waiting.splice(0)) w.reject(this.#error.reason);
+    };
+    msg.on('data', (chunk: Buffer) => {
+      if (this.#finished) return;
+      const value = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      const w = this.#waiting.shift();
+      if (w) return w.resolve({ done: false, value });
+      this.#queue.push(value);
+      if (this.#queue.length >= HIGH_WATER_MARK) {
+        this.#stalled = true;
+        msg.pause();
+      }
+    });
+    msg.on('end', () => {
+      if (this.#finished) return;
+      this.#finished = true;
+      this.#ended = true;
+      for (const w of this.#waiting.splice(0)) w.resolve({ done: true });
+    });
+    msg.on('error', fail);
+    // Node reports a connection lost mid-body as a close without 'end'.
+    msg.on('close', () => {
+      if (!msg.complete) fail(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }));
+    });
+  }
+
+  read(): Promise<ReadResult> {
+    const value = this.#queue.shift();
+    if (value !== undefined) {
+      if (this.#stalled && this.#queue.length < HIGH_WATER_MARK) {
+        this.#stalled = false;
+        this.#msg.resume();
+      }
+      return Promise.resolve({ done: false, value });
+    }
+    if (this.#error) return Promise.reject(this.#error.reason);
+    if (this.#ended || this.#finished) return Promise.resolve({ done: true });
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
+  }
+
+  cancel(): Promise<void> {
+    // A stream cancelled after it errored rejects with its error; after it closed, nothing to do.
+    if (this.#error) return Promise.reject(this.#error.reason);
+    this.#queue.length = 0;
+    for (const w of this.#waiting.splice(0)) w.resolve({ done: true });
+    if (this.#finished) return Promise.resolve();
+    this.#finished = true;
+    const msg = this.#msg;
+    // A complete message may still hold unread data (paused): resuming it lets 'end' fire,
+    // which is what returns the socket to the pool.
+    if (msg.complete || (this.#declared !== undefined && this.#declared <= DRAIN_LIMIT && !this.#signal?.aborted)) msg.resume();
+    else msg.destroy();
+    return Promise.resolve();
+  }
+}
+
+/** `source` as a web stream (built on first use of `.body`; the source keeps the back-pressure). */
+function webStream(source: BodySource): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>(
     {
-      start(c) {
-        const fail = (cause: unknown): void => {
-          if (finished) return;
-          finished = true;
-          c.error(signal?.aborted ? signal.reason : new TypeError('terminated', { cause }));
-        };
-        msg.on('data', (chunk: Buffer) => {
-          if (finished) return;
-          c.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          if ((c.desiredSize ?? 1) <= 0) {
-            stalled = true;
-            msg.pause();
-          }
-        });
-        msg.on('end', () => {
-          if (finished) return;
-          finished = true;
-          c.close();
-        });
-        msg.on('error', fail);
-        // Node reports a connection lost mid-body as a close without 'end'.
-        msg.on('close', () => {
-          if (!msg.complete) fail(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }));
-        });
-      },
-      pull() {
-        if (stalled) {
-          stalled = false;
-          msg.resume();
+      async pull(c) {
+        const r = await source.read();
+        // A cancel while this read was pending already closed the stream: nothing to hand on.
+        try {
+          if (r.done) c.close();
+          else c.enqueue(r.value);
+        } catch {
+          /* closed by cancel */
         }
       },
-      cancel() {
-        finished = true;
-        // A complete message may still hold unread data (paused): resuming it lets 'end' fire,
-        // which is what returns the socket to the pool.
-        if (msg.complete || (declared !== undefined && declared <= DRAIN_LIMIT && !signal?.aborted)) msg.resume();
-        else msg.destroy();
-      },
+      cancel: () => source.cancel(),
     },
-    { highWaterMark: 4 },
+    { highWaterMark: 0 },
   );
+}
+
+/**
+ * The first value of header `name` (lowercase) in `raw` (IncomingMessage#rawHeaders): what
+ * `msg.headers[name]` holds for `location` and `content-length`, whose repeats Node drops,
+ * without building the parsed `msg.headers` object (lazily made on first access, never needed here).
+ */
+function firstRaw(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1];
+  return undefined;
 }
 
 /** A Content-Length value as a number, or undefined when absent or malformed. */
@@ -144,14 +220,25 @@ function makeResponse(msg: IncomingMessage, url: string, redirected: boolean, me
   const declared = declaredLength(headers.get('content-length'));
   const nullBody = method === 'HEAD' || status === 204 || status === 304;
   if (nullBody) msg.resume();
-  let body: ReadableStream<Uint8Array> | null = nullBody ? null : bodyStream(msg, signal, declared);
+  const source = nullBody ? undefined : new BodySource(msg, signal, declared);
+  let stream: ReadableStream<Uint8Array> | undefined;
+  /** Set when the source's reader was handed out directly: `.body` is then a locked stream, as after getReader(). */
+  let claimed = false;
+  const body = (): ReadableStream<Uint8Array> | null => {
+    if (!source) return null;
+    if (!stream) {
+      stream = webStream(source);
+      if (claimed) stream.getReader();
+    }
+    return stream;
+  };
   let used = false;
   const consume = async (): Promise<Uint8Array> => {
     if (used) throw new TypeError('Body is unusable: Body has already been read');
     used = true;
-    if (!body) return new Uint8Array(0);
+    if (!source) return new Uint8Array(0);
+    const reader: BodyReader = stream || claimed ? (body()!.getReader() as BodyReader) : ((claimed = true), source);
     const parts: Uint8Array[] = [];
-    const reader = body.getReader();
     for (;;) {
       const r = await reader.read();
       if (r.done) break;
@@ -168,10 +255,15 @@ function makeResponse(msg: IncomingMessage, url: string, redirected: boolean, me
     type: 'basic',
     headers,
     get body() {
-      return body;
+      return body();
     },
     get bodyUsed() {
       return used;
+    },
+    [BODY_READER]: (): BodyReader | undefined => {
+      if (!source || stream || claimed) return undefined;
+      claimed = true;
+      return source;
     },
     arrayBuffer: async () => {
       const b = await consume();
@@ -190,7 +282,7 @@ function makeResponse(msg: IncomingMessage, url: string, redirected: boolean, me
  * otherwise open another connection), and destroys it otherwise.
  */
 function discard(msg: IncomingMessage): Promise<void> {
-  const declared = declaredLength(msg.headers['content-length']);
+  const declared = declaredLength(firstRaw(msg.rawHeaders, 'content-length'));
   const small = declared !== undefined && declared <= DRAIN_LIMIT;
   if (msg.readableEnded || msg.destroyed) return Promise.resolve();
   if (!msg.complete && !small) {
@@ -231,12 +323,12 @@ function once(url: URL, method: string, headers: Record<string, string>, body: U
     // Before the request exists: destroying one that has no 'error' listener yet would throw
     // an uncaught 'socket hang up'.
     if (signal?.aborted) return reject(signal.reason);
-    const https = url.protocol === 'https:';
+    const tls = url.protocol === 'https:';
     const out: OutgoingHttpHeaders = { ...headers };
     if (body !== undefined) out['content-length'] = String(body.byteLength);
     else if (method === 'POST' || method === 'PUT' || method === 'PATCH') out['content-length'] = '0';
-    const opts = { method, headers: out, agent: https ? (httpsAgent ??= new HttpsAgent(agentOptions)) : (httpAgent ??= new HttpAgent(agentOptions)) };
-    const req = (https ? httpsRequest : httpRequest)(url, opts);
+    const opts = { method, headers: out, agent: tls ? (httpsAgent ??= new (https().Agent)(agentOptions)) : (httpAgent ??= new HttpAgent(agentOptions)) };
+    const req = (tls ? https().request : httpRequest)(url, opts);
     let settled = false;
     const onAbort = (): void => {
       req.destroy();
@@ -285,10 +377,10 @@ export async function nodeFetch(input: string | URL, init: RequestInit = {}): Pr
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('fetch failed', { cause: new Error(`unsupported protocol ${url.protocol}`) });
     const msg = await once(url, method, headers, body, signal);
     const status = msg.statusCode ?? 0;
-    const location = msg.headers.location;
+    const location = firstRaw(msg.rawHeaders, 'location');
     if (mode === 'manual' || ![301, 302, 303, 307, 308].includes(status) || location === undefined) {
       const res = makeResponse(msg, url.toString(), hop > 0, method, signal);
-      if (res.body === null) await discard(msg);
+      if (method === 'HEAD' || status === 204 || status === 304) await discard(msg);
       return res;
     }
     await discard(msg);

@@ -6,6 +6,7 @@
  */
 import type { OcitrustError } from '../errors/index.js';
 import { concatBytes } from '../crypto/hash.js';
+import { bodyReader, cancelBody } from './body.js';
 
 /**
  * The body of `res`, at most `maxBytes` long.
@@ -16,11 +17,11 @@ import { concatBytes } from '../crypto/hash.js';
 export async function readBoundedBody(res: Response, maxBytes: number, tooLarge: (declared: number | undefined) => OcitrustError): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
+    await cancelBody(res).catch(() => undefined);
     throw tooLarge(declared);
   }
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
+  const reader = bodyReader(res);
+  if (!reader) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -42,8 +43,8 @@ export async function readBoundedBody(res: Response, maxBytes: number, tooLarge:
  * @throws the stream's own errors (network, abort)
  */
 export async function readBodyHead(res: Response, maxBytes: number): Promise<Uint8Array> {
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
+  const reader = bodyReader(res);
+  if (!reader) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {

@@ -1,6 +1,5 @@
 import { scrypt as scryptCb, randomBytes, createHash, type ScryptOptions } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { OcitrustError, assertArg } from '../errors/index.js';
 import { parseJson, isJsonObject } from '../json.js';
 import { canonicalBytes } from '../crypto/canonical.js';
@@ -10,6 +9,14 @@ import { formatTime, parseTime, systemClock, type Clock } from '../clock.js';
 import { PublicKey, type TufKeyJSON } from './key.js';
 import { localSigner, type LocalSigner, type SigningAlgorithm } from './signer.js';
 import { writeFileAtomic } from './atomic-write.js';
+
+/**
+ * The cipher, loaded when a key is encrypted or decrypted: commands that only verify open the
+ * key store's folder but never a key file's secret, and need not load @noble/ciphers.
+ */
+async function cipher(): Promise<typeof import('@noble/ciphers/chacha.js').xchacha20poly1305> {
+  return (await import('@noble/ciphers/chacha.js')).xchacha20poly1305;
+}
 
 /*
  * Private key file, format version 1 (DESIGN §2). Example:
@@ -182,6 +189,7 @@ export class KeyFile {
     const created = formatTime((opts.clock ?? systemClock).now());
     const kdf: ScryptParams = { name: 'scrypt', N, r: 8, p: 1, salt: new Uint8Array(randomBytes(SALT_BYTES)) };
     const nonce = new Uint8Array(randomBytes(NONCE_BYTES));
+    const xchacha20poly1305 = await cipher();
     const derived = await scrypt(passphrase, kdf);
     try {
       const check = checkValue(derived);
@@ -249,6 +257,7 @@ export class KeyFile {
    */
   async decrypt(passphrase: string): Promise<Uint8Array> {
     assertArg(typeof passphrase === 'string', 'passphrase', 'string', passphrase);
+    const xchacha20poly1305 = await cipher();
     const derived = await scrypt(passphrase, this.kdf);
     let seed: Uint8Array;
     try {

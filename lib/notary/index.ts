@@ -6,4 +6,5 @@
 export { loadNotaryRepo, parseNotaryPin, NOTARY_LIMITS, type NotaryPin, type TrustedNotaryRepo, type LoadNotaryRepoOptions } from './client.js';
 export { httpNotarySource, memoryNotarySource, type NotarySource, type HttpNotarySourceOptions } from './source.js';
 export { fileStateStore, memoryStateStore, type NotaryState, type NotaryStateStore } from './state.js';
-export { notaryV1Scheme, verifyNotaryV1, judgeTag, delegationName, DEFAULT_DELEGATION, type NotaryV1Config } from './scheme.js';
+export { notaryV1Scheme, delegationName, DEFAULT_DELEGATION, type NotaryV1Config } from './scheme.js';
+export { verifyNotaryV1, judgeTag, type NotaryCheckContext } from './verify-tag.js';

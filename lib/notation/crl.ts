@@ -15,6 +15,7 @@ import { Certificate, CertificateList, Name } from '@peculiar/asn1-x509';
 import { OcitrustError } from '../errors/index.js';
 import { defaultFetch, type FetchFunction } from '../http/fetch.js';
 import { readBoundedBody } from '../http/read.js';
+import { cancelBody } from '../http/body.js';
 import { crlDistributionPoints, type Cert } from './x509.js';
 import type { RevocationChecker, RevocationStatus } from './verify.js';
 
@@ -120,7 +121,7 @@ export function createCrlChecker(o: CrlCheckerOptions = {}): RevocationChecker &
     fetches++;
     const res = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
     if (res.status !== 200) {
-      await res.body?.cancel().catch(() => undefined);
+      await cancelBody(res).catch(() => undefined);
       throw new Error(`GET ${url} answered ${res.status}`);
     }
     return readBoundedBody(res, maxBytes, () => new OcitrustError('NOTATION_REVOCATION_UNKNOWN', `CRL at ${url} is larger than ${maxBytes} bytes`));

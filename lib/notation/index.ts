@@ -3,7 +3,8 @@
  * trust policy and trust store (docs/notation.md). The scheme plugs into the policy and the
  * gate through lib/schemes; the parts are exported for tests and tools.
  */
-export { notationScheme, combineVerdicts, type NotationConfig } from './scheme.js';
+export { notationScheme, type NotationConfig } from './scheme.js';
+export { combineVerdicts, verifyNotation } from './verify-image.js';
 export { verifyEnvelope, parseEnvelope, type EnvelopeVerdict, type NotationFailure, type RevocationChecker, type RevocationStatus, type TargetDescriptor } from './verify.js';
 export { parseTrustPolicy, statementFor, LEVELS, type TrustPolicyDocument, type TrustPolicyStatement } from './trustpolicy.js';
 export { loadStore, type StoreType } from './truststore.js';

@@ -7,16 +7,13 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { OcitrustError } from '../errors/index.js';
 import { parseCert, type Cert } from './x509.js';
+import { STORE_NAME, type StoreType } from './store-types.js';
 
-/** The store types of the spec. */
-export type StoreType = 'ca' | 'signingAuthority' | 'tsa';
-export const STORE_TYPES: readonly StoreType[] = ['ca', 'signingAuthority', 'tsa'];
+export { STORE_NAME, STORE_TYPES, type StoreType } from './store-types.js';
 
 const MAX_FILES = 64;
 const MAX_FILE_BYTES = 1024 * 1024;
 const MAX_CERTS_PER_STORE = 256;
-/** Store names: what notation accepts (letters, digits, `_`, `.`, `-`). */
-export const STORE_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
 function storeError(message: string): never {
   throw new OcitrustError('NOTATION_TRUST_STORE_INVALID', message);

@@ -10,9 +10,9 @@ import type { ImageReference } from '../reference.js';
 import { parseReference } from '../reference.js';
 import { entryName } from './layout-client.js';
 import type { OciLayout } from './layout.js';
+import { LAYOUT_SCHEME, isLayoutReference } from './layout-scheme.js';
 
-/** The scheme prefix of a layout reference. */
-export const LAYOUT_SCHEME = 'oci-layout:';
+export { LAYOUT_SCHEME, isLayoutReference } from './layout-scheme.js';
 
 /** A parsed layout reference. */
 export interface LayoutReference {
@@ -26,11 +26,6 @@ export interface LayoutReference {
 
 function bad(input: string, why: string): never {
   throw new OcitrustError('LAYOUT_REFERENCE_INVALID', `invalid layout reference ${JSON.stringify(input.slice(0, 200))}: ${why}; expected oci-layout:PATH[:REF|@sha256:…]`);
-}
-
-/** True when `s` is written as a layout reference. */
-export function isLayoutReference(s: string): boolean {
-  return s.startsWith(LAYOUT_SCHEME);
 }
 
 /**

@@ -13,6 +13,7 @@ import { OcitrustError } from '../errors/index.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import { concatBytes } from '../crypto/hash.js';
 import { defaultFetch } from '../http/fetch.js';
+import { bodyReader } from '../http/body.js';
 
 /** The subset of `fetch` the transport uses; inject a wrapper to count or observe requests. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -120,9 +121,8 @@ export class HttpResponse {
       if (declared !== undefined && declared > maxBytes) {
         throw new OcitrustError('REGISTRY_RESPONSE_TOO_LARGE', `${this.#what}: Content-Length ${declared} exceeds the limit of ${maxBytes} bytes`);
       }
-      const body = this.#res.body;
-      if (!body) return;
-      const reader = body.getReader();
+      const reader = bodyReader(this.#res);
+      if (!reader) return;
       let total = 0;
       try {
         for (;;) {

@@ -1,7 +1,8 @@
 /**
  * The signature schemes the policy and the gate know, by policy key. A scheme is added here
  * once and is then available to every face. ocitrust's own signatures are not a scheme: they
- * are the built-in requirement (`ocitrust:`), verified by lib/verify.
+ * are the built-in requirement (`ocitrust:`), verified by lib/verify. Each module imported here
+ * is the scheme's small face; its verifier is imported inside `verify` (types.ts says why).
  */
 import type { SignatureScheme } from './types.js';
 import { notaryV1Scheme } from '../notary/scheme.js';

@@ -63,6 +63,11 @@ export interface SchemeVerification {
  * A signature scheme. `C` is the validated configuration of a rule's block: plain JSON data
  * (it is hashed into the policy revision), with file paths as written or made absolute by
  * {@link SignatureScheme.resolvePaths}.
+ *
+ * Every face loads every scheme object (lib/schemes/index.ts), so the object and its module
+ * stay small: `verify` imports the scheme's verifier and its libraries on first use (see
+ * lib/cosign/scheme.ts), and `validate`, `resolvePaths` and `files` need none of them
+ * (test/integration/verify-load-path.test.ts).
  */
 export interface SignatureScheme<C = unknown> {
   /** The rule key that selects it (`notaryV1`, `cosign`, `notation`). */

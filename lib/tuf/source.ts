@@ -4,6 +4,7 @@ import { CATALOGUE, OcitrustError, assertArg, isOcitrustError } from '../errors/
 import { DEFAULT_LIMITS, type Limits } from '../config.js';
 import { defaultFetch, type FetchFunction } from '../http/fetch.js';
 import { readBodyHead, readBoundedBody } from '../http/read.js';
+import { cancelBody } from '../http/body.js';
 import { IDENTIFY_BODY_BYTES, hasTrustServerHeader, isTrustServerAnswer, notTrustServer, printable } from '../trust-server-id.js';
 
 /** One metadata file of the consistent-snapshot layout: `N.root.json`, `timestamp.json`, `N.snapshot.json`, `N.targets.json`. */
@@ -153,7 +154,7 @@ export class HttpMetadataSource implements MetadataSource {
       // "Absent" only when a trust server says so: from a registry or a web server, a 404
       // means the address is wrong, not that the collection has no such file.
       if (hasTrustServerHeader(res.headers)) {
-        await res.body?.cancel().catch(() => undefined);
+        await cancelBody(res).catch(() => undefined);
         return null;
       }
       let body: Uint8Array;
@@ -174,7 +175,7 @@ export class HttpMetadataSource implements MetadataSource {
       throw await authError(res, url, Object.keys(this.#headers).some((h) => h.toLowerCase() === 'authorization'), this.#tokenSource);
     }
     if (res.status !== 200) {
-      await res.body?.cancel().catch(() => undefined);
+      await cancelBody(res).catch(() => undefined);
       const why = res.status >= 300 && res.status < 400 ? ' (redirects are not followed; use the final URL)' : '';
       throw new OcitrustError('TUF_SOURCE_HTTP_ERROR', `GET ${url}: HTTP ${res.status}${why}`, { details: { status: res.status } });
     }
