@@ -62,7 +62,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   } else if (process.env.OCITRUST_VERIFY_DAEMON === 'on' && argv[0] === 'verify') {
     // Opt-in: ask the warm verifier of this environment; without an answer, verify in-process.
     import('./verify-daemon-client.js')
-      .then(({ daemonEligible, verifyViaDaemon }) => (daemonEligible(argv, process.env) ? verifyViaDaemon(entry, buildId, argv) : undefined))
+      .then(({ daemonEligible, verifyViaDaemon }) => (daemonEligible(argv, process.env) ? verifyViaDaemon([entry], buildId, argv) : undefined))
       .then((code) => {
         if (code === undefined) inProcess();
         else process.exitCode = code;

@@ -11,11 +11,12 @@
  * (the CLI reads them in `run`, through `processIO()`), and the built-ins V8 cannot snapshot
  * (`node:http`'s parser) are loaded on first use (scripts/build-snapshot.mjs).
  */
-import { writeSync } from 'node:fs';
+import { statSync, writeSync } from 'node:fs';
 import { isSea } from 'node:sea';
 import v8 from 'node:v8';
 import { run } from './run.js';
 import { COMMANDS } from './program.js';
+import { daemonEligible, verifyViaDaemon } from './verify-daemon-client.js';
 
 declare const __OCITRUST_VERSION__: string | undefined;
 
@@ -36,11 +37,7 @@ const PRELOAD: ReadonlyArray<() => Promise<unknown>> = [
   () => import('../lib/policy/load.js'),
 ];
 
-function main(argv: string[]): void {
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V') && typeof __OCITRUST_VERSION__ === 'string') {
-    writeSync(1, `${__OCITRUST_VERSION__}\n`);
-    return;
-  }
+function runHere(argv: string[]): void {
   run(argv).then(
     (code) => {
       process.exitCode = code;
@@ -50,6 +47,41 @@ function main(argv: string[]): void {
       process.exitCode = 3;
     },
   );
+}
+
+/**
+ * How to start this same build again (for the warm verifier), and what names it: the single
+ * executable is its own file; a snapshot run is `node --snapshot-blob B --`; the plain script
+ * is `node trust.cjs`. The file's size and modification time tell one build from the next.
+ */
+function self(): { start: string[]; buildId: string } {
+  const blob = process.execArgv.indexOf('--snapshot-blob');
+  const start = isSea() ? [] : blob >= 0 && process.execArgv[blob + 1] ? ['--snapshot-blob', process.execArgv[blob + 1]!, '--'] : [process.argv[1]!];
+  const file = isSea() ? process.execPath : blob >= 0 ? process.execArgv[blob + 1]! : process.argv[1]!;
+  const st = statSync(file);
+  return { start, buildId: `${String(__OCITRUST_VERSION__)}-${st.size}-${st.mtimeMs}-${st.ino}` };
+}
+
+function main(argv: string[]): void {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V') && typeof __OCITRUST_VERSION__ === 'string') {
+    writeSync(1, `${__OCITRUST_VERSION__}\n`);
+    return;
+  }
+  const socket = process.env.OCITRUST_VERIFY_DAEMON_SOCKET;
+  if (socket) {
+    // Started by a client as the warm verifier of its environment (cli/verify-daemon.ts).
+    void import('./verify-daemon.js').then(({ serveVerifyDaemon }) => serveVerifyDaemon(socket)).catch(() => (process.exitCode = 3));
+    return;
+  }
+  if (process.env.OCITRUST_VERIFY_DAEMON === 'on' && daemonEligible(argv, process.env)) {
+    const { start, buildId } = self();
+    void verifyViaDaemon(start, buildId, argv).then((code) => {
+      if (code === undefined) runHere(argv);
+      else process.exitCode = code;
+    });
+    return;
+  }
+  runHere(argv);
 }
 
 if (v8.startupSnapshot.isBuildingSnapshot()) {

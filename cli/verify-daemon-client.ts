@@ -57,11 +57,11 @@ function privateDir(dir: string): boolean {
 }
 
 /** Starts a daemon for this environment in the background (it exits when idle). */
-function startDaemon(entry: string, path: string): void {
+function startDaemon(start: readonly string[], path: string): void {
   try {
     // Loaded only here: node:child_process costs every start ≈3 ms.
     const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof childProcess;
-    const child = spawn(process.execPath, [entry], { env: { ...process.env, OCITRUST_VERIFY_DAEMON_SOCKET: path }, detached: true, stdio: 'ignore' });
+    const child = spawn(process.execPath, [...start], { env: { ...process.env, OCITRUST_VERIFY_DAEMON_SOCKET: path }, detached: true, stdio: 'ignore' });
     child.on('error', () => undefined);
     child.unref();
   } catch {
@@ -77,9 +77,11 @@ interface Answer {
 /**
  * Runs `argv` on the daemon. Resolves to the exit code once its output is written, or to
  * undefined when this process should verify by itself.
- * @param entry this `trust` script (to start a daemon with)
+ * @param start the arguments that start this same `trust` (after the node binary): the bin's
+ *   script, the snapshot's `--snapshot-blob B --`, nothing for the single executable
+ * @param buildId names this build, so another build gets its own daemon
  */
-export function verifyViaDaemon(entry: string, buildId: string, argv: readonly string[]): Promise<number | undefined> {
+export function verifyViaDaemon(start: readonly string[], buildId: string, argv: readonly string[]): Promise<number | undefined> {
   const path = daemonSocket(buildId, process.env);
   if (!path || !privateDir(join(path, '..'))) {
     if (path) {
@@ -88,7 +90,7 @@ export function verifyViaDaemon(entry: string, buildId: string, argv: readonly s
       try {
         lstatSync(join(path, '..'));
       } catch {
-        startDaemon(entry, path);
+        startDaemon(start, path);
       }
     }
     return Promise.resolve(undefined);
@@ -105,7 +107,7 @@ export function verifyViaDaemon(entry: string, buildId: string, argv: readonly s
     };
     sock.setEncoding('utf8');
     sock.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') startDaemon(entry, path);
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') startDaemon(start, path);
       done(undefined);
     });
     sock.on('connect', () => {

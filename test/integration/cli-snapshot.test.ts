@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliSession, DIST_MAIN, PROJECT_ROOT, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
@@ -20,14 +20,14 @@ interface Variant {
   readonly name: string;
   readonly cmd: string;
   readonly pre: readonly string[];
-  /** Added to the environment of every run. */
+  /** Added to the environment of every run (a run's own additions win). */
   readonly env?: Readonly<Record<string, string>>;
 }
 
 function runVariant(v: Variant, args: readonly string[], env: Record<string, string | undefined>): Promise<TrustRun> {
   const full: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k] !== undefined) full[k] = process.env[k]!;
-  for (const [k, val] of Object.entries({ ...env, ...v.env })) if (val !== undefined) full[k] = val;
+  for (const [k, val] of Object.entries({ ...v.env, ...env })) if (val !== undefined) full[k] = val;
   return new Promise((resolve, reject) => {
     const p = spawn(v.cmd, [...v.pre, ...args], { cwd: PROJECT_ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -151,6 +151,35 @@ describe('trust from its start-up snapshot gives the results of the normal bin',
     // The bin ran every command from its code cache after the first: one file per command.
     for (const f of ['init.v8', 'key.v8', 'sign.v8', 'signer.v8', 'verify.v8']) assert.ok(readdirSync(join(work, 'cache', 'ocitrust')).includes(f), f);
     assert.throws(() => readdirSync(join(work, 'no-cache')), /ENOENT/, 'OCITRUST_CODE_CACHE=off writes nothing');
+  });
+
+  test('the warm verifier (OCITRUST_VERIFY_DAEMON=on) of every build answers like the bin', async () => {
+    const [bin] = variants;
+    const ref = `${host}/snapshot/app@${(JSON.parse(ok(await run(bin!, ['verify', '-o', 'json', `${host}/snapshot/app:snapshot`]), 'bin verify').stdout) as { results: { digest: string }[] }).results[0]!.digest}`;
+    const want = ok(await run(bin!, ['verify', ref]), 'bin verify');
+    for (const v of variants.filter((x) => x.name !== 'bin-no-code-cache')) {
+      const xdg = join(work, `daemon-${v.name}`);
+      const env = { XDG_CACHE_HOME: xdg, OCITRUST_VERIFY_DAEMON: 'on', OCITRUST_VERIFY_DAEMON_IDLE_SECONDS: '60', OCITRUST_DEBUG: '1' };
+      try {
+        ok(await run(v, ['verify', ref], env), `${v.name} first verify`);
+        let answered: TrustRun | undefined;
+        for (let i = 0; i < 100 && !answered; i++) {
+          const r = ok(await run(v, ['verify', ref], env), `${v.name} verify`);
+          if (/answered by the verify daemon/.test(r.stderr)) answered = r;
+          else await new Promise((res) => setTimeout(res, 100));
+        }
+        assert.ok(answered, `${v.name}: a warm verifier started and answered`);
+        assert.equal(answered.stdout, want.stdout, v.name);
+      } finally {
+        for (const f of existsSync(join(xdg, 'ocitrust')) ? readdirSync(join(xdg, 'ocitrust')).filter((x) => x.endsWith('.pid')) : []) {
+          try {
+            process.kill(Number(readFileSync(join(xdg, 'ocitrust', f), 'utf8')), 'SIGKILL');
+          } catch {
+            // gone
+          }
+        }
+      }
+    }
   });
 
   test('an unknown option and an unreachable trust server: the same exit codes and messages', async () => {
