@@ -224,6 +224,24 @@ export function randomSecretSeed(): Uint8Array {
  */
 export function isValidPublicKey(publicKey: Uint8Array): boolean {
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return false;
+  // The answer depends on the 32 bytes alone, and one verify meets the same keys several
+  // times (the pinned and the cached root, a role's keys when parsed and when used): each
+  // distinct key is decoded once per process (a point decoding is a modular square root in
+  // JavaScript, ≈0.3 ms in a fresh process). Keyed by the bytes, so a changed array is a new key.
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, 32).toString('hex');
+  const known = validityMemo.get(id);
+  if (known !== undefined) return known;
+  const valid = decodesToValidKey(publicKey);
+  if (validityMemo.size >= VALIDITY_MEMO_MAX) validityMemo.delete(validityMemo.keys().next().value!);
+  validityMemo.set(id, valid);
+  return valid;
+}
+
+const VALIDITY_MEMO_MAX = 1024;
+/** raw key hex → isValidPublicKey's answer (oldest dropped first). */
+const validityMemo = new Map<string, boolean>();
+
+function decodesToValidKey(publicKey: Uint8Array): boolean {
   try {
     const p = ed.Point.fromBytes(publicKey, false);
     if (p.isSmallOrder()) return false;

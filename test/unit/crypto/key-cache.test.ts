@@ -2,9 +2,30 @@
 // array: a key array changed in place after it was cached verifies as the key it now holds.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { verifyEd25519, verifyEd25519Noble, signEd25519, publicKeyOf, nativeFastPathEnabled } from '../../../lib/crypto/ed25519.js';
+import { verifyEd25519, verifyEd25519Noble, signEd25519, publicKeyOf, nativeFastPathEnabled, isValidPublicKey } from '../../../lib/crypto/ed25519.js';
 
 describe('fast-path key cache', () => {
+  it('isValidPublicKey remembers answers by the bytes: an array changed in place is judged again', () => {
+    const pk = publicKeyOf(new Uint8Array(32).fill(43)).slice();
+    assert.equal(isValidPublicKey(pk), true);
+    assert.equal(isValidPublicKey(pk), true, 'asked again');
+    pk.fill(0);
+    pk[0] = 1; // the identity point
+    assert.equal(isValidPublicKey(pk), false);
+    pk.fill(0xff); // y ≥ p: not canonical
+    assert.equal(isValidPublicKey(pk), false);
+    pk.set(publicKeyOf(new Uint8Array(32).fill(43)));
+    assert.equal(isValidPublicKey(pk), true);
+    // Many distinct keys: the memo stays bounded and answers stay right.
+    for (let i = 0; i < 1100; i++) {
+      const seed = new Uint8Array(32);
+      seed[0] = i & 0xff;
+      seed[1] = i >> 8;
+      assert.equal(isValidPublicKey(publicKeyOf(seed)), true);
+    }
+    assert.equal(isValidPublicKey(new Uint8Array(32)), false, 'order-4 point (y = 0)');
+  });
+
   it('a key array changed in place verifies as its new bytes', () => {
     assert.equal(nativeFastPathEnabled(), true);
     const msg = new TextEncoder().encode('in place');
