@@ -178,7 +178,13 @@ export class CliContext {
   }
 
   async #newRegistry(): Promise<HttpRegistryClient> {
-    const [{ HttpRegistryClient }, { dockerConfigCredentials }] = await Promise.all([import('../lib/oci/client.js'), import('../lib/oci/credentials.js')]);
+    // Loaded at once, not one after another: each import is a file read the others overlap.
+    const [{ HttpRegistryClient }, { dockerConfigCredentials }, { tokenForOwnHost }, { defaultFetch }] = await Promise.all([
+      import('../lib/oci/client.js'),
+      import('../lib/oci/credentials.js'),
+      import('./server-token-fetch.js'),
+      import('../lib/http/fetch.js'),
+    ]);
     const docker = dockerConfigCredentials({ env: this.io.env });
     let embedded: string | undefined;
     try {
@@ -194,9 +200,9 @@ export class CliContext {
       return docker(registry);
     };
     // The verifying proxy on the trust server's host needs the token up front (server-token-fetch.ts).
-    const own = embedded ? (await import('./server-token-fetch.js')).tokenForOwnHost(embedded, () => this.token()) : undefined;
+    const own = embedded ? tokenForOwnHost(embedded, () => this.token()) : undefined;
     // Under `--offline`, a registry's token realm and blob redirects join the allowlist (cli/offline-guard.ts).
-    const fetch = offlineAllowlistActive() ? (await import('./offline-guard.js')).offlineRegistryFetch(own ?? (await import('../lib/http/fetch.js')).defaultFetch) : own;
+    const fetch = offlineAllowlistActive() ? (await import('./offline-guard.js')).offlineRegistryFetch(own ?? defaultFetch) : own;
     return new HttpRegistryClient({ plainHttp: this.globals.plainHttp === true, userAgent: 'ocitrust-cli', credentials, ...(fetch ? { fetch } : {}) });
   }
 

@@ -4,7 +4,7 @@
  * environment (OCITRUST_TOKEN) and --token-file still win, so CI never depends on a login.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OcitrustError } from '../lib/errors/index.js';
 
@@ -25,14 +25,22 @@ export function loginFile(homeDir: string, serverUrl: string): string {
 export function readLogin(homeDir: string, serverUrl: string): string | undefined {
   const file = loginFile(homeDir, serverUrl);
   let text: string;
+  let fd: number;
   try {
-    if ((statSync(file).mode & 0o077) !== 0) {
-      throw new OcitrustError('CLI_USAGE', `${file} is accessible by group or others: chmod 600 it, or log in again`);
-    }
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
+  }
+  try {
+    // The mode of the file opened, not of whatever the name points to a moment later; and one
+    // path lookup instead of a stat and an open.
+    if ((fstatSync(fd).mode & 0o077) !== 0) {
+      throw new OcitrustError('CLI_USAGE', `${file} is accessible by group or others: chmod 600 it, or log in again`);
+    }
+    text = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
   const token = text.trim();
   return token.length > 0 ? token : undefined;

@@ -7,7 +7,8 @@ import { formatReference, normalizeRepository, parseReference, type ImageReferen
 import type { ImageRuleOptions, Policy } from '../lib/policy/types.js';
 import type { VerifyPolicyOptions } from '../lib/verify/policy.js';
 import { formatPlatform, type parsePlatform, type ReferenceVerification } from '../lib/usecases/verify.js';
-import { ruleRootBytes } from '../lib/usecases/policy-verify.js';
+import { planUnderPolicy, ruleRootBytes } from '../lib/usecases/policy-verify.js';
+import type { CollectionTrust } from '../lib/usecases/trust.js';
 import { createGate, exitOfCode, mainFailure, type GateAnswer } from '../lib/gate/index.js';
 import type { CliContext } from './context.js';
 import { allowOfflineRegistry } from './offline-state.js';
@@ -94,6 +95,46 @@ export interface VerifyOneOptions {
  * registry does not hide the other images' verdicts.
  */
 export async function verifyOne(ctx: CliContext, image: string | ImageReference, o: VerifyOneOptions): Promise<ImageOutcome> {
+  const shown = typeof image === 'string' ? image : formatReference(image);
+  // Trust openings of this image by their arguments: the one started early below is the one
+  // the gate's refresh then awaits (not a second opening after a failed first).
+  const opening = new Map<string, Promise<CollectionTrust>>();
+  const openFor = (rule: ImageRuleOptions): Promise<CollectionTrust> => {
+    let root: Uint8Array | undefined;
+    try {
+      root = rule.root ? ruleRootBytes(rule)! : o.root;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const opts = {
+      ...(root ? { root } : {}),
+      ...(rule.server ? { server: rule.server } : {}),
+      ...(o.offline ? { offline: true } : {}),
+      ...(rule.trustMaxAgeSeconds !== undefined ? { maxCacheAgeSeconds: rule.trustMaxAgeSeconds } : {}),
+    };
+    const key = JSON.stringify([rule.collection, opts.server ?? null, root ? Buffer.from(root).toString('base64') : null, opts.maxCacheAgeSeconds ?? null]);
+    let p = opening.get(key);
+    if (!p) opening.set(key, (p = ctx.openTrust(rule.collection, opts)));
+    return p;
+  };
+  let ref: ImageReference | undefined;
+  let rule: ImageRuleOptions | undefined;
+  let invalid: OcitrustError | undefined;
+  try {
+    // Parsed once: the gate and the command line's rule get the same reference.
+    ref = typeof image === 'string' ? parseReference(image) : image;
+    rule = o.policyFile ? undefined : commandLineRule(ref, o);
+  } catch (e) {
+    if (!(e instanceof OcitrustError)) throw e;
+    invalid = e;
+  }
+  // The trust data starts refreshing now, while the registry client is set up and the gate
+  // reads the registry: neither needs the other (wall time max(trust, registry), not the sum).
+  // Only for a rule whose verification opens it first thing anyway (ocitrust's own signatures,
+  // no other scheme: lib/usecases/verify.ts); its failure is still reported where the gate
+  // reports it, so the early promise is only observed here.
+  const planned = ref && !invalid ? (rule ?? plannedRule(o.policyFile!, ref)) : undefined;
+  if (planned && planned.ocitrust !== false && Object.keys(planned.schemes ?? {}).length === 0) openFor(planned).catch(() => undefined);
   const registry = await ctx.registry();
   const gate = createGate({
     registry,
@@ -104,33 +145,28 @@ export async function verifyOne(ctx: CliContext, image: string | ImageReference,
     // The CLI's user owns the registry: repair a fallback index that lost entries (DESIGN §4).
     repairIndex: true,
     ...(o.policyFile ? { policy: o.policyFile } : {}),
-    trust: (rule) => ({
-      refresh: async () =>
-        (
-          await ctx.openTrust(rule.collection, {
-            ...(rule.root ? { root: ruleRootBytes(rule)! } : o.root ? { root: o.root } : {}),
-            ...(rule.server ? { server: rule.server } : {}),
-            ...(o.offline ? { offline: true } : {}),
-            ...(rule.trustMaxAgeSeconds !== undefined ? { maxCacheAgeSeconds: rule.trustMaxAgeSeconds } : {}),
-          })
-        ).refresh,
-    }),
+    trust: (r) => ({ refresh: async () => (await openFor(r)).refresh }),
   });
-  const shown = typeof image === 'string' ? image : formatReference(image);
-  let ref: ImageReference;
-  let rule: ImageRuleOptions | undefined;
   try {
-    // Parsed once: the gate and the command line's rule get the same reference.
-    ref = typeof image === 'string' ? parseReference(image) : image;
+    if (invalid) throw invalid;
     // `--offline`: this image's registry is the one place the command may reach (cli/offline-guard.ts).
-    allowOfflineRegistry(ref.registry, registry);
-    rule = o.policyFile ? undefined : commandLineRule(ref, o);
+    allowOfflineRegistry(ref!.registry, registry);
   } catch (e) {
     if (!(e instanceof OcitrustError)) throw e;
     return { json: { reference: shown, digest: '', verified: false, signatures: [], failures: [{ code: e.code, message: e.message }] }, exit: exitOfCode(e.code) };
   }
-  const a = await gate.check(ref, { ...(o.platform ? { platform: o.platform } : {}), ...(rule ? { rule } : {}) });
+  const a = await gate.check(ref!, { ...(o.platform ? { platform: o.platform } : {}), ...(rule ? { rule } : {}) });
   return toOutcome(a, shown, !!o.policyFile);
+}
+
+/** The rule the gate will verify `ref` under with a policy file, when it will verify it (pure planning). */
+function plannedRule(policy: Policy, ref: ImageReference): ImageRuleOptions | undefined {
+  try {
+    const plan = planUnderPolicy(policy, ref);
+    return plan.kind === 'verify' ? plan.options : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The rule the command line's flags make (no policy file). @throws REFERENCE_INVALID for a bad --mirror-of */

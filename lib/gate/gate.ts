@@ -157,6 +157,12 @@ const MAX_APPROVALS = 100_000;
 const MAX_PREPARED = 64;
 const DEFAULT_MAX_MANIFESTS = 1024;
 
+/** Marks a promise handled now (it is abandoned when the trust step fails) and returns it. */
+function observed<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 function prefixed(e: unknown, what: string): unknown {
   if (!isOcitrustError(e)) return e;
   return new OcitrustError(e.code, `${what}: ${e.message}`, { cause: e, ...(e.details ? { details: { ...e.details } } : {}) });
@@ -274,6 +280,11 @@ export function createGate(o: GateOptions): Gate {
   async function verifyOcitrust(ref: ImageReference, options: ImageRuleOptions, platform = o.platform, keyExtra?: string): Promise<Verified> {
     const common = { registry, policy: options.verify, clock, repairIndex: o.repairIndex ?? false, ...(platform ? { platform } : {}) };
     if (o.trust) return { result: await verifyReference({ ...common, reference: ref, trust: o.trust(options) }) };
+    // The tag resolves while the trust data refreshes (neither needs the other): the wall time
+    // of a due refresh is max(trust, registry), not the sum. A rule without an anchor this pool
+    // accepts asks no registry. A trust failure is still the one reported, as before; the
+    // abandoned resolution is observed so that its failure is no unhandled rejection.
+    const resolving = ref.digest === undefined && anchored(options) ? observed(registry.resolveTag(ref)) : undefined;
     let trust: TrustState;
     try {
       trust = await pool.get(options);
@@ -281,7 +292,7 @@ export function createGate(o: GateOptions): Gate {
       // No collection for the repository is "not signed" (a verdict with its own code), not an outage.
       throw prefixed(asNotSigned(e), `trust data of collection ${options.collection}`);
     }
-    const digest = ref.digest ?? (await registry.resolveTag(ref));
+    const digest = ref.digest ?? (await (resolving ?? registry.resolveTag(ref)));
     // The verifier gets the reference pinned to the digest the key names (tag kept for tag
     // binding) and the exact trust state the key names: what is cached is what was checked.
     const pinned = ref.digest ? ref : withDigest(ref, digest);
@@ -305,6 +316,16 @@ export function createGate(o: GateOptions): Gate {
         );
     if (o.indexVouchesForChildren && result.verified && result.children) approve(result, parts);
     return { result };
+  }
+
+  /** Whether the pool accepts the rule's trust anchor (no I/O; pool.get reports why not). */
+  function anchored(options: ImageRuleOptions): boolean {
+    try {
+      pool.assertAnchored(options);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   function envelopeStats(): PreparedStats {

@@ -71,6 +71,13 @@ export interface RefreshResult {
  * answer counts like a broken connection; so does an address answering as something else than
  * a trust server (an ingress' default 404 page while the server restarts).
  */
+/** Requests made before the trusted state is verified (see Updater.#ask). */
+interface EarlyAnswers {
+  readonly probe: Promise<Uint8Array | null>;
+  readonly probeVersion: number;
+  readonly timestamp: Promise<Uint8Array | null>;
+}
+
 const SOURCE_ERRORS = new Set(['TUF_SOURCE_UNREACHABLE', 'TUF_SOURCE_TIMEOUT', 'TUF_SOURCE_HTTP_ERROR', 'TUF_SOURCE_BAD_RESPONSE', 'TRUST_SERVER_NOT_OCITRUST']);
 
 /**
@@ -127,6 +134,7 @@ export class Updater {
    */
   async refresh(): Promise<RefreshResult> {
     const cached = (await this.#o.cache?.read(this.#key)) ?? null;
+    const early = this.#o.offline ? undefined : this.#ask(cached);
     // The pin must at least be a self-signed root, whatever the state says.
     const pinned = new TrustedSet(this.#o.trustedRoot, { clock: this.#clock, limits: this.#limits });
     const pin = link(pinned.root.signed);
@@ -135,7 +143,7 @@ export class Updater {
       return this.#fromCache(cached);
     }
     try {
-      return await this.#online(cached, pinned);
+      return await this.#online(cached, pinned, early);
     } catch (e) {
       // Without offline use allowed (maximum age 0), the source's own error says it best.
       if (!isOcitrustError(e) || !SOURCE_ERRORS.has(e.code) || !cached || this.#maxAge === 0) throw e;
@@ -144,7 +152,28 @@ export class Updater {
     }
   }
 
-  async #online(cached: CachedTrust | null, pinned: TrustedSet): Promise<RefreshResult> {
+  /**
+   * The first root probe and the timestamp, asked for before the pin and the cached root are
+   * parsed and verified: the source answers while that CPU work runs (a warm `trust verify`
+   * otherwise waits for both in turn). Only the requests move: the answers are used where and
+   * as before (in #online), the probe only when it names the version after the
+   * verified trusted root. The version is read from the state's chain (its last link is the
+   * state's root, see #save); without a state (first contact) nothing is asked early.
+   */
+  #ask(cached: CachedTrust | null): EarlyAnswers | undefined {
+    const { source } = this.#o;
+    const L = this.#limits;
+    const last = cached?.chain[cached.chain.length - 1]?.version;
+    if (last === undefined || !Number.isSafeInteger(last)) return undefined;
+    // Observed now: an answer is abandoned when the pin or the state fails to load.
+    const probe = source.fetch({ role: 'root', version: last + 1 }, L.maxMetadataBytes);
+    probe.catch(() => undefined);
+    const timestamp = source.fetch({ role: 'timestamp' }, L.maxSmallMetadataBytes);
+    timestamp.catch(() => undefined);
+    return { probe, probeVersion: last + 1, timestamp };
+  }
+
+  async #online(cached: CachedTrust | null, pinned: TrustedSet, early?: EarlyAnswers): Promise<RefreshResult> {
     const { source } = this.#o;
     const L = this.#limits;
     const pin = link(pinned.root.signed);
@@ -176,9 +205,10 @@ export class Updater {
     // Bytes from the source go through loadFromSource: a malformed answer is a bad response
     // (exit 3), not an input error of the user's.
     const load = <T>(file: MetadataFile, bytes: Uint8Array, update: (b: Uint8Array) => T): T => loadFromSource(source, file, bytes, update);
-    const probe = source.fetch({ role: 'root', version: set.root.signed.version + 1 }, L.maxMetadataBytes);
-    const early = source.fetch({ role: 'timestamp' }, L.maxSmallMetadataBytes);
-    early.catch(() => undefined);
+    const first = set.root.signed.version + 1;
+    const probe = early && early.probeVersion === first ? early.probe : source.fetch({ role: 'root', version: first }, L.maxMetadataBytes);
+    const earlyTs = early?.timestamp ?? source.fetch({ role: 'timestamp' }, L.maxSmallMetadataBytes);
+    earlyTs.catch(() => undefined);
 
     // 5.3: walk N+1, N+2, … until the source has no newer root.
     for (let steps = 0; ; steps++) {
@@ -207,7 +237,7 @@ export class Updater {
 
     // 5.4: the cached timestamp (even expired) is the baseline for rollback checks.
     if (cache?.timestamp) tryLoad(() => set.updateTimestamp(cache.timestamp!));
-    const tsBytes = set.root === startRoot ? await early : await source.fetch({ role: 'timestamp' }, L.maxSmallMetadataBytes);
+    const tsBytes = set.root === startRoot ? await earlyTs : await source.fetch({ role: 'timestamp' }, L.maxSmallMetadataBytes);
     if (tsBytes === null) throw missing(source, 'timestamp.json');
     load({ role: 'timestamp' }, tsBytes, (b) => set.updateTimestamp(b));
 

@@ -329,4 +329,58 @@ describe('Updater#refresh', () => {
       await rejectsCode(updater().refresh(), 'TUF_SOURCE_BAD_RESPONSE');
     });
   });
+
+  describe('early requests (issue 20: asked before the trusted state is verified)', () => {
+    it('a warm refresh asks for the root probe and the timestamp before anything else, and uses them', async () => {
+      await updater().refresh();
+      source.requests = [];
+      const r = await updater().refresh();
+      assert.deepEqual(source.requests, ['2.root.json', 'timestamp.json']);
+      assert.equal(r.versions.timestamp, 1);
+    });
+
+    it('a state whose chain names another version than its root: the early probe is not used, the right one is asked', async () => {
+      await updater().refresh();
+      const key = { server: 'probe', collection: c.collection };
+      const saved = (await cache.read(key))!;
+      // A chain whose last link claims v5 while the state's root is v1 (corrupt or hand-edited):
+      // 6.root.json is asked early, but the walk starts from the verified root and asks for v2.
+      await cache.write(key, { ...saved, chain: [...saved.chain, { ...saved.chain[saved.chain.length - 1]!, version: 5 }] });
+      source.requests = [];
+      const r = await updater().refresh();
+      assert.deepEqual(source.requests, ['6.root.json', 'timestamp.json', '2.root.json']);
+      assert.equal(r.versions.root, 1);
+    });
+
+    it('a malformed pin fails with its own error; the early requests are observed (no unhandled rejection)', async () => {
+      await updater().refresh();
+      let unhandled = 0;
+      const onRejection = (): void => void unhandled++;
+      process.on('unhandledRejection', onRejection);
+      try {
+        source.down = true;
+        await assert.rejects(updater({ trustedRoot: new TextEncoder().encode('{"signed":') }).refresh(), (e: unknown) => e instanceof OcitrustError && e.code !== 'TUF_SOURCE_UNREACHABLE');
+        await new Promise((res) => setTimeout(res, 20));
+        assert.equal(unhandled, 0);
+      } finally {
+        process.off('unhandledRejection', onRejection);
+      }
+    });
+
+    it('offline asks nothing, early or late', async () => {
+      await updater().refresh();
+      source.requests = [];
+      await updater({ offline: true, maxCacheAgeSeconds: 86400 }).refresh();
+      assert.deepEqual(source.requests, []);
+    });
+
+    it('an unreachable source with a usable cache still falls back exactly as before', async () => {
+      await updater().refresh();
+      source.down = true;
+      const r = await updater({ maxCacheAgeSeconds: 86400 }).refresh();
+      assert.equal(r.fromCache, true);
+      assert.equal(r.sourceError?.code, 'TUF_SOURCE_UNREACHABLE');
+      await rejectsCode(updater({ maxCacheAgeSeconds: 0 }).refresh(), 'TUF_SOURCE_UNREACHABLE');
+    });
+  });
 });
