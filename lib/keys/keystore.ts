@@ -2,6 +2,8 @@ import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { OcitrustError, assertArg } from '../errors/index.js';
+import { canonicalBytes } from '../crypto/canonical.js';
+import { sha256Hex } from '../crypto/hash.js';
 import type { Clock } from '../clock.js';
 import type { PublicKey } from './key.js';
 import { randomSecret, type LocalSigner, type Signer, type SigningAlgorithm } from './signer.js';
@@ -61,6 +63,14 @@ export class KeyStore {
   readonly #opts: KeyStoreOptions;
   /** How external keys are reached (the CLI sets its PIN provider here). */
   external: ExternalKeyOptions;
+  /**
+   * Key files already unlocked through this store, by the file's content and the passphrase.
+   * The CLI checks a passphrase by unlocking the key (so a wrong one is named at once), then
+   * signs with it: without this, `trust sign` ran the deliberately slow scrypt twice (≈ 90 ms
+   * each). A store lives for one command; a changed file or another passphrase unlocks afresh,
+   * and a failed unlock is not remembered.
+   */
+  readonly #unlocked = new Map<string, Promise<LocalSigner>>();
 
   constructor(dir: string, opts: KeyStoreOptions = {}) {
     assertArg(typeof dir === 'string' && dir.length > 0, 'dir', 'non-empty string', dir);
@@ -167,7 +177,7 @@ export class KeyStore {
    */
   async openSigner(ref: string, passphrase: () => Promise<string>): Promise<Signer> {
     const { name, file } = await this.#resolve(ref);
-    if (!(file instanceof KeyReference)) return file.signer(await passphrase());
+    if (!(file instanceof KeyReference)) return this.#unlock(file, await passphrase());
     const signer = await openExternalSigner(file.uri, this.external);
     if (signer.publicKey.fingerprint !== file.publicKey.fingerprint) {
       throw new OcitrustError('KEYFILE_KEY_MISMATCH', `key ${name}: ${file.uri.slice(0, 200)} now holds another key (keyid ${signer.keyid.slice(0, 16)}…) than the one recorded (${file.keyid.slice(0, 16)}…)`);
@@ -188,7 +198,18 @@ export class KeyStore {
   async loadSigner(ref: string, passphrase: string): Promise<LocalSigner> {
     const { name, file } = await this.#resolve(ref);
     if (file instanceof KeyReference) throw referenceOnly(name, file);
-    return file.signer(passphrase);
+    return this.#unlock(file, passphrase);
+  }
+
+  #unlock(file: KeyFile, passphrase: string): Promise<LocalSigner> {
+    const id = `${sha256Hex(canonicalBytes(file.toJSON()))} ${sha256Hex(passphrase)}`;
+    let p = this.#unlocked.get(id);
+    if (!p) {
+      p = file.signer(passphrase);
+      this.#unlocked.set(id, p);
+      p.catch(() => this.#unlocked.delete(id));
+    }
+    return p;
   }
 
   /**

@@ -37,6 +37,28 @@ after(async () => {
 });
 
 describe('KeyStore', () => {
+  it('unlocks a key file once per store and passphrase (the CLI checks a passphrase, then signs: one scrypt, not two)', async () => {
+    const dir = join(root, 'unlock', 'keys');
+    const store = new KeyStore(dir);
+    const k = await store.generate('bob', PASS);
+    const first = await store.loadSigner('bob', PASS);
+    assert.equal(await store.loadSigner(k.keyid, PASS), first, 'the same unlocked signer, by name or keyid');
+    assert.equal(await store.openSigner('bob', async () => PASS), first, 'and for signing');
+    // A wrong passphrase is not remembered as anything: it fails every time, and the right one still works.
+    await rejectsCode(store.loadSigner('bob', 'wrong'), 'KEY_PASSPHRASE_WRONG');
+    await rejectsCode(store.loadSigner('bob', 'wrong'), 'KEY_PASSPHRASE_WRONG');
+    // Another store (another command) unlocks afresh.
+    const again = await new KeyStore(dir).loadSigner('bob', PASS);
+    assert.notEqual(again, first);
+    assert.equal(again.keyid, first.keyid);
+    // A key file replaced under the same name (another key) is unlocked afresh, not served from memory.
+    await rm(join(dir, 'bob.key'));
+    const k2 = await store.generate('bob', PASS);
+    const second = await store.loadSigner('bob', PASS);
+    assert.notEqual(second, first);
+    assert.equal(second.keyid, k2.keyid);
+  });
+
   it('defaultDir is ~/.ocitrust/keys', () => {
     assert.match(KeyStore.defaultDir(), /[/\\]\.ocitrust[/\\]keys$/);
   });
