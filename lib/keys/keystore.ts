@@ -56,7 +56,9 @@ export interface KeyStoreOptions {
  * A directory of passphrase-encrypted key files, one `<name>.key` per key (DESIGN §2); the CLI
  * uses `~/.ocitrust/keys`. The directory is created with mode 0700 and every file with 0600.
  * Keys are referred to by name, full keyid or a keyid prefix of at least 6 hex characters
- * (a name wins over a prefix that happens to look like one).
+ * (a name wins over a prefix that happens to look like one). A store keeps the keys it
+ * unlocked (per file content and passphrase) for as long as it lives: make one per operation,
+ * as the CLI does per command, not one for a long-running process.
  */
 export class KeyStore {
   readonly dir: string;
