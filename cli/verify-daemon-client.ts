@@ -95,6 +95,13 @@ export function verifyViaDaemon(start: readonly string[], buildId: string, argv:
     }
     return Promise.resolve(undefined);
   }
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch {
+    // The working folder is gone: let the in-process run report it as it always has.
+    return Promise.resolve(undefined);
+  }
   return new Promise((resolve) => {
     const sock = connect(path);
     let data = '';
@@ -113,7 +120,7 @@ export function verifyViaDaemon(start: readonly string[], buildId: string, argv:
     sock.on('connect', () => {
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-      sock.write(`${JSON.stringify({ v: 1, argv, env, cwd: process.cwd(), stdoutTTY: process.stdout.isTTY === true, stderrTTY: process.stderr.isTTY === true })}\n`);
+      sock.write(`${JSON.stringify({ v: 1, argv, env, cwd, stdoutTTY: process.stdout.isTTY === true, stderrTTY: process.stderr.isTTY === true })}\n`);
     });
     sock.on('data', (chunk: string) => {
       data += chunk;
