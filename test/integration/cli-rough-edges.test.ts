@@ -224,6 +224,22 @@ describe('trust CLI rough edges (shipped binary)', { timeout: 600_000 }, () => {
     }
   });
 
+  test('a reader that goes away (`trust … | head -1`): no stack trace, the exit code so far', async () => {
+    for (const args of [['--help'], ['verify', '--help'], ['key', 'list', '-o', 'json']]) {
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const p = spawn(process.execPath, [DIST_MAIN, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? '', HOME: work, ...s.env } as Record<string, string>, stdio: ['ignore', 'pipe', 'pipe'] });
+        // The reading end is closed before trust writes anything: its first write fails with EPIPE.
+        p.stdout.destroy();
+        let stderr = '';
+        p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        p.on('error', reject);
+        p.on('close', (code) => resolve({ code, stderr }));
+      });
+      assert.equal(r.stderr, '', `${args.join(' ')}: nothing on stderr, got ${r.stderr.slice(0, 300)}`);
+      assert.equal(r.code, 0, args.join(' '));
+    }
+  });
+
   test('subcommand --help lists the global options and all four exit codes', async () => {
     for (const args of [['sign', '--help'], ['key', 'export', '--help'], ['server', 'token', 'create', '--help']]) {
       const h = await run(args);
