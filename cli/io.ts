@@ -1,3 +1,5 @@
+import { OcitrustError } from '../lib/errors/index.js';
+
 /** Where the CLI reads and writes: the process streams, or test doubles. */
 export interface CliIO {
   readonly stdout: { write(s: string): unknown; readonly isTTY?: boolean };
@@ -32,6 +34,15 @@ export function processIO(): CliIO {
       return process.stdin;
     },
     env: process.env,
-    cwd: process.cwd(),
+    cwd: workingFolder(),
   };
+}
+
+/** process.cwd(), or CLI_WORKING_FOLDER_GONE when the folder was removed under the shell. */
+function workingFolder(): string {
+  try {
+    return process.cwd();
+  } catch (e) {
+    throw new OcitrustError('CLI_WORKING_FOLDER_GONE', `the working folder no longer exists (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): cd to an existing folder`, { cause: e });
+  }
 }

@@ -10,7 +10,14 @@ import { offlineGuardMode } from './offline-state.js';
  * Every failure is one line on stderr (`trust: <message> [CODE]`); a stack trace only with
  * OCITRUST_DEBUG=1.
  */
-export async function run(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+export async function run(argv: readonly string[], given?: CliIO): Promise<number> {
+  let io: CliIO;
+  try {
+    io = given ?? processIO();
+  } catch (e) {
+    // The process's own streams work even when its working folder is gone.
+    return report(e, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: '' });
+  }
   const state = { exitCode: 0 };
   // --offline, enforced at the socket (cli/offline-guard.ts): with a layout input no network at
   // all; else only the registries of the images verified (added as their references are read).

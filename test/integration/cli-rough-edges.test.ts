@@ -240,6 +240,22 @@ describe('trust CLI rough edges (shipped binary)', { timeout: 600_000 }, () => {
     }
   });
 
+  test('a working folder removed under the shell: CLI_WORKING_FOLDER_GONE (exit 3), not an internal error', async () => {
+    const gone = await mkdtemp(join(tmpdir(), 'ocitrust-gone-'));
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      // The shell enters the folder, removes it, then becomes trust: trust starts without a working folder.
+      const p = spawn('sh', ['-c', `cd ${sh(gone)} && rmdir ${sh(gone)} && exec ${sh(process.execPath)} ${sh(DIST_MAIN)} key list`], { env: { PATH: process.env.PATH ?? '', HOME: work, ...s.env } as Record<string, string>, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('error', reject);
+      p.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stderr, /^trust: the working folder no longer exists \(ENOENT\): cd to an existing folder \[CLI_WORKING_FOLDER_GONE\]\n$/);
+  });
+
   test('subcommand --help lists the global options and all four exit codes', async () => {
     for (const args of [['sign', '--help'], ['key', 'export', '--help'], ['server', 'token', 'create', '--help']]) {
       const h = await run(args);

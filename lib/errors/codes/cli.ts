@@ -17,6 +17,12 @@ export const cliCodes = {
     exit: 2,
     http: 400,
   },
+  CLI_WORKING_FOLDER_GONE: {
+    meaning: 'The folder the command was started in no longer exists (it was removed after the shell entered it), so relative paths cannot be resolved.',
+    action: 'cd to an existing folder and run the command again.',
+    exit: 3,
+    http: 500,
+  },
   CLI_OUTPUT_FAILED: {
     meaning: 'A file the command writes (a public key, an exported key, the ocitrust home) could not be written.',
     action: 'Check that the folder exists and is writable, and that there is disk space.',
