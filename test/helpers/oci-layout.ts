@@ -8,7 +8,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { collectProcess, type ProcessRun } from './process.js';
 import { digestOf } from '../../lib/crypto/hash.js';
 import {
   OCI_CONFIG,
@@ -193,23 +194,11 @@ export function missingPrograms(...programs: string[]): string | undefined {
 }
 
 /** Result of running skopeo. */
-export interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type RunResult = ProcessRun;
 
 /** Runs skopeo with `args` (bounded to 60 s); resolves with its exit code and output. */
 export function runSkopeo(args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('skopeo', args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return collectProcess('skopeo', args, { timeout: timeoutMs });
 }
 
 /**

@@ -11,6 +11,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliSession, DIST_MAIN, PROJECT_ROOT, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
+import { collectProcess } from '../helpers/process.js';
 import { startDistribution, type Distribution } from '../helpers/distribution.js';
 import { makeImage, missingPrograms, runSkopeo, skopeoPush, writeOciLayout } from '../helpers/oci-layout.js';
 
@@ -226,15 +227,8 @@ describe('trust CLI rough edges (shipped binary)', { timeout: 600_000 }, () => {
 
   test('a reader that goes away (`trust … | head -1`): no stack trace, the exit code so far', async () => {
     for (const args of [['--help'], ['verify', '--help'], ['key', 'list', '-o', 'json']]) {
-      const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-        const p = spawn(process.execPath, [DIST_MAIN, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? '', HOME: work, ...s.env } as Record<string, string>, stdio: ['ignore', 'pipe', 'pipe'] });
-        // The reading end is closed before trust writes anything: its first write fails with EPIPE.
-        p.stdout.destroy();
-        let stderr = '';
-        p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        p.on('error', reject);
-        p.on('close', (code) => resolve({ code, stderr }));
-      });
+      // The reading end is closed before trust writes anything: its first write fails with EPIPE.
+      const r = await collectProcess(process.execPath, [DIST_MAIN, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? '', HOME: work, ...s.env } as Record<string, string>, started: (p) => p.stdout!.destroy() });
       assert.equal(r.stderr, '', `${args.join(' ')}: nothing on stderr, got ${r.stderr.slice(0, 300)}`);
       assert.equal(r.code, 0, args.join(' '));
     }
@@ -242,16 +236,8 @@ describe('trust CLI rough edges (shipped binary)', { timeout: 600_000 }, () => {
 
   test('a working folder removed under the shell: CLI_WORKING_FOLDER_GONE (exit 3), not an internal error', async () => {
     const gone = await mkdtemp(join(tmpdir(), 'ocitrust-gone-'));
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      // The shell enters the folder, removes it, then becomes trust: trust starts without a working folder.
-      const p = spawn('sh', ['-c', `cd ${sh(gone)} && rmdir ${sh(gone)} && exec ${sh(process.execPath)} ${sh(DIST_MAIN)} key list`], { env: { PATH: process.env.PATH ?? '', HOME: work, ...s.env } as Record<string, string>, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      p.on('error', reject);
-      p.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    // The shell enters the folder, removes it, then becomes trust: trust starts without a working folder.
+    const r = await collectProcess('sh', ['-c', `cd ${sh(gone)} && rmdir ${sh(gone)} && exec ${sh(process.execPath)} ${sh(DIST_MAIN)} key list`], { env: { PATH: process.env.PATH ?? '', HOME: work, ...s.env } as Record<string, string> });
     assert.equal(r.code, 3, r.stdout + r.stderr);
     assert.match(r.stderr, /^trust: the working folder no longer exists \(ENOENT\): cd to an existing folder \[CLI_WORKING_FOLDER_GONE\]\n$/);
   });
