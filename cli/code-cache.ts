@@ -24,11 +24,11 @@
  *
  * The folder: cli/cache-dir.ts (`$XDG_CACHE_HOME/ocitrust`, else `~/.cache/ocitrust`).
  */
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
-import { codeCacheDir, ownedPrivately } from './cache-dir.js';
+import { codeCacheDir, isPrivateFolder, OTHERS_WRITE, ownedPrivately } from './cache-dir.js';
 
 export { codeCacheDir } from './cache-dir.js';
 
@@ -39,11 +39,6 @@ export interface BundledCli {
 }
 
 const MAGIC = 'ocitrust-code-cache/1\n';
-
-/** Ours alone: owned by this user, writable by no one else. */
-function ownedPrivatelyForCache(st: Stats): boolean {
-  return ownedPrivately(st, 0o022);
-}
 
 /**
  * The cache file's name for this command line: its command, else `trust`; `-help` added for a
@@ -62,11 +57,10 @@ export function cacheName(argv: readonly string[]): string {
 function readCache(dir: string, file: string, key: string): Buffer | undefined {
   let fd: number | undefined;
   try {
-    const d = lstatSync(dir);
-    if (!d.isDirectory() || !ownedPrivatelyForCache(d)) return undefined;
+    if (!isPrivateFolder(dir, OTHERS_WRITE)) return undefined;
     fd = openSync(join(dir, file), 'r');
     const st = fstatSync(fd);
-    if (!st.isFile() || !ownedPrivatelyForCache(st)) return undefined;
+    if (!st.isFile() || !ownedPrivately(st, OTHERS_WRITE)) return undefined;
     const bytes = readFileSync(fd);
     const header = `${MAGIC}${key}\n`;
     if (bytes.length <= header.length || bytes.toString('latin1', 0, header.length) !== header) return undefined;
@@ -83,7 +77,7 @@ function writeCache(dir: string, file: string, key: string, data: () => Buffer):
   const tmp = join(dir, `.${file}.${process.pid}.tmp`);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (!ownedPrivatelyForCache(lstatSync(dir))) return;
+    if (!isPrivateFolder(dir, OTHERS_WRITE)) return;
     writeFileSync(tmp, Buffer.concat([Buffer.from(`${MAGIC}${key}\n`, 'latin1'), data()]), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, join(dir, file));
   } catch {

@@ -6,6 +6,7 @@
 import { writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { LoadedCli } from './code-cache.js';
+import { runEntryPoint } from './verify-daemon-client.js';
 
 // A string literal in the bundle (esbuild `define`); undeclared from the sources, which `typeof`
 // tolerates.
@@ -38,7 +39,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   // V8 code cache (cli/code-cache.ts) so the code its command ran last time is not compiled again.
   const buildId = __OCITRUST_BUILD_ID__;
   const entry = fileURLToPath(import.meta.url);
-  // cli/code-cache.ts (node:vm, node:os, node:module) is loaded only to run the CLI here: a
+  // cli/code-cache.ts (node:vm, the bundle) is loaded only to run the CLI here: a
   // call answered by the warm verifier needs none of it.
   const bundled = (): Promise<LoadedCli | undefined> =>
     import('./code-cache.js')
@@ -55,21 +56,12 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
       }, internal),
     );
   };
-  const daemonSocket = process.env.OCITRUST_VERIFY_DAEMON_SOCKET;
-  if (daemonSocket) {
-    // Started by a client as the warm verifier of its environment (cli/verify-daemon.ts).
-    void bundled().then((loaded) => loaded?.cli.serveVerifyDaemon(daemonSocket).catch(internal));
-  } else if (process.env.OCITRUST_VERIFY_DAEMON === 'on' && argv[0] === 'verify') {
-    // Opt-in: ask the warm verifier of this environment; without an answer, verify in-process.
-    import('./verify-daemon-client.js')
-      .then(({ daemonEligible, verifyViaDaemon }) => (daemonEligible(argv, process.env) ? verifyViaDaemon([entry], buildId, argv) : undefined))
-      .then((code) => {
-        if (code === undefined) inProcess();
-        else process.exitCode = code;
-      }, internal);
-  } else {
-    inProcess();
-  }
+  // As the warm verifier, through it (opt-in, cli/verify-daemon-client.ts), or in-process.
+  runEntryPoint(argv, {
+    self: () => ({ start: [entry], buildId }),
+    serve: (socket) => void bundled().then((loaded) => loaded?.cli.serveVerifyDaemon(socket).catch(internal)),
+    inProcess,
+  });
 } else {
   // From the sources or the plain tsc output (dist/cli/main.js): the modules as they are.
   import('./run.js')

@@ -16,7 +16,7 @@ import { isSea } from 'node:sea';
 import v8 from 'node:v8';
 import { run } from './run.js';
 import { COMMANDS } from './program.js';
-import { daemonEligible, verifyViaDaemon } from './verify-daemon-client.js';
+import { runEntryPoint } from './verify-daemon-client.js';
 
 declare const __OCITRUST_VERSION__: string | undefined;
 
@@ -67,21 +67,12 @@ function main(argv: string[]): void {
     writeSync(1, `${__OCITRUST_VERSION__}\n`);
     return;
   }
-  const socket = process.env.OCITRUST_VERIFY_DAEMON_SOCKET;
-  if (socket) {
+  runEntryPoint(argv, {
+    self,
     // Started by a client as the warm verifier of its environment (cli/verify-daemon.ts).
-    void import('./verify-daemon.js').then(({ serveVerifyDaemon }) => serveVerifyDaemon(socket)).catch(() => (process.exitCode = 3));
-    return;
-  }
-  if (process.env.OCITRUST_VERIFY_DAEMON === 'on' && daemonEligible(argv, process.env)) {
-    const { start, buildId } = self();
-    void verifyViaDaemon(start, buildId, argv).then((code) => {
-      if (code === undefined) runHere(argv);
-      else process.exitCode = code;
-    });
-    return;
-  }
-  runHere(argv);
+    serve: (socket) => void import('./verify-daemon.js').then(({ serveVerifyDaemon }) => serveVerifyDaemon(socket)).catch(() => (process.exitCode = 3)),
+    inProcess: () => runHere(argv),
+  });
 }
 
 if (v8.startupSnapshot.isBuildingSnapshot()) {

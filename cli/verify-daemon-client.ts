@@ -10,9 +10,13 @@
 import type childProcess from 'node:child_process';
 import { lstatSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { connect } from 'node:net';
-import { join } from 'node:path';
-import { codeCacheDir, ownedPrivately } from './cache-dir.js';
+import type net from 'node:net';
+import { dirname, join } from 'node:path';
+import { codeCacheDir, isPrivateFolder, OTHERS_ANY } from './cache-dir.js';
+
+// node:net and node:child_process are loaded on use: every `trust` entry point imports this
+// module, and only a call that goes to the warm verifier needs them (≈3 ms each to load).
+const load = createRequire(import.meta.url);
 
 /**
  * True when this command line may go to the daemon: `OCITRUST_VERIFY_DAEMON=on`, `trust verify`,
@@ -47,20 +51,20 @@ export function daemonSocket(buildId: string, env: NodeJS.ProcessEnv): string | 
   return Buffer.byteLength(path) <= 100 ? path : undefined;
 }
 
-function privateDir(dir: string): boolean {
+/** True when nothing (not even a link) is at `p`. */
+function absent(p: string): boolean {
   try {
-    const d = lstatSync(dir);
-    return d.isDirectory() && ownedPrivately(d, 0o077);
-  } catch {
+    lstatSync(p);
     return false;
+  } catch {
+    return true;
   }
 }
 
 /** Starts a daemon for this environment in the background (it exits when idle). */
 function startDaemon(start: readonly string[], path: string): void {
   try {
-    // Loaded only here: node:child_process costs every start ≈3 ms.
-    const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof childProcess;
+    const { spawn } = load('node:child_process') as typeof childProcess;
     const child = spawn(process.execPath, [...start], { env: { ...process.env, OCITRUST_VERIFY_DAEMON_SOCKET: path }, detached: true, stdio: 'ignore' });
     child.on('error', () => undefined);
     child.unref();
@@ -83,16 +87,11 @@ interface Answer {
  */
 export function verifyViaDaemon(start: readonly string[], buildId: string, argv: readonly string[]): Promise<number | undefined> {
   const path = daemonSocket(buildId, process.env);
-  if (!path || !privateDir(join(path, '..'))) {
-    if (path) {
-      // The folder is created private by the daemon itself; a folder that exists and is not
-      // private is never used.
-      try {
-        lstatSync(join(path, '..'));
-      } catch {
-        startDaemon(start, path);
-      }
-    }
+  if (!path) return Promise.resolve(undefined);
+  const dir = dirname(path);
+  if (!isPrivateFolder(dir, OTHERS_ANY)) {
+    // The daemon creates its folder private; a folder that exists and is not private is never used.
+    if (absent(dir)) startDaemon(start, path);
     return Promise.resolve(undefined);
   }
   let cwd: string;
@@ -103,7 +102,7 @@ export function verifyViaDaemon(start: readonly string[], buildId: string, argv:
     return Promise.resolve(undefined);
   }
   return new Promise((resolve) => {
-    const sock = connect(path);
+    const sock = (load('node:net') as typeof net).connect(path);
     let data = '';
     let settled = false;
     const done = (v: number | undefined): void => {
@@ -140,5 +139,32 @@ export function verifyViaDaemon(start: readonly string[], buildId: string, argv:
       if (process.env.OCITRUST_DEBUG === '1') process.stderr.write(`trust: debug: answered by the verify daemon at ${path}\n`);
       done(a.exit);
     });
+  });
+}
+
+/** How a `trust` entry point runs a command line (cli/main.ts, cli/snapshot.ts). */
+export interface EntryPoint {
+  /** The arguments that start this same build again, and its name (see {@link verifyViaDaemon}). */
+  self(): { start: string[]; buildId: string };
+  /** Serves as the warm verifier on `socket`. */
+  serve(socket: string): void;
+  /** Runs the command line in this process. */
+  inProcess(): void;
+}
+
+/**
+ * Runs `argv` the way every `trust` build does: as the warm verifier when a client started this
+ * process for that (OCITRUST_VERIFY_DAEMON_SOCKET), through the warm verifier when the command
+ * line may go to it ({@link daemonEligible}), else in-process — also when the warm verifier
+ * gives no answer.
+ */
+export function runEntryPoint(argv: readonly string[], entry: EntryPoint): void {
+  const socket = process.env.OCITRUST_VERIFY_DAEMON_SOCKET;
+  if (socket) return entry.serve(socket);
+  if (!daemonEligible(argv, process.env)) return entry.inProcess();
+  const { start, buildId } = entry.self();
+  void verifyViaDaemon(start, buildId, argv).then((code) => {
+    if (code === undefined) entry.inProcess();
+    else process.exitCode = code;
   });
 }

@@ -19,11 +19,11 @@
  * cache does; anyone who can reach it could already change this user's keys and pinned roots.
  * It exits after `OCITRUST_VERIFY_DAEMON_IDLE_SECONDS` (default 300) without a request.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { OcitrustError } from '../lib/errors/index.js';
-import { ownedPrivately } from './cache-dir.js';
+import { isPrivateFolder, OTHERS_ANY } from './cache-dir.js';
 import type { CliIO } from './io.js';
 import { run } from './run.js';
 
@@ -116,8 +116,7 @@ export async function serveVerifyDaemon(path: string): Promise<void> {
   delete process.env.OCITRUST_VERIFY_DAEMON_SOCKET;
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const d = lstatSync(dir);
-  if (!d.isDirectory() || !ownedPrivately(d, 0o077)) return;
+  if (!isPrivateFolder(dir, OTHERS_ANY)) return;
   if (existsSync(path)) {
     if (await alive(path)) return;
     unlinkSync(path);
