@@ -4,14 +4,15 @@
  * `npm run build` writes with scripts/build-cli.mjs). Each test gets its own home
  * folder (keys, pinned roots, trust cache) and passphrases through the environment.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createToken, type TokenRole } from '../../server/tokens.js';
 import { startServer, type RunningServer } from '../../server/main.js';
 import { TEST_SCRYPT, TEST_SECRET } from './trust-server.js';
+import { collectProcess, type ProcessRun } from './process.js';
 
 /** The project root. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,10 +21,32 @@ const SOURCE_MAIN = join(PROJECT_ROOT, 'cli', 'main.ts');
 export const DIST_MAIN = join(PROJECT_ROOT, (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { bin: { trust: string } }).bin.trust);
 
 /** What a run of `trust` produced. */
-export interface TrustRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
+export type TrustRun = ProcessRun;
+
+/** Asserts exit 0, showing the output otherwise; returns the run. */
+export function expectOk(r: TrustRun, what: string): TrustRun {
+  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+/** Asserts exit `exit` with `[code]` on stderr (and `re`, if given), and no stack trace. */
+export function expectFails(r: TrustRun, exit: number, code: string, re?: RegExp): void {
+  assert.equal(r.code, exit, `expected exit ${exit} [${code}], got ${r.code}\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stderr, new RegExp(`\\[${code}\\]`), r.stderr);
+  if (re) assert.match(r.stderr, re);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+}
+
+/** Stops the warm verifiers (cli/verify-daemon.ts) whose sockets are in `<xdgCache>/ocitrust`. */
+export function stopWarmVerifiers(xdgCache: string): void {
+  const dir = join(xdgCache, 'ocitrust');
+  for (const f of existsSync(dir) ? readdirSync(dir).filter((x) => x.endsWith('.pid')) : []) {
+    try {
+      process.kill(Number(readFileSync(join(dir, f), 'utf8')), 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
 }
 
 /** Options of {@link trust}. */
@@ -75,24 +98,7 @@ export function runTrust(args: readonly string[], opts: TrustRunOptions = {}): P
   const env: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'CI']) if (process.env[k] !== undefined) env[k] = process.env[k]!;
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...entry, ...args], { cwd: PROJECT_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    if (opts.input !== undefined) p.stdin.end(opts.input);
-    else p.stdin.end();
-  });
+  return collectProcess(process.execPath, [...entry, ...args], { cwd: PROJECT_ROOT, env, killAfterMs: opts.timeoutMs ?? 60_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
 }
 
 /** A trust server in this process on 127.0.0.1:0, with a temporary data folder. */

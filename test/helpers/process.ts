@@ -8,15 +8,27 @@ export interface ProcessRun {
   readonly stderr: string;
 }
 
+/** Options of {@link collectProcess}. */
+export interface CollectOptions extends SpawnOptions {
+  /** Written to the program's stdin, which is then closed (closed at once without it). */
+  readonly input?: string;
+  /** SIGKILL after this long (a hung program fails its test instead of hanging it). */
+  readonly killAfterMs?: number;
+  /** Sees the child first (to close its stdout, say). */
+  readonly started?: (p: ChildProcess) => void;
+}
+
 /**
- * Runs `cmd args` with stdin closed and collects stdout and stderr until it exits; rejects only
- * when it cannot start. `started` sees the child first (to close its stdout, say).
+ * Runs `cmd args` and collects stdout and stderr until it exits; rejects only when it cannot
+ * start.
  */
-export function collectProcess(cmd: string, args: readonly string[], opts: SpawnOptions & { started?: (p: ChildProcess) => void } = {}): Promise<ProcessRun> {
-  const { started, ...spawnOpts } = opts;
+export function collectProcess(cmd: string, args: readonly string[], opts: CollectOptions = {}): Promise<ProcessRun> {
+  const { started, input, killAfterMs, ...spawnOpts } = opts;
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { ...spawnOpts, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { ...spawnOpts, ...(killAfterMs !== undefined ? { timeout: killAfterMs, killSignal: 'SIGKILL' } : {}), stdio: ['pipe', 'pipe', 'pipe'] });
     started?.(p);
+    p.stdin!.on('error', () => undefined); // a program that exits without reading its input
+    p.stdin!.end(input);
     let stdout = '';
     let stderr = '';
     p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

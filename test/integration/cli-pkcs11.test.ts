@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { Updater as TufJsUpdater } from 'tuf-js';
-import { CliSession, PROJECT_ROOT, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
+import { expectOk as ok, expectFails as fails, CliSession, PROJECT_ROOT, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
 import { makeImage, missingPrograms, skopeoPush, writeOciLayout } from '../helpers/oci-layout.js';
 import { createSoftHsm, SOFTHSM_MODULE, softhsmMissing, type SoftHsm } from '../helpers/softhsm.js';
 
@@ -29,16 +29,6 @@ describe('trust with keys in a PKCS#11 token (SoftHSM2)', { skip, timeout: 600_0
   const run = (args: string[], env: Record<string, string | undefined> = {}): Promise<TrustRun> => s.run(args, { dist: true, env });
   /** Runs with the PIN from --pin-file (as the docs recommend). */
   const withPin = (args: string[]): Promise<TrustRun> => run(['--pin-file', hsm.pinFile, ...args]);
-  function ok(r: TrustRun, what: string): TrustRun {
-    assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-    return r;
-  }
-  function fails(r: TrustRun, exit: number, code: string, re?: RegExp): void {
-    assert.equal(r.code, exit, `expected exit ${exit} [${code}], got ${r.code}\n${r.stdout}\n${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`\\[${code}\\]`), r.stderr);
-    if (re) assert.match(r.stderr, re);
-    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-  }
 
   before(async () => {
     hsm = createSoftHsm('ci');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliSession, failureCodes, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
+import { expectOk as ok, expectFails as fails, CliSession, failureCodes, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
 import { makeImage, missingPrograms, skopeoPush, writeOciLayout } from '../helpers/oci-layout.js';
 import { createSoftHsm, softhsmMissing, type SoftHsm } from '../helpers/softhsm.js';
 
@@ -23,16 +23,6 @@ describe('trust signer rotate', { skip, timeout: 600_000 }, () => {
   let host: string;
 
   const run = (args: string[]): Promise<TrustRun> => s.run(args, { dist: true });
-  function ok(r: TrustRun, what: string): TrustRun {
-    assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-    return r;
-  }
-  function fails(r: TrustRun, exit: number, code: string, re?: RegExp): void {
-    assert.equal(r.code, exit, `expected exit ${exit} [${code}], got ${r.code}\n${r.stdout}\n${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`\\[${code}\\]`), r.stderr);
-    if (re) assert.match(r.stderr, re);
-    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-  }
 
   before(async () => {
     hsm = createSoftHsm('ci');

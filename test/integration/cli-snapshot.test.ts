@@ -6,12 +6,13 @@
 // is checked as well only when TEST_TRUST_EXECUTABLE names a built one (`npm run build:exe`).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliSession, DIST_MAIN, PROJECT_ROOT, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
+import { expectOk as ok, CliSession, DIST_MAIN, PROJECT_ROOT, startTrustServer, type TestTrustServer, type TrustRun, stopWarmVerifiers } from '../helpers/cli.js';
 import { makeImage, type TestImage } from '../helpers/oci-layout.js';
+import { collectProcess } from '../helpers/process.js';
 import { HttpRegistryClient } from '../../lib/oci/client.js';
 import { parseReference } from '../../lib/reference.js';
 
@@ -28,22 +29,7 @@ function runVariant(v: Variant, args: readonly string[], env: Record<string, str
   const full: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k] !== undefined) full[k] = process.env[k]!;
   for (const [k, val] of Object.entries({ ...v.env, ...env })) if (val !== undefined) full[k] = val;
-  return new Promise((resolve, reject) => {
-    const p = spawn(v.cmd, [...v.pre, ...args], { cwd: PROJECT_ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return collectProcess(v.cmd, [...v.pre, ...args], { cwd: PROJECT_ROOT, env: full, killAfterMs: 60_000 });
 }
 
 describe('trust from its start-up snapshot gives the results of the normal bin', { timeout: 300_000 }, () => {
@@ -83,10 +69,6 @@ describe('trust from its start-up snapshot gives the results of the normal bin',
   });
 
   const run = (v: Variant, args: readonly string[], env: Record<string, string | undefined> = {}): Promise<TrustRun> => runVariant(v, args, { ...s.env, ...env });
-  function ok(r: TrustRun, what: string): TrustRun {
-    assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-    return r;
-  }
   async function push(repo: string, tag: string, image: TestImage = makeImage()): Promise<TestImage> {
     const ref = parseReference(`${repo}:${tag}`);
     for (const b of image.blobs) await registry.pushBlob(ref, b.bytes);
@@ -171,13 +153,7 @@ describe('trust from its start-up snapshot gives the results of the normal bin',
         assert.ok(answered, `${v.name}: a warm verifier started and answered`);
         assert.equal(answered.stdout, want.stdout, v.name);
       } finally {
-        for (const f of existsSync(join(xdg, 'ocitrust')) ? readdirSync(join(xdg, 'ocitrust')).filter((x) => x.endsWith('.pid')) : []) {
-          try {
-            process.kill(Number(readFileSync(join(xdg, 'ocitrust', f), 'utf8')), 'SIGKILL');
-          } catch {
-            // gone
-          }
-        }
+        stopWarmVerifiers(xdg);
       }
     }
   });

@@ -4,13 +4,13 @@
 // wrong with the daemon (gone, refusing, in a folder others can reach) falls back to that.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 // The bundled bin (dist: true): the daemon is a feature of the bundle (cli/main.ts).
-import { CliSession, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
+import { CliSession, startTrustServer, stopWarmVerifiers, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
 import { makeImage, type TestImage } from '../helpers/oci-layout.js';
 import { HttpRegistryClient } from '../../lib/oci/client.js';
 import { parseReference } from '../../lib/reference.js';
@@ -38,16 +38,6 @@ describe('trust verify through the warm verifier (OCITRUST_VERIFY_DAEMON=on)', {
     for (let i = 0; i < 200 && sockets().length === 0; i++) await sleep(100);
     assert.equal(sockets().length, 1, 'a daemon started in the background');
     return join(cache, 'ocitrust', sockets()[0]!);
-  }
-  function killDaemons(): void {
-    for (const f of existsSync(join(cache, 'ocitrust')) ? readdirSync(join(cache, 'ocitrust')) : []) {
-      if (!f.endsWith('.pid')) continue;
-      try {
-        process.kill(Number(readFileSync(join(cache, 'ocitrust', f), 'utf8')), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
   }
   function rawRequest(socket: string, body: string): Promise<string> {
     return new Promise((resolve, reject) => {
@@ -80,7 +70,7 @@ describe('trust verify through the warm verifier (OCITRUST_VERIFY_DAEMON=on)', {
     await ok(['sign', `${repo}:v1`]);
   });
   after(async () => {
-    killDaemons();
+    stopWarmVerifiers(cache);
     await ts?.close();
     s?.cleanup();
     if (work) rmSync(work, { recursive: true, force: true });
@@ -131,7 +121,7 @@ describe('trust verify through the warm verifier (OCITRUST_VERIFY_DAEMON=on)', {
   });
 
   test('a daemon that is gone, or a folder others can reach: the call verifies in-process, with the same answer', async () => {
-    killDaemons();
+    stopWarmVerifiers(cache);
     await sleep(200);
     const r = await s.run(['verify', `${repo}:v1`], { env: daemonEnv(), dist: true });
     assert.equal(r.code, 0, r.stdout + r.stderr);

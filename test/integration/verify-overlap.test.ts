@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliSession, failureCodes, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
+import { expectOk as ok, CliSession, failureCodes, startTrustServer, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
 import { makeImage } from '../helpers/oci-layout.js';
 import { startRendezvousFront, type RendezvousFront } from '../helpers/rendezvous-front.js';
 import { HttpRegistryClient } from '../../lib/oci/client.js';
@@ -30,10 +30,6 @@ describe('trust and registry reads overlap', { timeout: 300_000 }, () => {
   let token: string;
   let repo: string;
   const run = (args: string[]): Promise<TrustRun> => s.run(args, { dist: true });
-  function ok(r: TrustRun, what: string): TrustRun {
-    assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-    return r;
-  }
   const registry = (): HttpRegistryClient => new HttpRegistryClient({ plainHttp: true, credentials: async () => ({ username: 'ocitrust', password: token }) });
   // The front's trust server serves anonymous reads; the rule pins root v1 as a deciding process must.
   const rule = async (): Promise<ImageRuleOptions> => {
