@@ -6,9 +6,9 @@
 // Goal: warm p99 < 10 ms; cold ≤ 2 registry round trips per distinct image, run in parallel
 // (with the registry slowed by --delay ms per request, a cold review takes about 2 × delay, not 10 ×).
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { startAdmissionWorld, postReview, type AdmissionWorld } from '../test/helpers/admission-world.js';
 import { environmentLine } from './harness.js';
+import { sendReviews } from './helpers/admission-load.js';
 import { fmtMs, markdownTable, numberOption, summarize } from './helpers/stats.js';
 
 const IMAGES = ['bench/api:1.0', 'bench/worker:1.0', 'bench/migrate:1.0', 'bench/proxy:1.0', 'bench/agent:1.0'];
@@ -54,49 +54,9 @@ export interface AdmissionRow {
   readonly roundTrips?: number;
 }
 
-// The load generator runs on its own thread (as the API server is its own process): its HTTP
-// client work neither delays the server's event loop nor is delayed by it.
-const LOAD_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { url, bodies, rate } = workerData;
-(async () => {
-  const latencies = [];
-  const failures = [];
-  const start = performance.now();
-  const pending = [];
-  for (let i = 0; i < bodies.length; i++) {
-    const wait = start + (i * 1000) / rate - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const t0 = performance.now();
-    pending.push(
-      fetch(url + '/admission/validate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[i] })
-        .then(async (res) => {
-          const text = await res.text();
-          latencies.push(performance.now() - t0);
-          if (res.status !== 200 || !JSON.parse(text).response.allowed) failures.push(text.slice(0, 400));
-        })
-        .catch((e) => failures.push(String(e))),
-    );
-  }
-  await Promise.all(pending);
-  parentPort.postMessage({ latencies, failures });
-})();
-`;
-
-/** Sends `count` reviews at `rate` per second from a worker thread (open loop: the schedule does not wait for answers). */
+/** Sends `count` reviews at `rate` per second (bench/helpers/admission-load.ts). */
 async function steady(w: AdmissionWorld, rate: number, count: number): Promise<number[]> {
-  const bodies = Array.from({ length: count }, (_, i) => JSON.stringify(podReview(w.host, i)));
-  const worker = new Worker(LOAD_WORKER, { eval: true, workerData: { url: w.url, bodies, rate } });
-  try {
-    const out = await new Promise<{ latencies: number[]; failures: string[] }>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
-    if (out.failures.length > 0) throw new Error(`${out.failures.length} reviews not allowed, e.g. ${out.failures[0]}`);
-    return out.latencies;
-  } finally {
-    await worker.terminate();
-  }
+  return sendReviews(w.url, Array.from({ length: count }, (_, i) => JSON.stringify(podReview(w.host, i))), rate);
 }
 
 /** Cold reviews one after another at `rate`, every cache cleared before each; counts registry requests. */

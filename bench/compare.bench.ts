@@ -31,7 +31,7 @@ import {
   type OcitrustService,
   type TrustCli,
 } from './helpers/ocitrust.js';
-import { timeBareNode, timeOk, type TimedRun } from './helpers/process.js';
+import { timeBareNode, timeOk } from './helpers/process.js';
 import { recordingFetch, requestTotals, type RecordedRequest } from './helpers/recording-fetch.js';
 import { fmtBytes, fmtMs, fmtRatio, fmtSummary, listOption, markdownTable, median, numberOption, pairedRatios, summarize } from './helpers/stats.js';
 import { environmentLine } from './harness.js';

@@ -17,7 +17,6 @@ import { cpSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { OcitrustError } from '../lib/errors/index.js';
 import { parseReference } from '../lib/reference.js';
 import { signImage } from '../lib/usecases/sign.js';
@@ -26,6 +25,7 @@ import { startDistribution } from '../test/helpers/distribution.js';
 import { startEmbeddedRegistry } from '../test/helpers/embedded-registry.js';
 import { makeImage } from '../test/helpers/oci-layout.js';
 import { environmentLine } from './harness.js';
+import { sendReviews } from './helpers/admission-load.js';
 import { fmtMs, fmtRatio, markdownTable, median, numberOption, pairedRatios, percentile } from './helpers/stats.js';
 
 const ROUNDS = numberOption('rounds', 'BENCH_ROUNDS', 200);
@@ -145,27 +145,6 @@ async function warmVerify(): Promise<string[][]> {
   }
 }
 
-const LOAD_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { url, bodies, rate } = workerData;
-(async () => {
-  const latencies = [];
-  const failures = [];
-  const start = performance.now();
-  const pending = [];
-  for (let i = 0; i < bodies.length; i++) {
-    const wait = start + (i * 1000) / rate - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const t0 = performance.now();
-    pending.push(fetch(url + '/admission/validate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[i] })
-      .then(async (res) => { const text = await res.text(); latencies.push(performance.now() - t0); if (res.status !== 200 || !JSON.parse(text).response.allowed) failures.push(text.slice(0, 300)); })
-      .catch((e) => failures.push(String(e))));
-  }
-  await Promise.all(pending);
-  parentPort.postMessage({ latencies, failures });
-})();
-`;
-
 /** Admission warm latency of each tree's server, rounds alternating. */
 async function admissionWarm(): Promise<string[][]> {
   const IMAGES = ['bench/api:1.0', 'bench/worker:1.0', 'bench/migrate:1.0', 'bench/proxy:1.0', 'bench/agent:1.0'];
@@ -184,20 +163,7 @@ async function admissionWarm(): Promise<string[][]> {
       }
       await w.usePolicy(['version: 1', 'rules:', '  - name: bench', `    images: ["${w.host}/bench/*"]`, `    collection: ${w.host}/bench`, `    server: ${w.url}`, `    root: ${root}`, '    denyTags: [latest]', ''].join('\n'));
     }
-    const steady = async (w: World, rate: number, n: number): Promise<number[]> => {
-      const bodies = Array.from({ length: n }, (_, i) => JSON.stringify(podReview(w.host, i)));
-      const worker = new Worker(LOAD_WORKER, { eval: true, workerData: { url: w.url, bodies, rate } });
-      try {
-        const out = await new Promise<{ latencies: number[]; failures: string[] }>((res, rej) => {
-          worker.once('message', res);
-          worker.once('error', rej);
-        });
-        if (out.failures.length) throw new Error(`${out.failures.length} reviews not allowed: ${out.failures[0]}`);
-        return out.latencies;
-      } finally {
-        await worker.terminate();
-      }
-    };
+    const steady = (w: World, rate: number, n: number): Promise<number[]> => sendReviews(w.url, Array.from({ length: n }, (_, i) => JSON.stringify(podReview(w.host, i))), rate);
     for (const t of ['base', 'head'] as const) await steady(worlds[t], 100, 100);
     const lat: Record<Tree, number[]> = { base: [], head: [] };
     const p99s: Record<Tree, number[]> = { base: [], head: [] };
