@@ -35,12 +35,11 @@ const external = ['better-sqlite3', 'pg', 'pg-native', 'fastify', 'fastify-plugi
  * Built-ins most commands never use, yet a module that may use them imports them: each import
  * gets a stand-in that loads the real module on the first use of one of these exports.
  * `node:child_process` (≈3 ms to load) starts a credential helper or a signer plugin, and
- * commander requires it for executable subcommands, which `trust` has none of; `node:https`
- * (≈2 ms, with node:tls) only serves https:// registries and servers.
+ * commander requires it for executable subcommands, which `trust` has none of. (node:https is
+ * loaded on first use by lib/http/fetch.ts itself; its other importers are off the hot paths.)
  */
 const LAZY_BUILTINS = {
   child_process: ['spawn', 'spawnSync', 'execFile', 'execFileSync', 'exec', 'execSync', 'fork'],
-  https: ['Agent', 'request', 'get', 'createServer', 'globalAgent', 'Server'],
 };
 const lazyBuiltins = {
   name: 'ocitrust-lazy-builtins',

@@ -208,6 +208,11 @@ function firstRaw(raw: readonly string[], name: string): string | undefined {
   return undefined;
 }
 
+/** A response that has no body whatever the headers say (fetch spec: "null body status", HEAD). */
+function hasNullBody(method: string, status: number): boolean {
+  return method === 'HEAD' || status === 204 || status === 304;
+}
+
 /** A Content-Length value as a number, or undefined when absent or malformed. */
 function declaredLength(v: string | null | undefined): number | undefined {
   return v !== null && v !== undefined && /^[0-9]{1,15}$/.test(v) ? Number(v) : undefined;
@@ -218,7 +223,7 @@ function makeResponse(msg: IncomingMessage, url: string, redirected: boolean, me
   const status = msg.statusCode ?? 0;
   const headers = new ResponseHeaders(msg.rawHeaders);
   const declared = declaredLength(headers.get('content-length'));
-  const nullBody = method === 'HEAD' || status === 204 || status === 304;
+  const nullBody = hasNullBody(method, status);
   if (nullBody) msg.resume();
   const source = nullBody ? undefined : new BodySource(msg, signal, declared);
   let stream: ReadableStream<Uint8Array> | undefined;
@@ -380,7 +385,7 @@ export async function nodeFetch(input: string | URL, init: RequestInit = {}): Pr
     const location = firstRaw(msg.rawHeaders, 'location');
     if (mode === 'manual' || ![301, 302, 303, 307, 308].includes(status) || location === undefined) {
       const res = makeResponse(msg, url.toString(), hop > 0, method, signal);
-      if (method === 'HEAD' || status === 204 || status === 304) await discard(msg);
+      if (hasNullBody(method, status)) await discard(msg);
       return res;
     }
     await discard(msg);
