@@ -66,11 +66,6 @@ export interface RefreshResult {
   readonly sourceError?: OcitrustError;
 }
 
-/**
- * Errors meaning "the source could not be asked": only these may fall back to the cache. A bad
- * answer counts like a broken connection; so does an address answering as something else than
- * a trust server (an ingress' default 404 page while the server restarts).
- */
 /** Requests made before the trusted state is verified (see Updater.#ask). */
 interface EarlyAnswers {
   readonly probe: Promise<Uint8Array | null>;
@@ -78,6 +73,11 @@ interface EarlyAnswers {
   readonly timestamp: Promise<Uint8Array | null>;
 }
 
+/**
+ * Errors meaning "the source could not be asked": only these may fall back to the cache. A bad
+ * answer counts like a broken connection; so does an address answering as something else than
+ * a trust server (an ingress' default 404 page while the server restarts).
+ */
 const SOURCE_ERRORS = new Set(['TUF_SOURCE_UNREACHABLE', 'TUF_SOURCE_TIMEOUT', 'TUF_SOURCE_HTTP_ERROR', 'TUF_SOURCE_BAD_RESPONSE', 'TRUST_SERVER_NOT_OCITRUST']);
 
 /**
