@@ -80,15 +80,28 @@ function builds(dir: string): Build[] {
   const exe = join(dir, 'exe', 'trust');
   const built = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'build-exe.mjs'), '--out', exe], { encoding: 'utf8' });
   out.push({ name: 'executable', cmd: exe, pre: [], ...(built.status === 0 ? {} : { missing: `build-exe failed: ${built.stderr.trim().split('\n').pop()}` }) });
+  // The native front (native/trust-front.c) of the bin, with the warm verifier.
+  const front = join(dir, 'front', 'trust');
+  const fronted = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'build-front.mjs'), '--out', front], { encoding: 'utf8' });
+  out.push({
+    name: 'native front, warm verifier',
+    cmd: front,
+    pre: [],
+    env: { XDG_CACHE_HOME: join(dir, 'xdg-front'), OCITRUST_VERIFY_DAEMON: 'on', OCITRUST_VERIFY_DAEMON_IDLE_SECONDS: '900' },
+    ...(fronted.status === 0 ? {} : { missing: `build-front failed: ${fronted.stderr.trim().split('\n').pop()}` }),
+  });
   return out;
 }
 
-const label = (b: Build): string => (b.name === 'bin' ? '`trust`' : b.name.startsWith('bin, ') ? `\`trust\` (${b.name.slice(5)})` : ['snapshot', 'executable'].includes(b.name) ? `\`trust\` (${b.name})` : `\`trust\` ${b.name}`);
+const label = (b: Build): string =>
+  b.name === 'bin' ? '`trust`' : b.name.startsWith('bin, ') ? `\`trust\` (${b.name.slice(5)})` : ['snapshot', 'executable'].includes(b.name) || b.name.startsWith('native front') ? `\`trust\` (${b.name})` : `\`trust\` ${b.name}`;
 
 /** Stops the warm verifiers the daemon build started (their pid files are beside their sockets). */
 function stopDaemons(dir: string): void {
-  const d = join(dir, 'xdg-daemon', 'ocitrust');
-  if (!existsSync(d)) return;
+  for (const d of [join(dir, 'xdg-daemon', 'ocitrust'), join(dir, 'xdg-front', 'ocitrust')].filter((x) => existsSync(x))) stopDaemonsIn(d);
+}
+
+function stopDaemonsIn(d: string): void {
   for (const f of readdirSync(d).filter((x) => x.endsWith('.pid'))) {
     try {
       process.kill(Number(readFileSync(join(d, f), 'utf8')), 'SIGTERM');
@@ -373,7 +386,7 @@ async function main(): Promise<void> {
       lines.push(...(await network(all, oc, notary, notaryWhy, work)), '');
     }
     lines.push(
-      `\`trust\` is the shipped bin, \`${DIST_MAIN.slice(PROJECT_ROOT.length)}\` (scripts/build-cli.mjs): a small entry that runs the CLI, one CommonJS bundle, from a per-command V8 code cache (cli/code-cache.ts); "no code cache" is the same with \`OCITRUST_CODE_CACHE=off\`; "warm verifier" the same with \`OCITRUST_VERIFY_DAEMON=on\` (cli/verify-daemon.ts: \`trust verify\` answered by a background process of the same environment). ` +
+      `\`trust\` is the shipped bin, \`${DIST_MAIN.slice(PROJECT_ROOT.length)}\` (scripts/build-cli.mjs): a small entry that runs the CLI, one CommonJS bundle, from a per-command V8 code cache (cli/code-cache.ts); "no code cache" is the same with \`OCITRUST_CODE_CACHE=off\`; "warm verifier" the same with \`OCITRUST_VERIFY_DAEMON=on\` (cli/verify-daemon.ts: \`trust verify\` and \`trust sign\` answered by a background process of the same environment; the CPU table counts only the calling process, not the verifier's work); "native front, warm verifier" is the C front of \`npm run build:front\` (native/trust-front.c) in front of that bin, with the warm verifier on: it relays an eligible call to the verifier without starting Node, and runs the Node bin for anything else (\`--version\`, \`--help\` above). ` +
         '"snapshot" is `node --snapshot-blob trust.blob -- …` with the blob of `npm run build:snapshot` (every command loaded and initialised in the V8 heap it starts from); "executable" is the single file of `npm run build:exe` (the same snapshot inside a copy of node). ' +
         'Each run starts every command once, in turn; ratios are medians of the per-run ratios. Warm: the home already holds the pinned root and the trust data (a verify still asks the trust server for timestamp.json, then reads the manifest and the referrers from the registry); cold: an empty home (trust on first use). ' +
         'Notary: notary-server + notary-signer on loopback (bench/notary/harness.ts), `notary lookup` with a warm trust dir (the repository unchanged since) and an empty one. An ocitrust signature is a referrer of its image, so nothing `trust verify` reads grows with the tags.',

@@ -19,23 +19,26 @@ import { codeCacheDir, isPrivateFolder, OTHERS_ANY } from './cache-dir.js';
 const load = createRequire(import.meta.url);
 
 /**
- * True when this command line may go to the daemon: `OCITRUST_VERIFY_DAEMON=on`, `trust verify`,
- * POSIX, and no --offline (it guards this process's sockets; the daemon's are not this
- * process's).
+ * True when this command line may go to the daemon: `OCITRUST_VERIFY_DAEMON=on`, `trust verify`
+ * or `trust sign`, POSIX, no --offline (it guards this process's sockets; the daemon's are not
+ * this process's) and no `-` (standard input is this process's).
  */
 export function daemonEligible(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
   if (env.OCITRUST_VERIFY_DAEMON !== 'on' || env.OCITRUST_VERIFY_DAEMON_SOCKET !== undefined) return false;
-  if (typeof process.getuid !== 'function' || argv[0] !== 'verify') return false;
+  if (typeof process.getuid !== 'function' || (argv[0] !== 'verify' && argv[0] !== 'sign')) return false;
   return !argv.some((a) => a === '--offline' || a === '-');
 }
 
-/** FNV-1a, 2 × 32 bits: names the socket of one environment (the daemon compares it exactly). */
+/**
+ * FNV-1a, 2 × 32 bits, over UTF-8 bytes: names the socket of one environment (the daemon
+ * compares it exactly). The native front (native/trust-front.c) computes the same name.
+ */
 function envName(buildId: string, env: NodeJS.ProcessEnv): string {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193 ^ 0x5bd1e995;
-  const text = [buildId, process.execPath, process.version, ...Object.keys(env).sort().map((k) => `${k}=${env[k]}`)].join('\0');
+  const text = Buffer.from([buildId, process.execPath, process.version, ...Object.keys(env).sort().map((k) => `${k}=${env[k]}`)].join('\0'));
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    const c = text.readUInt8(i);
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = Math.imul(h2 ^ c, 0x01000193 + 2);
   }

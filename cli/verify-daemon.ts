@@ -1,16 +1,21 @@
 /**
  * The warm verifier (issue 20), opt-in with `OCITRUST_VERIFY_DAEMON=on`: a `trust` process that
- * stays up between `trust verify` calls so that each call pays a bare Node start plus the
- * verification with warm code, instead of loading and compiling the CLI again. The client side
- * is cli/verify-daemon-client.ts; docs/executable.md says when to use it.
+ * stays up between `trust verify` (and `trust sign`) calls so that each call pays the start of
+ * a small client plus the command with warm code, instead of loading and compiling the CLI
+ * again. The clients are cli/verify-daemon-client.ts and the native front
+ * (native/trust-front.c); docs/executable.md says when to use it.
  *
- * It runs exactly what `trust verify` runs in a process of its own, with nothing kept between
- * requests but compiled code, the HTTP connection pool and pure memo tables (parsed keys):
+ * It runs exactly what the command runs in a process of its own, with nothing kept between
+ * requests but compiled code, the HTTP connection pool and pure memo tables (parsed public
+ * keys; an unlocked key file is remembered by the command's own key store, not across requests,
+ * so every `trust sign` decrypts its key again):
  *   - one daemon per environment: it starts with the client's environment, and a request whose
  *     environment differs in any variable is refused (the client then verifies by itself), so
  *     no setting — trust server, token, home, CA bundle, proxy, time zone — can differ;
  *   - one request at a time, in the client's working folder (`process.chdir`), with the
- *     client's terminal facts (isTTY) — the state a fresh process would have; a request that
+ *     client's terminal facts (isTTY) — the state a fresh process would have; a command that
+ *     wants standard input (a passphrase prompt) is refused, so that the client's own process
+ *     runs it with the client's terminal; a request that
  *     finds it busy is refused at once and verified by its own process, so parallel calls
  *     stay parallel and a hung request holds up nobody;
  *   - every check runs on every request: trust data is refreshed from the trust server, the
@@ -45,6 +50,8 @@ interface DaemonAnswer {
 }
 
 const MAX_REQUEST = 1024 * 1024;
+/** The commands it runs (cli/verify-daemon-client.ts daemonEligible says which calls go to it). */
+const DAEMON_COMMANDS: ReadonlySet<string> = new Set(['verify', 'sign']);
 const DEFAULT_IDLE_SECONDS = 300;
 
 function sameEnv(a: Record<string, string>, b: NodeJS.ProcessEnv): boolean {
@@ -61,7 +68,7 @@ function parseRequest(line: string): DaemonRequest | undefined {
       r.v === 1 &&
       Array.isArray(r.argv) &&
       r.argv.every((a) => typeof a === 'string') &&
-      r.argv[0] === 'verify' &&
+      DAEMON_COMMANDS.has(r.argv[0] ?? '') &&
       typeof r.env === 'object' &&
       r.env !== null &&
       Object.values(r.env).every((v) => typeof v === 'string') &&
@@ -83,17 +90,21 @@ async function answer(req: DaemonRequest): Promise<DaemonAnswer> {
     return { refused: 'working folder' };
   }
   const out: [1 | 2, string][] = [];
+  // Standard input is the client's: a command that wants it (a passphrase prompt on the
+  // client's terminal) is refused, and the client runs it in its own process, where it can.
+  let wantedStdin = false;
   const io: CliIO = {
     stdout: { write: (s: string) => out.push([1, s]), isTTY: req.stdoutTTY },
     stderr: { write: (s: string) => out.push([2, s]), isTTY: req.stderrTTY },
     get stdin(): NodeJS.ReadStream {
+      wantedStdin = true;
       throw new OcitrustError('CLI_USAGE', 'the verify daemon has no standard input');
     },
     env: process.env,
     cwd: req.cwd,
   };
   const exit = await run(req.argv, io);
-  return { exit, out };
+  return wantedStdin ? { refused: 'needs standard input' } : { exit, out };
 }
 
 /** True when a live daemon answers on `path`. */

@@ -59,6 +59,8 @@ export interface TrustRunOptions {
   readonly dist?: boolean;
   /** Run this built entry point (e.g. a scratch build of the bundle) instead of the sources. */
   readonly script?: string;
+  /** Run this program (a single executable, the native front) with the arguments, not node. */
+  readonly executable?: string;
   readonly timeoutMs?: number;
 }
 
@@ -98,7 +100,8 @@ export function runTrust(args: readonly string[], opts: TrustRunOptions = {}): P
   const env: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'CI']) if (process.env[k] !== undefined) env[k] = process.env[k]!;
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
-  return collectProcess(process.execPath, [...entry, ...args], { cwd: PROJECT_ROOT, env, killAfterMs: opts.timeoutMs ?? 60_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
+  const [program, argv] = opts.executable ? [opts.executable, [...args]] : [process.execPath, [...entry, ...args]];
+  return collectProcess(program, argv, { cwd: PROJECT_ROOT, env, killAfterMs: opts.timeoutMs ?? 60_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
 }
 
 /** A trust server in this process on 127.0.0.1:0, with a temporary data folder. */

@@ -131,4 +131,10 @@ export const cliCodes = {
     exit: 3,
     http: 500,
   },
+  CLI_FRONT_NO_NODE: {
+    meaning: 'The native front of `trust` (`npm run build:front`, native/trust-front.c) cannot start the Node.js it was built for: the node binary it names was moved, removed or upgraded to another path since.',
+    action: 'Run `npm run build:front` again with the Node.js you use now, or call the npm bin (`trust` from `npm install -g ocitrust`) directly.',
+    exit: 3,
+    http: 500,
+  },
 } as const satisfies CodeTable;
