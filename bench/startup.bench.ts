@@ -304,8 +304,10 @@ async function network(all: readonly Build[], oc: OcitrustService, notary: Notar
     }
   }
   const cpuFloor = C.get('node')!;
-  const cpuCell = (key: string): string => (C.has(key) ? fmtSummary(summarize(C.get(key)!)) : 'n/a');
-  const cpuRatio = (key: string): string => (C.has(key) ? fmtRatio(median(pairedRatios(C.get(key)!, cpuFloor))) : 'n/a');
+  // GNU time counts in 10 ms steps: a process that stays below one step (the native front) reads 0.
+  const belowResolution = (key: string): boolean => C.get(key)!.every((v) => v === 0);
+  const cpuCell = (key: string): string => (!C.has(key) ? 'n/a' : belowResolution(key) ? '< 10 ms (below GNU time’s resolution)' : fmtSummary(summarize(C.get(key)!)));
+  const cpuRatio = (key: string): string => (!C.has(key) ? 'n/a' : belowResolution(key) ? '< 1×' : fmtRatio(median(pairedRatios(C.get(key)!, cpuFloor))));
 
   const floor = S.get('node')!;
   const cell = (key: string): string => (S.has(key) ? fmtSummary(summarize(S.get(key)!)) : 'n/a');

@@ -134,13 +134,23 @@ export function verifyViaDaemon(start: readonly string[], buildId: string, argv:
       } catch {
         return done(undefined);
       }
-      if (typeof a.exit !== 'number' || !Array.isArray(a.out)) return done(undefined);
+      // An exit code a process can have (the native front checks the same).
+      const exit = a.exit;
+      if (typeof exit !== 'number' || !Number.isInteger(exit) || exit < 0 || exit > 255 || !Array.isArray(a.out)) return done(undefined);
       for (const item of a.out as unknown[]) {
         if (!Array.isArray(item) || (item[0] !== 1 && item[0] !== 2) || typeof item[1] !== 'string') return done(undefined);
       }
+      // A reader that went away (`trust verify … | head -1`) ends the call quietly with the
+      // verifier's exit code, as the native front does, not with Node's stack trace for EPIPE.
+      for (const stream of [process.stdout, process.stderr]) {
+        stream.on('error', (e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EPIPE') throw e;
+          process.exit(exit);
+        });
+      }
       for (const [fd, text] of a.out as [1 | 2, string][]) (fd === 1 ? process.stdout : process.stderr).write(text);
       if (process.env.OCITRUST_DEBUG === '1') process.stderr.write(`trust: debug: answered by the verify daemon at ${path}\n`);
-      done(a.exit);
+      done(exit);
     });
   });
 }

@@ -87,10 +87,10 @@ static void puts_(struct buf *b, const char *s) { put(b, s, strlen(s)); }
 
 /* A JSON string. Bytes ≥ 0x80 go as they are (the verifier decodes UTF-8, as Node decodes
  * the environment); whatever it decodes differently makes the environments differ, a refusal. */
-static void put_json(struct buf *b, const char *s) {
+static void put_json_n(struct buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   put(b, "\"", 1);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+  for (const unsigned char *p = (const unsigned char *)s, *end = p + n; p < end; p++) {
     if (*p == '"' || *p == '\\') {
       char e[2] = {'\\', (char)*p};
       put(b, e, 2);
@@ -104,10 +104,7 @@ static void put_json(struct buf *b, const char *s) {
   put(b, "\"", 1);
 }
 
-static const char *get_env(const char *name) {
-  const char *v = getenv(name);
-  return v;
-}
+static void put_json(struct buf *b, const char *s) { put_json_n(b, s, strlen(s)); }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -165,9 +162,9 @@ static void env_name(char **env, size_t n, char out[17]) {
 
 /* cli/cache-dir.ts codeCacheDir: $XDG_CACHE_HOME/ocitrust, else ~/.cache/ocitrust (absolute only). */
 static int cache_dir(struct buf *b) {
-  const char *off = get_env("OCITRUST_CODE_CACHE");
+  const char *off = getenv("OCITRUST_CODE_CACHE");
   if (off && strcmp(off, "off") == 0) return 0;
-  const char *xdg = get_env("XDG_CACHE_HOME"), *home = get_env("HOME");
+  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
   if (xdg && xdg[0] == '/') {
     puts_(b, xdg);
     puts_(b, "/ocitrust");
@@ -189,8 +186,8 @@ static int private_folder(const char *dir) {
 
 /* cli/verify-daemon-client.ts daemonEligible. */
 static int eligible(void) {
-  const char *on = get_env("OCITRUST_VERIFY_DAEMON");
-  if (!on || strcmp(on, "on") != 0 || get_env("OCITRUST_VERIFY_DAEMON_SOCKET")) return 0;
+  const char *on = getenv("OCITRUST_VERIFY_DAEMON");
+  if (!on || strcmp(on, "on") != 0 || getenv("OCITRUST_VERIFY_DAEMON_SOCKET")) return 0;
   if (g_argc < 2 || (strcmp(g_argv[1], "verify") != 0 && strcmp(g_argv[1], "sign") != 0)) return 0;
   for (int i = 1; i < g_argc; i++)
     if (strcmp(g_argv[i], "--offline") == 0 || strcmp(g_argv[i], "-") == 0) return 0;
@@ -429,11 +426,9 @@ int main(int argc, char **argv) {
   }
   puts_(&req, "],\"env\":{");
   for (size_t i = 0; i < nenv; i++) {
-    char *eq = strchr(env[i], '=');
-    *eq = 0; /* environ is ours to read and write; restored below */
+    const char *eq = strchr(env[i], '=');
     if (i) puts_(&req, ",");
-    put_json(&req, env[i]);
-    *eq = '=';
+    put_json_n(&req, env[i], (size_t)(eq - env[i]));
     puts_(&req, ":");
     put_json(&req, eq + 1);
   }
@@ -454,9 +449,12 @@ int main(int argc, char **argv) {
   struct answer a = {0};
   if (!ok || !reply.p || !parse_answer(reply.p, reply.n, &a)) fall_back();
 
+  /* From here on the answer is the result: a reader that went away (EPIPE) ends its stream,
+   * and the exit code is still the verifier's, as the Node `trust` exits on a closed pipe. */
+  signal(SIGPIPE, SIG_IGN);
   int closed[3] = {0, 0, 0};
   for (size_t i = 0; i < a.count; i++) write_out(a.items[i].fd, a.items[i].text.p ? a.items[i].text.p : "", a.items[i].text.n, &closed[a.items[i].fd]);
-  const char *debug = get_env("OCITRUST_DEBUG");
+  const char *debug = getenv("OCITRUST_DEBUG");
   if (debug && strcmp(debug, "1") == 0) {
     struct buf line = {0};
     puts_(&line, "trust: debug: answered by the verify daemon at ");

@@ -5,12 +5,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliSession, DIST_MAIN, PROJECT_ROOT, startTrustServer, stopWarmVerifiers, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
 import { makeImage, missingPrograms, type TestImage } from '../helpers/oci-layout.js';
+import { collectProcess } from '../helpers/process.js';
 import { HttpRegistryClient } from '../../lib/oci/client.js';
 import { parseReference } from '../../lib/reference.js';
 
@@ -60,6 +62,16 @@ describe('the native front of `trust` (npm run build:front)', { skip, timeout: 3
       await sleep(100);
     }
     assert.fail(`no warm verifier answered ${args.join(' ')}`);
+  }
+  function canConnect(path: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const c = connect(path);
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.once('error', () => resolve(false));
+    });
   }
   function buildFront(out: string, defines: Record<string, string> = {}): void {
     if (Object.keys(defines).length === 0) {
@@ -193,6 +205,81 @@ describe('the native front of `trust` (npm run build:front)', { skip, timeout: 3
     const r = await runFront(['verify', `${repo}:v1`], daemonEnv(), stale);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(viaFront(r), false);
+  });
+
+  test('a reader that goes away (`trust verify … | head -1`): no stack trace, the verifier’s exit code, from the front and the Node client', async () => {
+    await push('unsigned');
+    await warmUp(['verify', `${repo}:v1`], daemonEnv());
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...s.env, ...daemonEnv() } as Record<string, string>;
+    for (const [program, pre] of [
+      [front, []],
+      [process.execPath, [DIST_MAIN]],
+    ] as const) {
+      for (const [args, exit] of [
+        [['verify', `${repo}:v1`, `${repo}:v1`], 0],
+        // Refused, on stdout: exit 1 is the verifier's verdict (a process of its own that
+        // meets EPIPE exits with the code it had so far, 0).
+        [['verify', '-o', 'json', `${repo}:unsigned`], 1],
+        [['verify', `${repo}:missing`], 2],
+      ] as const) {
+        // The reading end is closed before anything is written: the first write fails with EPIPE.
+        const r = await collectProcess(program, [...pre, ...args], { cwd: PROJECT_ROOT, env, started: (p) => p.stdout!.destroy() });
+        assert.doesNotMatch(r.stderr, /\n\s+at |EPIPE/, `${program} ${args.join(' ')}: ${r.stderr}`);
+        assert.equal(r.code, exit, `${program} ${args.join(' ')}: ${r.stderr}`);
+      }
+    }
+  });
+
+  test('answers it cannot trust are never printed: the bin answers instead; a well-formed one is decoded exactly', async () => {
+    // A stand-in verifier at the socket of this environment (the real one started, then killed).
+    const fakeCache = join(work, 'cache-fake');
+    const env = daemonEnv({ XDG_CACHE_HOME: fakeCache });
+    await warmUp(['verify', `${repo}:v1`], env);
+    const dir = join(fakeCache, 'ocitrust');
+    const [socket] = readdirSync(dir).filter((f) => f.endsWith('.sock'));
+    assert.ok(socket);
+    const path = join(dir, socket);
+    stopWarmVerifiers(fakeCache);
+    for (let i = 0; i < 100 && (await canConnect(path)); i++) await sleep(50);
+    rmSync(path, { force: true });
+    let reply: string | undefined;
+    let connections = 0;
+    const fake = createServer((c) => {
+      connections++;
+      c.once('data', () => (reply === undefined ? c.destroy() : c.end(reply)));
+    });
+    await new Promise<void>((resolve) => fake.listen(path, resolve));
+    try {
+      const expected = withoutDebug(await runBin(['verify', `${repo}:v1`], plainEnv()));
+      assert.equal(expected.code, 0);
+      const untrusted: (string | undefined)[] = [
+        undefined, // the connection closes without an answer
+        '{"exit":0,"out":[[1,"forged\\n"]', // cut short
+        '{"exit":0,"out":[[1,"forged\\n"]]} trailing',
+        '{"exit":256,"out":[[1,"forged\\n"]]}',
+        '{"exit":0,"out":[[3,"forged\\n"]]}',
+        '{"exit":0,"out":[[1,"forged\\x"]]}',
+        '{"refused":"busy"}',
+      ];
+      for (const r of untrusted) {
+        reply = r;
+        const before = connections;
+        const got = await runFront(['verify', `${repo}:v1`], env);
+        assert.ok(connections > before, 'the front asked the stand-in');
+        assert.equal(viaDaemon(got), false, `${r}: ${got.stderr}`);
+        assert.deepEqual(withoutDebug(got), expected, String(r));
+      }
+
+      // Escapes of every kind, a pair of surrogates and a lone one (written as U+FFFD, as Node does).
+      reply = '{"exit":7,"out":[[1,"a\\u00e9\\ud83d\\ude00\\ud800b\\n"],[2,"e\\"\\\\\\/\\b\\f\\r\\t"],[1,"é✓\\n"]]}\n';
+      const decoded = await runFront(['verify', `${repo}:v1`], env);
+      assert.equal(decoded.code, 7);
+      assert.equal(decoded.stdout, 'aé😀\ufffdb\né✓\n');
+      assert.equal(decoded.stderr.replace(/trust: debug: answered by the verify daemon at .* \(native front\)\n$/, ''), 'e"\\/\b\f\r\t');
+      assert.equal(viaFront(decoded), true);
+    } finally {
+      await new Promise((resolve) => fake.close(resolve));
+    }
   });
 
   test('a front whose Node is gone says so: CLI_FRONT_NO_NODE, exit 3', async () => {
