@@ -106,10 +106,19 @@ static void put_json_n(struct buf *b, const char *s, size_t n) {
 
 static void put_json(struct buf *b, const char *s) { put_json_n(b, s, strlen(s)); }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+/* Orders "name=value" entries by name alone, as Object.keys(env).sort() does for ASCII names:
+ * the name ends at its first '=', before any character ("A" < "A0", though '0' < '='). */
+static int cmp_name(const void *a, const void *b) {
+  const unsigned char *x = *(const unsigned char *const *)a, *y = *(const unsigned char *const *)b;
+  for (;; x++, y++) {
+    int cx = *x == '=' ? -1 : *x, cy = *y == '=' ? -1 : *y;
+    if (cx != cy) return cx < cy ? -1 : 1;
+    if (cx == -1) return 0;
+  }
+}
 
-/* The environment sorted by name (strcmp: Node's order for ASCII names). Returns NULL when a
- * name is not plain ASCII, an entry has no '=' or a name repeats: Node may see those otherwise. */
+/* The environment sorted by name. Returns NULL when a name is not plain ASCII, an entry has no
+ * '=' or a name repeats: Node may see those otherwise. */
 static char **sorted_env(size_t *count) {
   size_t n = 0;
   while (environ[n]) n++;
@@ -122,11 +131,9 @@ static char **sorted_env(size_t *count) {
       if ((unsigned char)*c >= 0x80) return free(v), NULL;
     v[i] = environ[i];
   }
-  qsort(v, n, sizeof *v, cmp_str);
-  for (size_t i = 1; i < n; i++) {
-    size_t a = (size_t)(strchr(v[i - 1], '=') - v[i - 1]), c = (size_t)(strchr(v[i], '=') - v[i]);
-    if (a == c && memcmp(v[i - 1], v[i], a) == 0) return free(v), NULL;
-  }
+  qsort(v, n, sizeof *v, cmp_name);
+  for (size_t i = 1; i < n; i++)
+    if (cmp_name(&v[i - 1], &v[i]) == 0) return free(v), NULL;
   v[n] = NULL;
   *count = n;
   return v;

@@ -27,13 +27,18 @@ describe('the native front of `trust` (npm run build:front)', { skip, timeout: 3
   let registry: HttpRegistryClient;
   let repo: string;
   let signed: TestImage;
-  // A value beyond ASCII: the socket name is hashed over UTF-8 bytes, by the front and the bin alike.
+  // The socket's name is a hash of the sorted environment, computed by the front and the bin
+  // alike: a value beyond ASCII (hashed as UTF-8), and names where one is the start of another
+  // and the next character sorts before '=' (sorted by name, not by "name=value").
   const daemonEnv = (extra: Record<string, string | undefined> = {}): Record<string, string | undefined> => ({
     XDG_CACHE_HOME: cache,
     OCITRUST_VERIFY_DAEMON: 'on',
     OCITRUST_VERIFY_DAEMON_IDLE_SECONDS: '120',
     OCITRUST_DEBUG: '1',
     OCITRUST_TEST_NOTE: 'café ✓ 😀',
+    OCITRUST_TEST_A: '1',
+    'OCITRUST_TEST_A-B': '2',
+    OCITRUST_TEST_A0: '3',
     ...extra,
   });
   const plainEnv = (extra: Record<string, string | undefined> = {}): Record<string, string | undefined> => ({ XDG_CACHE_HOME: cache, OCITRUST_DEBUG: '1', OCITRUST_TEST_NOTE: 'café ✓ 😀', ...extra });
