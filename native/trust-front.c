@@ -21,7 +21,8 @@
  * environment, as UTF-8 bytes). test/integration/native-front.test.ts checks it against the bin.
  *
  * Built by scripts/build-front.mjs, which defines TRUST_NODE (the node binary), TRUST_NODE_VERSION
- * (its process.version), TRUST_BIN (the bundle's trust.js) and TRUST_BUILD_ID (its build hash).
+ * (its process.version), TRUST_BIN (the bundle's trust.js), TRUST_BUILD_ID (its build hash) and
+ * TRUST_VERSION (the package version, which `trust --version` alone prints, as cli/main.ts does).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,8 +36,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#if !defined(TRUST_NODE) || !defined(TRUST_NODE_VERSION) || !defined(TRUST_BIN) || !defined(TRUST_BUILD_ID)
-#error "build with scripts/build-front.mjs (it defines TRUST_NODE, TRUST_NODE_VERSION, TRUST_BIN, TRUST_BUILD_ID)"
+#if !defined(TRUST_NODE) || !defined(TRUST_NODE_VERSION) || !defined(TRUST_BIN) || !defined(TRUST_BUILD_ID) || !defined(TRUST_VERSION)
+#error "build with scripts/build-front.mjs (it defines TRUST_NODE, TRUST_NODE_VERSION, TRUST_BIN, TRUST_BUILD_ID, TRUST_VERSION)"
 #endif
 
 extern char **environ;
@@ -406,6 +407,10 @@ static void write_out(int fd, const char *p, size_t n, int *closed) {
 int main(int argc, char **argv) {
   g_argc = argc;
   g_argv = argv;
+  if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+    if (puts(TRUST_VERSION) >= 0 && fflush(stdout) == 0) return 0;
+    fall_back();
+  }
   if (!eligible()) fall_back();
 
   struct buf path = {0};

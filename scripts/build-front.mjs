@@ -51,6 +51,7 @@ const r = spawnSync(
     `-DTRUST_NODE_VERSION=${cString(process.version)}`,
     `-DTRUST_BIN=${cString(bin)}`,
     `-DTRUST_BUILD_ID=${cString(buildId)}`,
+    `-DTRUST_VERSION=${cString(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version)}`,
     '-o',
     out,
     join(root, 'native', 'trust-front.c'),

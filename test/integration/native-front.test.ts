@@ -184,7 +184,8 @@ describe('the native front of `trust` (npm run build:front)', { skip, timeout: 3
   test('everything else runs the bin: other commands, --offline, another environment, a folder others can enter, a front of another build', async () => {
     await warmUp(['verify', `${repo}:v1`], daemonEnv());
     const others: [string[], Record<string, string | undefined>][] = [
-      [['--version'], daemonEnv()],
+      [['--version'], daemonEnv()], // answered by the front itself, as by the bin's entry
+      [['-V'], daemonEnv()],
       [['key', 'list'], daemonEnv()],
       [['verify', '--offline', `${repo}:v1`], daemonEnv()],
       [['verify', `${repo}:v1`], { ...daemonEnv(), OCITRUST_VERIFY_DAEMON: undefined }],
@@ -206,7 +207,7 @@ describe('the native front of `trust` (npm run build:front)', { skip, timeout: 3
 
     // A front built for another bin names other sockets: it finds no verifier and runs its bin.
     const stale = join(work, 'stale', 'trust');
-    buildFront(stale, { TRUST_NODE: process.execPath, TRUST_NODE_VERSION: process.version, TRUST_BIN: DIST_MAIN, TRUST_BUILD_ID: '0'.repeat(32) });
+    buildFront(stale, { TRUST_NODE: process.execPath, TRUST_NODE_VERSION: process.version, TRUST_BIN: DIST_MAIN, TRUST_BUILD_ID: '0'.repeat(32), TRUST_VERSION: '0.0.0-test' });
     const r = await runFront(['verify', `${repo}:v1`], daemonEnv(), stale);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(viaFront(r), false);
@@ -289,10 +290,13 @@ describe('the native front of `trust` (npm run build:front)', { skip, timeout: 3
 
   test('a front whose Node is gone says so: CLI_FRONT_NO_NODE, exit 3', async () => {
     const orphan = join(work, 'orphan', 'trust');
-    buildFront(orphan, { TRUST_NODE: join(work, 'no-such-node'), TRUST_NODE_VERSION: process.version, TRUST_BIN: DIST_MAIN, TRUST_BUILD_ID: '0'.repeat(32) });
-    const r = await runFront(['--version'], {}, orphan);
+    buildFront(orphan, { TRUST_NODE: join(work, 'no-such-node'), TRUST_NODE_VERSION: process.version, TRUST_BIN: DIST_MAIN, TRUST_BUILD_ID: '0'.repeat(32), TRUST_VERSION: '0.0.0-test' });
+    const r = await runFront(['key', 'list'], {}, orphan);
     assert.equal(r.code, 3);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^trust: cannot run Node\.js at .*no-such-node: No such file or directory; rebuild the native front \(npm run build:front\) after moving or upgrading Node \[CLI_FRONT_NO_NODE\]\n$/);
+    // `trust --version` alone is answered by the front itself (as cli/main.ts answers it before
+    // loading anything): the version compiled in.
+    for (const v of ['--version', '-V']) assert.deepEqual(await runFront([v], {}, orphan).then((x) => [x.code, x.stdout, x.stderr]), [0, '0.0.0-test\n', '']);
   });
 });
