@@ -35,13 +35,13 @@ describe('the native front of `trust` (npm run build:front)', { skip, timeout: 3
     OCITRUST_VERIFY_DAEMON: 'on',
     OCITRUST_VERIFY_DAEMON_IDLE_SECONDS: '120',
     OCITRUST_DEBUG: '1',
-    OCITRUST_TEST_NOTE: 'café ✓ 😀',
-    OCITRUST_TEST_A: '1',
-    'OCITRUST_TEST_A-B': '2',
-    OCITRUST_TEST_A0: '3',
+    FRONT_TEST_NOTE: 'café ✓ 😀',
+    FRONT_TEST_A: '1',
+    'FRONT_TEST_A-B': '2',
+    FRONT_TEST_A0: '3',
     ...extra,
   });
-  const plainEnv = (extra: Record<string, string | undefined> = {}): Record<string, string | undefined> => ({ XDG_CACHE_HOME: cache, OCITRUST_DEBUG: '1', OCITRUST_TEST_NOTE: 'café ✓ 😀', ...extra });
+  const plainEnv = (extra: Record<string, string | undefined> = {}): Record<string, string | undefined> => ({ XDG_CACHE_HOME: cache, OCITRUST_DEBUG: '1', FRONT_TEST_NOTE: 'café ✓ 😀', ...extra });
   const viaFront = (r: TrustRun): boolean => /answered by the verify daemon at .* \(native front\)\n/.test(r.stderr);
   const viaDaemon = (r: TrustRun): boolean => /answered by the verify daemon/.test(r.stderr);
   // OCITRUST_DEBUG=1 also prints the stack of an error, whose frames differ between a process

@@ -51,10 +51,15 @@ describe('error catalogue', () => {
       .filter((p) => !p.includes('/errors/'))
       .map((p) => readFileSync(p, 'utf8'))
       .join('\n');
+    // The native front (native/trust-front.c) prints its one error as "… [CODE]".
+    const native = readdirSync(join(root, 'native'))
+      .filter((f) => f.endsWith('.c'))
+      .map((f) => readFileSync(join(root, 'native', f), 'utf8'))
+      .join('\n');
     for (const table of Object.values(AREAS)) {
       for (const code of Object.keys(table)) {
         if (code === 'INTERNAL') continue; // produced by toOcitrustError's default
-        assert.ok(text.includes(`'${code}'`), `${code} is catalogued but never used`);
+        assert.ok(text.includes(`'${code}'`) || native.includes(`[${code}]`), `${code} is catalogued but never used`);
       }
     }
   });
