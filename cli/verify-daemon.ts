@@ -107,8 +107,8 @@ async function answer(req: DaemonRequest): Promise<DaemonAnswer> {
   return wantedStdin ? { refused: 'needs standard input' } : { exit, out };
 }
 
-/** True when a live daemon answers on `path`. */
-function alive(path: string): Promise<boolean> {
+/** True when something (a live daemon) accepts a connection on the Unix socket `path`. */
+export function alive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection(path);
     s.once('connect', () => {

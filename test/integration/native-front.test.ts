@@ -5,26 +5,24 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CliSession, DIST_MAIN, PROJECT_ROOT, startTrustServer, stopWarmVerifiers, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
-import { makeImage, missingPrograms, type TestImage } from '../helpers/oci-layout.js';
+import { DIST_MAIN, PROJECT_ROOT, stopWarmVerifiers, type CliSession, type TrustRun } from '../helpers/cli.js';
+import { missingPrograms, type TestImage } from '../helpers/oci-layout.js';
 import { collectProcess } from '../helpers/process.js';
-import { HttpRegistryClient } from '../../lib/oci/client.js';
-import { parseReference } from '../../lib/reference.js';
+import { alive } from '../../cli/verify-daemon.js';
+import { answeredByDaemon as viaDaemon, startSignedRepo, withoutDaemonLine, type SignedRepo } from '../helpers/warm-verifier.js';
 
 const skip = missingPrograms('cc');
 
 describe('the native front of `trust` (npm run build:front)', { skip, timeout: 300_000 }, () => {
-  let ts: TestTrustServer;
+  let fx: SignedRepo;
   let s: CliSession;
   let work: string;
   let cache: string;
   let front: string;
-  let registry: HttpRegistryClient;
   let repo: string;
   let signed: TestImage;
   // The socket's name is a hash of the sorted environment, computed by the front and the bin
@@ -43,23 +41,16 @@ describe('the native front of `trust` (npm run build:front)', { skip, timeout: 3
   });
   const plainEnv = (extra: Record<string, string | undefined> = {}): Record<string, string | undefined> => ({ XDG_CACHE_HOME: cache, OCITRUST_DEBUG: '1', FRONT_TEST_NOTE: 'café ✓ 😀', ...extra });
   const viaFront = (r: TrustRun): boolean => /answered by the verify daemon at .* \(native front\)\n/.test(r.stderr);
-  const viaDaemon = (r: TrustRun): boolean => /answered by the verify daemon/.test(r.stderr);
   // OCITRUST_DEBUG=1 also prints the stack of an error, whose frames differ between a process
   // and the verifier; the rest must be the same byte for byte.
-  const withoutDebug = (r: TrustRun): { code: number | null; stdout: string; stderr: string } => ({
-    code: r.code,
-    stdout: r.stdout,
-    stderr: r.stderr.replace(/^trust: debug: answered by the verify daemon at .*\n/m, '').replace(/^(OcitrustError: .*|    at .*)\n/gm, ''),
-  });
+  const withoutDebug = (r: TrustRun): { code: number | null; stdout: string; stderr: string } => {
+    const rest = withoutDaemonLine(r);
+    return { ...rest, stderr: rest.stderr.replace(/^(OcitrustError: .*|    at .*)\n/gm, '') };
+  };
   const runFront = (args: string[], env: Record<string, string | undefined>, program = front): Promise<TrustRun> => s.run(args, { env, executable: program });
   const runBin = (args: string[], env: Record<string, string | undefined>): Promise<TrustRun> => s.run(args, { env, dist: true });
 
-  async function push(tag: string, image: TestImage = makeImage()): Promise<TestImage> {
-    const ref = parseReference(`${repo}:${tag}`);
-    for (const b of image.blobs) await registry.pushBlob(ref, b.bytes);
-    await registry.putManifest(ref, tag, image.manifest.bytes, image.manifest.mediaType);
-    return image;
-  }
+  const push = (tag: string, image?: TestImage): Promise<TestImage> => fx.push(tag, image);
   /** Calls through the front until the warm verifier of `env` answers (the first call starts it). */
   async function warmUp(args: string[], env: Record<string, string | undefined>): Promise<void> {
     for (let i = 0; i < 100; i++) {
@@ -67,16 +58,6 @@ describe('the native front of `trust` (npm run build:front)', { skip, timeout: 3
       await sleep(100);
     }
     assert.fail(`no warm verifier answered ${args.join(' ')}`);
-  }
-  function canConnect(path: string): Promise<boolean> {
-    return new Promise((resolve) => {
-      const c = connect(path);
-      c.once('connect', () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.once('error', () => resolve(false));
-    });
   }
   function buildFront(out: string, defines: Record<string, string> = {}): void {
     if (Object.keys(defines).length === 0) {
@@ -90,31 +71,13 @@ describe('the native front of `trust` (npm run build:front)', { skip, timeout: 3
   }
 
   before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'ocitrust-front-'));
-    cache = join(work, 'cache');
+    fx = await startSignedRepo('ocitrust-front-', 'front/app');
+    ({ s, work, cache, repo, signed } = fx);
     front = join(work, 'front', 'trust');
     buildFront(front);
-    ts = await startTrustServer({ registry: true });
-    const token = await ts.token();
-    const host = new URL(ts.url).host;
-    registry = new HttpRegistryClient({ credentials: async (r) => (r === host ? { username: 'ocitrust', password: token } : undefined) });
-    s = new CliSession({ server: ts.url, token });
-    repo = `${host}/front/app`;
-    const ok = async (args: string[]): Promise<void> => {
-      const r = await s.run(args);
-      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    };
-    await ok(['key', 'generate', 'alice', '--dir', work]);
-    await ok(['init', repo]);
-    await ok(['signer', 'add', '--key', join(work, 'alice.pub'), 'alice', repo]);
-    signed = await push('v1');
-    await ok(['sign', `${repo}:v1`]);
   });
   after(async () => {
-    if (cache) stopWarmVerifiers(cache);
-    await ts?.close();
-    s?.cleanup();
-    if (work) rmSync(work, { recursive: true, force: true });
+    await fx?.close();
   });
 
   test('verify: the first call runs the bin (which starts the verifier); later calls are relayed, with the bin’s output and exit code', async () => {
@@ -246,7 +209,7 @@ describe('the native front of `trust` (npm run build:front)', { skip, timeout: 3
     assert.ok(socket);
     const path = join(dir, socket);
     stopWarmVerifiers(fakeCache);
-    for (let i = 0; i < 100 && (await canConnect(path)); i++) await sleep(50);
+    for (let i = 0; i < 100 && (await alive(path)); i++) await sleep(50);
     rmSync(path, { force: true });
     let reply: string | undefined;
     let connections = 0;

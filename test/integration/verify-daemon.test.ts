@@ -4,36 +4,25 @@
 // wrong with the daemon (gone, refusing, in a folder others can reach) falls back to that.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 // The bundled bin (dist: true): the daemon is a feature of the bundle (cli/main.ts).
-import { CliSession, startTrustServer, stopWarmVerifiers, type TestTrustServer, type TrustRun } from '../helpers/cli.js';
-import { makeImage, type TestImage } from '../helpers/oci-layout.js';
-import { HttpRegistryClient } from '../../lib/oci/client.js';
-import { parseReference } from '../../lib/reference.js';
+import { stopWarmVerifiers, type CliSession } from '../helpers/cli.js';
+import type { TestImage } from '../helpers/oci-layout.js';
+import { answeredByDaemon, startSignedRepo, withoutDaemonLine as withoutDebug, type SignedRepo } from '../helpers/warm-verifier.js';
 
 describe('trust verify through the warm verifier (OCITRUST_VERIFY_DAEMON=on)', { timeout: 300_000 }, () => {
-  let ts: TestTrustServer;
+  let fx: SignedRepo;
   let s: CliSession;
   let work: string;
   let cache: string;
-  let registry: HttpRegistryClient;
   let repo: string;
   let signed: TestImage;
   const daemonEnv = (): Record<string, string> => ({ XDG_CACHE_HOME: cache, OCITRUST_VERIFY_DAEMON: 'on', OCITRUST_VERIFY_DAEMON_IDLE_SECONDS: '120', OCITRUST_DEBUG: '1' });
   const sockets = (): string[] => (existsSync(join(cache, 'ocitrust')) ? readdirSync(join(cache, 'ocitrust')).filter((f) => f.endsWith('.sock')) : []);
-  const answeredByDaemon = (r: TrustRun): boolean => /answered by the verify daemon/.test(r.stderr);
-  const withoutDebug = (r: TrustRun): { code: number | null; stdout: string; stderr: string } => ({ code: r.code, stdout: r.stdout, stderr: r.stderr.replace(/^trust: debug: answered by the verify daemon at .*\n/m, '') });
-
-  async function push(tag: string, image: TestImage = makeImage()): Promise<TestImage> {
-    const ref = parseReference(`${repo}:${tag}`);
-    for (const b of image.blobs) await registry.pushBlob(ref, b.bytes);
-    await registry.putManifest(ref, tag, image.manifest.bytes, image.manifest.mediaType);
-    return image;
-  }
+  const push = (tag: string, image?: TestImage): Promise<TestImage> => fx.push(tag, image);
   async function waitForDaemon(): Promise<string> {
     for (let i = 0; i < 200 && sockets().length === 0; i++) await sleep(100);
     assert.equal(sockets().length, 1, 'a daemon started in the background');
@@ -51,29 +40,11 @@ describe('trust verify through the warm verifier (OCITRUST_VERIFY_DAEMON=on)', {
   }
 
   before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'ocitrust-daemon-'));
-    cache = join(work, 'cache');
-    ts = await startTrustServer({ registry: true });
-    const token = await ts.token();
-    const host = new URL(ts.url).host;
-    registry = new HttpRegistryClient({ credentials: async (r) => (r === host ? { username: 'ocitrust', password: token } : undefined) });
-    s = new CliSession({ server: ts.url, token });
-    repo = `${host}/daemon/app`;
-    const ok = async (args: string[]): Promise<void> => {
-      const r = await s.run(args);
-      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    };
-    await ok(['key', 'generate', 'alice', '--dir', work]);
-    await ok(['init', repo]);
-    await ok(['signer', 'add', '--key', join(work, 'alice.pub'), 'alice', repo]);
-    signed = await push('v1');
-    await ok(['sign', `${repo}:v1`]);
+    fx = await startSignedRepo('ocitrust-daemon-', 'daemon/app');
+    ({ s, work, cache, repo, signed } = fx);
   });
   after(async () => {
-    stopWarmVerifiers(cache);
-    await ts?.close();
-    s?.cleanup();
-    if (work) rmSync(work, { recursive: true, force: true });
+    await fx?.close();
   });
 
   test('the first call verifies in-process and starts the daemon; later calls are answered by it alike: verified, moved tag, bad input', async () => {
