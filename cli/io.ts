@@ -1,4 +1,5 @@
 import { OcitrustError } from '../lib/errors/index.js';
+import { quietOnClosedPipe } from './closed-pipe.js';
 
 /** Where the CLI reads and writes: the process streams, or test doubles. */
 export interface CliIO {
@@ -7,21 +8,6 @@ export interface CliIO {
   readonly stdin: NodeJS.ReadStream;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
-}
-
-/**
- * A reader that went away (`trust … | head -1`) closes the pipe: the rest of the output has
- * nowhere to go, which is not an error of ours. Stop quietly with the exit code so far, as a
- * Unix filter does, instead of Node's stack trace for an unhandled EPIPE.
- */
-function quietOnClosedPipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
-  if (stream.listenerCount('error') === 0) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-      throw e;
-    });
-  }
-  return stream;
 }
 
 /** The real process streams. */

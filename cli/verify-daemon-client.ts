@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import type net from 'node:net';
 import { dirname, join } from 'node:path';
 import { codeCacheDir, isPrivateFolder, OTHERS_ANY } from './cache-dir.js';
+import { quietOnClosedPipe } from './closed-pipe.js';
 
 // node:net and node:child_process are loaded on use: every `trust` entry point imports this
 // module, and only a call that goes to the warm verifier needs them (≈3 ms each to load).
@@ -142,13 +143,9 @@ export function verifyViaDaemon(start: readonly string[], buildId: string, argv:
       }
       // A reader that went away (`trust verify … | head -1`) ends the call quietly with the
       // verifier's exit code, as the native front does, not with Node's stack trace for EPIPE.
-      for (const stream of [process.stdout, process.stderr]) {
-        stream.on('error', (e: NodeJS.ErrnoException) => {
-          if (e.code !== 'EPIPE') throw e;
-          process.exit(exit);
-        });
-      }
-      for (const [fd, text] of a.out as [1 | 2, string][]) (fd === 1 ? process.stdout : process.stderr).write(text);
+      process.exitCode = exit;
+      const streams = { 1: quietOnClosedPipe(process.stdout), 2: quietOnClosedPipe(process.stderr) };
+      for (const [fd, text] of a.out as [1 | 2, string][]) streams[fd].write(text);
       if (process.env.OCITRUST_DEBUG === '1') process.stderr.write(`trust: debug: answered by the verify daemon at ${path}\n`);
       done(exit);
     });
