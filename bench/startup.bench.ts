@@ -18,7 +18,7 @@
 // The bench builds the snapshot and the executable itself, into a temporary folder (the
 // executable needs postject: node_modules/.bin or npx; without it that column says why).
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { notaryMissing, populate, manifestFor, startNotary, type NotaryClient, type NotaryService } from './notary/harness.js';
@@ -36,6 +36,7 @@ import {
   type OcitrustService,
 } from './helpers/ocitrust.js';
 import { cpuTimeOk, emptyJs, timeOk } from './helpers/process.js';
+import { stopWarmVerifiers } from '../test/helpers/cli.js';
 import { fmtRatio, fmtSummary, listOption, markdownTable, median, numberOption, pairedRatios, summarize } from './helpers/stats.js';
 import { environmentLine } from './harness.js';
 import { createHash } from 'node:crypto';
@@ -96,19 +97,9 @@ function builds(dir: string): Build[] {
 const label = (b: Build): string =>
   b.name === 'bin' ? '`trust`' : b.name.startsWith('bin, ') ? `\`trust\` (${b.name.slice(5)})` : ['snapshot', 'executable'].includes(b.name) || b.name.startsWith('native front') ? `\`trust\` (${b.name})` : `\`trust\` ${b.name}`;
 
-/** Stops the warm verifiers the daemon build started (their pid files are beside their sockets). */
+/** Stops the warm verifiers the daemon and front builds started. */
 function stopDaemons(dir: string): void {
-  for (const d of [join(dir, 'xdg-daemon', 'ocitrust'), join(dir, 'xdg-front', 'ocitrust')].filter((x) => existsSync(x))) stopDaemonsIn(d);
-}
-
-function stopDaemonsIn(d: string): void {
-  for (const f of readdirSync(d).filter((x) => x.endsWith('.pid'))) {
-    try {
-      process.kill(Number(readFileSync(join(d, f), 'utf8')), 'SIGTERM');
-    } catch {
-      // gone already
-    }
-  }
+  for (const xdg of ['xdg-daemon', 'xdg-front']) stopWarmVerifiers(join(dir, xdg));
 }
 
 // ---------------------------------------------------------------- 1. no network

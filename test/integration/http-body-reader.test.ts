@@ -11,6 +11,7 @@ import { nodeFetch } from '../../lib/http/fetch.js';
 import { bodyReader, cancelBody } from '../../lib/http/body.js';
 import { readBodyHead, readBoundedBody } from '../../lib/http/read.js';
 import { OcitrustError } from '../../lib/errors/index.js';
+import { rejection } from '../helpers/rejection.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pattern = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff));
@@ -78,15 +79,6 @@ async function start(): Promise<Srv> {
 }
 
 const tooLarge = (declared: number | undefined): OcitrustError => new OcitrustError('INPUT_TOO_LARGE', `too large (declared ${declared})`, { details: { declared } });
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  assert.fail('expected a rejection');
-}
 
 describe('nodeFetch bodies read without a web stream', () => {
   let s: Srv;

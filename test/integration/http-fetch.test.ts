@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { defaultFetch, nodeFetch, type FetchFunction } from '../../lib/http/fetch.js';
+import { rejection } from '../helpers/rejection.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FETCH_MODULE = pathToFileURL(join(PROJECT_ROOT, 'lib', 'http', 'fetch.ts')).href;
@@ -234,15 +235,6 @@ async function summary(res: Response): Promise<Record<string, unknown>> {
     bodyNull,
     body: res.headers.get('content-type') === 'application/json' ? JSON.parse(bytes.toString('utf8')) : bytes.toString('base64'),
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  assert.fail('expected a rejection');
 }
 
 function assertFetchFailed(e: unknown, causeCode?: string): void {
